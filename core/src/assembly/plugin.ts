@@ -1,0 +1,38 @@
+import type { ContainerModule } from 'inversify';
+import type { Logger } from '../ports/logger.js';
+
+/** The ports a plugin can provide; the config names a plugin for each. */
+export type PortName = 'transport' | 'logStore' | 'stableStore' | 'snapshotStore' | 'backend' | 'api';
+
+/** A JSON Schema (draft 2020-12) describing a plugin's options. */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+export interface PluginManifest {
+  /** The package name (or a unique name for a plugin loaded by path). */
+  readonly name: string;
+  /** Every port the plugin can bind. */
+  readonly provides: readonly PortName[];
+  /** Validates the plugin's options (the keys beside `use` in the config). */
+  readonly optionsSchema: JsonSchema;
+}
+
+/** What the node tells a plugin about where it runs. */
+export interface PluginContext {
+  /** The member's name (`--name`). */
+  readonly name: string;
+  /** The member's data directory (`--data-dir`), created before plugins load. */
+  readonly dataDir: string;
+  /** Which of the plugin's ports the config chose it for. */
+  readonly ports: readonly PortName[];
+  readonly logger: Logger;
+}
+
+/**
+ * A plugin package's default export (or its named export `plugin`). `createModule` gets options
+ * already validated against `manifest.optionsSchema` and binds the chosen ports' tokens
+ * (TRANSPORT, LOG_STORE, ..., API_FRONTEND) in the returned module.
+ */
+export interface CairnPlugin<Options = Record<string, unknown>> {
+  readonly manifest: PluginManifest;
+  createModule(options: Options, context: PluginContext): ContainerModule;
+}

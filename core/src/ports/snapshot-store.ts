@@ -1,0 +1,28 @@
+import type { SnapshotMeta } from '../raft/types.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** A stored snapshot: its metadata and a reader of its bytes. */
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  /** Size of the data in bytes. */
+  readonly size: number;
+  /** Yields the data in order; each call starts a new read. */
+  read(): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Snapshots of the state machine, streamed in and out (never whole in memory). Each is stored with
+ * a checksum of its data; a snapshot whose checksum does not match is never returned.
+ */
+export interface SnapshotStore extends Lifecycle {
+  /**
+   * Store `data` as the snapshot described by `meta`. Resolves once data, checksum and metadata
+   * are durable; only then does it become `latest()`. A failed or abandoned write leaves nothing.
+   * Afterwards only the newest `retain` snapshots (an option of the implementation) are kept.
+   */
+  save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void>;
+  /** The newest complete snapshot, checksum verified; undefined when there is none. Rejects, naming the file, when the newest is corrupt. */
+  latest(): Promise<StoredSnapshot | undefined>;
+}
+
+export const SNAPSHOT_STORE = Symbol.for('cairn.port.SnapshotStore');

@@ -1,0 +1,40 @@
+import type { MemberId, Message } from '../raft/types.js';
+
+/** What a Transport hands inbound traffic to. */
+export interface TransportHandler {
+  /** A Raft message from a peer. Called in arrival order per connection; never throws back into the transport. */
+  onMessage(message: Message): void;
+  /**
+   * A snapshot stream from a peer. `message` is the Snap message (its `snapshot` holds the metadata);
+   * `data` yields the snapshot bytes in order. The returned promise resolves once the receiver has
+   * stored the snapshot durably; the transport then acknowledges it to the sender. A rejection is
+   * reported to the sender as a failed snapshot.
+   */
+  onSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void>;
+}
+
+/**
+ * Delivers Raft messages between members. Best effort: messages may be dropped, delayed,
+ * duplicated or reordered across connections, and Raft copes. Rules every implementation keeps:
+ * - `send` never blocks and never throws on a slow or dead peer: each peer has a bounded queue;
+ *   what overflows is dropped (and counted);
+ * - connections are re-established by the transport itself, with backoff;
+ * - snapshots are streamed, never held whole in memory.
+ */
+export interface Transport {
+  /** Start listening and remember who we are; `handler` receives everything inbound. */
+  start(self: MemberId, handler: TransportHandler): Promise<void>;
+  /** Replace the peer table: member ID → addresses (URLs whose scheme the transport understands). */
+  setPeers(peers: ReadonlyMap<MemberId, readonly string[]>): void;
+  /** Queue messages for their `to` members. Returns at once. */
+  send(messages: readonly Message[]): void;
+  /**
+   * Stream a snapshot to `message.to`. Resolves when the receiver acknowledged storing it,
+   * rejects when the peer is unreachable or the receiver refused it.
+   */
+  sendSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void>;
+  /** Close every connection and the listener. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export const TRANSPORT = Symbol.for('cairn.port.Transport');
