@@ -1,5 +1,6 @@
 export * from './ports/index.js';
 export * from './raft/types.js';
 export * from './raft/core-api.js';
+export * from './raft/state-machine.js';
 export * from './assembly/plugin.js';
 export * from './services/registry.js';
