@@ -1,1 +1,9 @@
-export {};
+export * from './memory/virtual-clock.js';
+export * from './memory/seeded-random.js';
+export * from './memory/memory-disk.js';
+export * from './memory/memory-log-store.js';
+export * from './memory/memory-stable-store.js';
+export * from './memory/memory-snapshot-store.js';
+export * from './memory/memory-network.js';
+export * from './memory/memory-logger.js';
+export * from './linearizability/index.js';

@@ -1,0 +1,2 @@
+export * from './register-model.js';
+export * from './checker.js';

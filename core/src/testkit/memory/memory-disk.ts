@@ -1,0 +1,63 @@
+import type { Clock } from '../../ports/clock.js';
+
+export interface MemoryDiskOptions {
+  /** Times the writes: without a clock every write is durable on the next microtask. */
+  readonly clock?: Clock;
+  /** Virtual milliseconds one sync takes (drawn per write; default 0). */
+  readonly syncDelay?: () => number;
+}
+
+/**
+ * The durability of a simulated member's disk. Writes complete in the order they were issued, each
+ * after its sync delay; a write's effect on the durable state happens exactly when its promise
+ * resolves. After `crash()` nothing pending ever completes and later writes never do either: the
+ * stores on this disk are dead, and `recover()` on each gives a fresh store holding only what was
+ * durable.
+ */
+export class MemoryDisk {
+  private crashed = false;
+  private lastCompletion = 0;
+  private pending = 0;
+  /** Completed syncs, for tests that count fsyncs. */
+  syncs = 0;
+
+  constructor(private readonly options: MemoryDiskOptions = {}) {}
+
+  get isCrashed(): boolean {
+    return this.crashed;
+  }
+
+  /** Writes issued and not yet durable. */
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  /** Run `makeDurable` once the write is on stable storage, then resolve. */
+  write(makeDurable: () => void): Promise<void> {
+    if (this.crashed) return new Promise<void>(() => { /* a dead disk never answers */ });
+    this.pending++;
+    return new Promise<void>((resolve) => {
+      const complete = (): void => {
+        if (this.crashed) return;
+        this.pending--;
+        this.syncs++;
+        makeDurable();
+        resolve();
+      };
+      const clock = this.options.clock;
+      if (clock === undefined) {
+        queueMicrotask(complete);
+        return;
+      }
+      const now = clock.now();
+      const at = Math.max(this.lastCompletion, now + Math.max(0, this.options.syncDelay?.() ?? 0));
+      this.lastCompletion = at;
+      clock.setTimeout(complete, at - now);
+    });
+  }
+
+  /** Power loss: what was not durable is gone, and this disk accepts nothing more. */
+  crash(): void {
+    this.crashed = true;
+  }
+}
