@@ -1,3 +1,85 @@
+import type {
+  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
+  RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
+} from './kv-types.js';
+
+/** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
+export interface KvService {
+  range(request: RangeRequest): Promise<RangeResponse>;
+  put(request: PutRequest): Promise<PutResponse>;
+  deleteRange(request: DeleteRangeRequest): Promise<DeleteRangeResponse>;
+  txn(request: TxnRequest): Promise<TxnResponse>;
+  compact(request: CompactionRequest): Promise<CompactionResponse>;
+}
+
+export interface Member {
+  /** Hex member ID. */
+  readonly id: string;
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+  readonly isLearner: boolean;
+}
+
+export interface MemberListResponse {
+  readonly header: ResponseHeader;
+  readonly members: readonly Member[];
+}
+
+export interface MemberChangeResponse {
+  readonly header: ResponseHeader;
+  /** The member added, removed, updated or promoted (absent for remove). */
+  readonly member?: Member;
+  readonly members: readonly Member[];
+}
+
+/** etcd's Cluster service. */
+export interface ClusterService {
+  memberList(linearizable: boolean): Promise<MemberListResponse>;
+  memberAdd(peerURLs: readonly string[], isLearner: boolean): Promise<MemberChangeResponse>;
+  memberRemove(id: string): Promise<MemberChangeResponse>;
+  memberUpdate(id: string, peerURLs: readonly string[]): Promise<MemberChangeResponse>;
+  memberPromote(id: string): Promise<MemberChangeResponse>;
+}
+
+export enum AlarmType { None = 0, NoSpace = 1, Corrupt = 2 }
+export enum AlarmAction { Get = 0, Activate = 1, Deactivate = 2 }
+
+export interface AlarmMember { readonly memberId: string; readonly alarm: AlarmType }
+
+export interface StatusResponse {
+  readonly header: ResponseHeader;
+  /** Server version string, etcd-style ("3.4.0" compatible). */
+  readonly version: string;
+  readonly dbSize: number;
+  readonly dbSizeInUse: number;
+  /** Hex member ID of the leader, "" if none. */
+  readonly leader: string;
+  readonly raftIndex: number;
+  readonly raftTerm: number;
+  readonly raftAppliedIndex: number;
+  readonly errors: readonly string[];
+  readonly isLearner: boolean;
+}
+
+export interface HashKvResponse {
+  readonly header: ResponseHeader;
+  /** CRC-32C style hash (uint32) of the MVCC state up to `revision`. */
+  readonly hash: number;
+  readonly compactRevision: number;
+}
+
+/** etcd's Maintenance service. */
+export interface MaintenanceService {
+  status(): Promise<StatusResponse>;
+  hashKv(revision: number): Promise<HashKvResponse>;
+  defragment(): Promise<{ readonly header: ResponseHeader }>;
+  alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<{ readonly header: ResponseHeader; readonly alarms: readonly AlarmMember[] }>;
+  /** The whole backend as a stream (etcdctl snapshot save); ends with etcd's sha256 trailer semantics left to the frontend. */
+  snapshot(): AsyncIterable<Uint8Array>;
+  moveLeader(targetId: string): Promise<{ readonly header: ResponseHeader }>;
+}
+
 /**
  * The transport-neutral services an API frontend serves. Each service is added here as it lands;
  * frontends depend on this shape only, never on how the node implements it.
@@ -5,4 +87,7 @@
 export interface CairnServices {
   /** Identity of the member serving these services. */
   readonly identity: { readonly clusterId: string; readonly memberId: string; readonly name: string };
+  readonly kv: KvService;
+  readonly cluster: ClusterService;
+  readonly maintenance: MaintenanceService;
 }
