@@ -29,6 +29,8 @@ export interface RaftConfig {
   /** Bounds on append messages in flight per follower. */
   readonly maxInflightMsgs: number;
   readonly maxInflightBytes: number;
+  /** Entries kept in memory behind a snapshot, so a slightly lagging follower gets entries, not a snapshot. */
+  readonly catchUpEntries?: number;
   readonly random: Random;
   readonly bugs?: PlantedBugs;
 }

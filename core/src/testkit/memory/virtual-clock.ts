@@ -93,6 +93,18 @@ export class VirtualClock implements Clock {
     return this.runUntil(this.time + ms, stop);
   }
 
+  /**
+   * Run the world until `promise` settles (code on this clock may wait for virtual timers, such
+   * as a simulated disk's sync) and return its outcome. Fails if it has not settled within `ms`.
+   */
+  async settle<T>(promise: Promise<T>, ms = 60_000): Promise<T> {
+    let settled = false;
+    const watched = promise.finally(() => { settled = true; });
+    await this.runFor(ms, () => settled);
+    if (!settled) throw new Error(`still pending after ${ms} virtual ms`);
+    return watched;
+  }
+
   private schedule(callback: () => void, ms: number, every: number): TimerHandle {
     const timer: Timer = { seq: this.seq++, at: this.time + Math.max(0, ms), callback, every, cancelled: false };
     this.push(timer);

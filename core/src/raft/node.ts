@@ -1,0 +1,807 @@
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { Logger } from '../ports/logger.js';
+import type { Random } from '../ports/random.js';
+import type { SnapshotStore } from '../ports/snapshot-store.js';
+import type { StableState, StableStore } from '../ports/stable-store.js';
+import type { Transport, TransportHandler } from '../ports/transport.js';
+import { EtcdErrors } from '../services/errors.js';
+import type { PlantedBugs, RaftConfig, RaftCore, RaftInitialState, RaftStatus } from './core-api.js';
+import { decodeEnvelope, encodeEnvelope } from './proposal-envelope.js';
+import { createRaft } from './raft.js';
+import { decodeConfChange, encodeConfChange } from './conf-change.js';
+import type { StateMachine } from './state-machine.js';
+import {
+  ConfChangeType, EntryType, MessageType, NO_MEMBER, Role,
+  type ConfChange, type ConfState, type Entry, type HardState, type MemberId, type Message, type Ready, type SnapshotMeta,
+} from './types.js';
+
+/** Raft settings of a node; every field has an etcd-like default. */
+export interface RaftNodeRaftOptions {
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly maxSizePerMsg?: number;
+  readonly maxInflightMsgs?: number;
+  readonly maxInflightBytes?: number;
+  /** Test only: plant known bugs in the Raft core. */
+  readonly bugs?: PlantedBugs;
+}
+
+export interface RaftNodePorts {
+  readonly transport: Transport;
+  readonly logStore: LogStore;
+  readonly stableStore: StableStore;
+  readonly snapshotStore: SnapshotStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: Random;
+}
+
+export interface RaftNodeOptions {
+  readonly id: MemberId;
+  /**
+   * The initial cluster: member → peer URLs (self included). On a fresh store its members are the
+   * first voters, unless `join` is set; it also seeds the transport's peer table at every start.
+   */
+  readonly peers: ReadonlyMap<MemberId, readonly string[]>;
+  /** A fresh member joining an existing cluster: start with no membership and wait for the leader. */
+  readonly join?: boolean;
+  readonly clusterId?: string;
+  readonly raft?: RaftNodeRaftOptions;
+  readonly ports: RaftNodePorts;
+  readonly stateMachine: StateMachine;
+  /** Milliseconds per Raft tick (etcd's heartbeat interval is 1 tick). */
+  readonly tickMs?: number;
+  /** Take a snapshot and compact the log every this many applied entries. */
+  readonly snapshotCount?: number;
+  /** Entries the LogStore keeps behind a snapshot, for slow followers and restarts. */
+  readonly snapshotCatchUpEntries?: number;
+  /** A proposal, read or transfer not done by then fails with etcd's timeout error. */
+  readonly requestTimeoutMs?: number;
+  /** Peer URLs of a member a ConfChange adds (default: `peerURLs` of the context as JSON, else none). */
+  readonly peerUrlsOf?: (change: ConfChange) => readonly string[];
+  /** The context of a founding member's bootstrap AddVoter entry (default: JSON with its `peerURLs`). */
+  readonly bootstrapContext?: (member: MemberId, peerUrls: readonly string[]) => Uint8Array;
+  /** How "the end of this turn of the event loop" is scheduled (default setImmediate; the simulator uses its clock). */
+  readonly defer?: (run: () => void) => void;
+  /** Builds the consensus core (tests may wrap it). */
+  readonly createRaft?: (config: RaftConfig, initial: RaftInitialState) => RaftCore;
+}
+
+export type LeaderChangeListener = (leader: MemberId, term: number) => void;
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: TimerHandle;
+}
+
+/** Errors of calls that never reached the Raft log, so they certainly had no effect. */
+const notSubmitted = new WeakSet<Error>();
+
+/** True when `error` came from a call that was refused before it reached Raft (it had no effect). */
+export function wasNotSubmitted(error: unknown): boolean {
+  return error instanceof Error && notSubmitted.has(error);
+}
+
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder();
+
+function message(type: MessageType, from: MemberId, to: MemberId, fields: Partial<Message> = {}): Message {
+  return {
+    type, from, to, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: EMPTY,
+    ...fields,
+  };
+}
+
+function defaultPeerUrls(change: ConfChange): readonly string[] {
+  if (change.context.length === 0) return [];
+  try {
+    const parsed: unknown = JSON.parse(decoder.decode(change.context));
+    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { peerURLs?: unknown }).peerURLs)) {
+      return ((parsed as { peerURLs: unknown[] }).peerURLs).filter((u): u is string => typeof u === 'string');
+    }
+  } catch {
+    // Not JSON: the context carries no URLs.
+  }
+  return [];
+}
+
+const sameConfChange = (a: ConfChange, b: ConfChange): boolean => a.type === b.type && a.memberId === b.memberId;
+
+/**
+ * Runs one Raft member: feeds the pure core ticks, messages and proposals, and turns each Ready
+ * into I/O through the ports in the order the Ready contract prescribes. Everything it does is
+ * serialized in one loop; inputs that arrive while a Ready is being handled wait for advance().
+ */
+export class RaftNode {
+  readonly id: MemberId;
+  private raft: RaftCore | undefined;
+  private readonly inbox: (() => void)[] = [];
+  private readonly afterAdvance: (() => Promise<void>)[] = [];
+  private pendingTicks = 0;
+  private running = false;
+  private scheduled = false;
+  private started = false;
+  private halted = false;
+  private tickTimer: TimerHandle | undefined;
+  /** An inbound snapshot is stored and its Snap message not yet through a Ready: refuse others meanwhile. */
+  private snapshotPending = false;
+  private snapshotStepped = false;
+
+  private hardState: HardState = { term: 0, vote: NO_MEMBER, commit: 0 };
+  private confState: ConfState = { voters: [], learners: [] };
+  private clusterId = '0';
+  private applied = 0;
+  private appliedTerm = 0;
+  private snapshotIndex = 0;
+  private leader: MemberId = NO_MEMBER;
+  private role: Role = Role.Follower;
+  private readonly peerTable = new Map<MemberId, readonly string[]>();
+
+  private incarnation = 0;
+  private sequence = 0;
+  private readonly proposals = new Map<number, Waiter<unknown>>();
+  private readonly reads = new Map<string, Waiter<number>>();
+  /** ReadStates received, waiting for applied ≥ index. */
+  private readonly readsAwaitingApply: { index: number; key: string }[] = [];
+  private readonly confChanges: { change: ConfChange; waiter: Waiter<ConfState> }[] = [];
+  private readonly transfers: { to: MemberId; waiter: Waiter<void> }[] = [];
+  private readonly leaderListeners: LeaderChangeListener[] = [];
+  private readonly removedListeners: (() => void)[] = [];
+  private readonly fatalListeners: ((error: Error) => void)[] = [];
+  /** Set when the loop hit an error it cannot recover from; the node has halted. */
+  fatalError: Error | undefined;
+
+  private readonly logger: Logger;
+  private readonly tickMs: number;
+  private readonly snapshotCount: number;
+  private readonly catchUpEntries: number;
+  private readonly requestTimeoutMs: number;
+  private readonly defer: (run: () => void) => void;
+
+  constructor(private readonly options: RaftNodeOptions) {
+    this.id = options.id;
+    this.logger = options.ports.logger.child({ member: options.id });
+    this.tickMs = options.tickMs ?? 100;
+    this.snapshotCount = options.snapshotCount ?? 10_000;
+    this.catchUpEntries = options.snapshotCatchUpEntries ?? 5_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 7_000;
+    this.defer = options.defer ?? ((run) => setImmediate(run));
+  }
+
+  /** Load durable state, restore the state machine if it is behind the latest snapshot, build Raft, start ticking and the transport. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error(`member ${this.id} already started`);
+    this.started = true;
+    const { stableStore, snapshotStore, logStore, transport, clock, random } = this.options.ports;
+    const sm = this.options.stateMachine;
+
+    const saved = await stableStore.load();
+    if (saved !== undefined && saved.memberId !== this.id) {
+      throw new Error(`stable store belongs to member ${saved.memberId}, not ${this.id}`);
+    }
+    if (saved === undefined) {
+      this.clusterId = this.options.clusterId ?? '0';
+      if (this.options.join) {
+        this.confState = { voters: [], learners: [] };
+      } else {
+        // Bootstrap as etcd does: the initial membership is the log's first entries (term 1,
+        // committed), identical on every founding member, so a member that joins later and
+        // replays the log from the start learns it too.
+        const founders = [...this.options.peers.keys()].sort();
+        const bootstrap: Entry[] = founders.map((id, i) => ({
+          index: i + 1, term: 1, type: EntryType.ConfChange,
+          data: encodeConfChange({ type: ConfChangeType.AddVoter, memberId: id, context: this.bootstrapContext(id) }),
+        }));
+        await logStore.append(bootstrap);
+        this.confState = { voters: founders, learners: [] };
+        this.hardState = { term: 1, vote: NO_MEMBER, commit: bootstrap.length };
+      }
+      await stableStore.save(this.stableState());
+    } else {
+      if (this.options.clusterId !== undefined && saved.clusterId !== this.options.clusterId) {
+        throw new Error(`stable store belongs to cluster ${saved.clusterId}, not ${this.options.clusterId}`);
+      }
+      this.clusterId = saved.clusterId;
+      this.hardState = saved.hardState;
+      this.confState = saved.confState;
+    }
+
+    const stored = await snapshotStore.latest();
+    let applied = await sm.appliedIndex();
+    if (stored !== undefined && stored.meta.index > applied) {
+      await sm.restore(stored.meta, stored.read());
+      applied = stored.meta.index;
+      // A snapshot newer than everything applied also carries the newer membership.
+      this.confState = stored.meta.confState;
+    }
+    let snapshot: SnapshotMeta | undefined;
+    if (stored !== undefined) {
+      snapshot = stored.meta;
+      await this.alignLogWith(stored.meta);
+      this.snapshotIndex = stored.meta.index;
+    }
+    const from = Math.max(logStore.firstIndex(), (snapshot?.index ?? 0) + 1);
+    const entries = from <= logStore.lastIndex() ? await logStore.entries(from, logStore.lastIndex() + 1) : [];
+    this.applied = applied;
+    this.appliedTerm = applied === 0 ? 0 : (await logStore.term(applied)) ?? snapshot?.term ?? 0;
+    this.hardState = { ...this.hardState, commit: Math.max(this.hardState.commit, applied, snapshot?.index ?? 0) };
+
+    const r = this.options.raft ?? {};
+    const config: RaftConfig = {
+      id: this.id,
+      electionTick: r.electionTick ?? 10,
+      heartbeatTick: r.heartbeatTick ?? 1,
+      preVote: r.preVote ?? true,
+      checkQuorum: r.checkQuorum ?? true,
+      maxSizePerMsg: r.maxSizePerMsg ?? 1024 * 1024,
+      maxInflightMsgs: r.maxInflightMsgs ?? 256,
+      maxInflightBytes: r.maxInflightBytes ?? 32 * 1024 * 1024,
+      catchUpEntries: this.catchUpEntries,
+      random,
+      ...(r.bugs === undefined ? {} : { bugs: r.bugs }),
+    };
+    const initial: RaftInitialState = {
+      hardState: this.hardState,
+      confState: this.confState,
+      ...(snapshot === undefined ? {} : { snapshot }),
+      entries,
+      applied,
+    };
+    if (this.halted) return;
+    this.raft = (this.options.createRaft ?? createRaft)(config, initial);
+    this.incarnation = random.int(0, 0x1_0000_0000);
+
+    for (const [member, urls] of this.options.peers) this.peerTable.set(member, urls);
+    this.addMembersToPeers(this.confState);
+    const handler: TransportHandler = {
+      onMessage: (m) => this.receive(m),
+      onSnapshot: (m, data) => this.receiveSnapshot(m, data),
+    };
+    await transport.start(this.id, handler);
+    if (this.halted) {
+      await transport.stop();
+      return;
+    }
+    transport.setPeers(this.peerTable);
+    this.tickTimer = clock.setInterval(() => {
+      this.pendingTicks++;
+      this.kick();
+    }, this.tickMs);
+    if (this.confState.voters.length === 1 && this.confState.voters[0] === this.id && this.confState.learners.length === 0) {
+      this.inbox.push(() => this.raft!.campaign());
+    }
+    this.logger.info({ term: this.hardState.term, commit: this.hardState.commit, applied, snapshot: snapshot?.index ?? 0 }, 'raft node started');
+    this.kick();
+  }
+
+  /** Stop ticking and the transport; calls still waiting fail with etcd's "server stopped". */
+  async stop(): Promise<void> {
+    if (!this.halted) this.halt();
+    await this.options.ports.transport.stop();
+  }
+
+  /**
+   * Stop dead at once, as a crash would: no further I/O is issued and nothing pending completes.
+   * The simulator calls this before discarding what the member's disk had not made durable.
+   * Calls still waiting fail with etcd's "server stopped" (a proposal among them may yet commit).
+   */
+  halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.tickTimer?.cancel();
+    const waiters = this.allWaiters();
+    this.clearWaiters();
+    for (const w of waiters) {
+      w.timer.cancel();
+      w.reject(EtcdErrors.stopped());
+    }
+    void this.options.ports.transport.stop();
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  /**
+   * Propose `payload` and resolve with what the state machine's apply returned for it, once it is
+   * applied on this member. Rejects with etcd's errors: "no leader" at once when no leader is
+   * known, "request timed out" when it was not applied in time (it may still be applied later).
+   */
+  propose(payload: Uint8Array): Promise<unknown> {
+    const sequence = ++this.sequence;
+    return new Promise<unknown>((resolve, reject) => {
+      if (!this.acceptsCalls(reject)) return;
+      const timer = this.options.ports.clock.setTimeout(() => this.expire(this.proposals, sequence), this.requestTimeoutMs);
+      this.proposals.set(sequence, { resolve, reject, timer });
+      this.inbox.push(() => {
+        if (!this.proposals.has(sequence)) return;
+        const data = encodeEnvelope({ member: this.id, incarnation: this.incarnation, sequence, payload });
+        if (!this.raft!.propose(data)) this.refuse(this.proposals, sequence);
+      });
+      this.kick();
+    });
+  }
+
+  /** A linearizable read barrier: resolves (with the read index) once this member has applied everything committed before the call. */
+  readIndex(): Promise<number> {
+    const key = `${this.incarnation}:${++this.sequence}`;
+    return new Promise<number>((resolve, reject) => {
+      if (!this.acceptsCalls(reject)) return;
+      const timer = this.options.ports.clock.setTimeout(() => this.expire(this.reads, key), this.requestTimeoutMs);
+      this.reads.set(key, { resolve, reject, timer });
+      this.inbox.push(() => {
+        if (!this.reads.has(key)) return;
+        if (this.raft!.status().leader === NO_MEMBER) {
+          this.refuse(this.reads, key);
+          return;
+        }
+        this.raft!.readIndex(new TextEncoder().encode(key));
+      });
+      this.kick();
+    });
+  }
+
+  /** Propose a membership change; resolves with the new membership once it is applied here. */
+  proposeConfChange(change: ConfChange): Promise<ConfState> {
+    return new Promise<ConfState>((resolve, reject) => {
+      if (!this.acceptsCalls(reject)) return;
+      const entry: { change: ConfChange; waiter: Waiter<ConfState> } = {
+        change,
+        waiter: {
+          resolve, reject,
+          timer: this.options.ports.clock.setTimeout(() => {
+            const i = this.confChanges.indexOf(entry);
+            if (i >= 0) this.confChanges.splice(i, 1);
+            reject(this.leader === NO_MEMBER ? EtcdErrors.noLeader() : EtcdErrors.timeout());
+          }, this.requestTimeoutMs),
+        },
+      };
+      this.confChanges.push(entry);
+      this.inbox.push(() => {
+        if (!this.confChanges.includes(entry)) return;
+        if (!this.raft!.proposeConfChange(change)) {
+          this.confChanges.splice(this.confChanges.indexOf(entry), 1);
+          entry.waiter.timer.cancel();
+          const error = this.raft!.status().leader === NO_MEMBER ? EtcdErrors.noLeader() : new Error('raft proposal dropped');
+          notSubmitted.add(error);
+          reject(error);
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /** Ask the leader to hand leadership to `to`; resolves when this member sees `to` lead. */
+  transferLeadership(to: MemberId): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!this.acceptsCalls(reject)) return;
+      const entry: { to: MemberId; waiter: Waiter<void> } = {
+        to,
+        waiter: {
+          resolve, reject,
+          timer: this.options.ports.clock.setTimeout(() => {
+            const i = this.transfers.indexOf(entry);
+            if (i >= 0) this.transfers.splice(i, 1);
+            reject(EtcdErrors.timeout());
+          }, this.requestTimeoutMs),
+        },
+      };
+      this.transfers.push(entry);
+      this.inbox.push(() => this.raft!.transferLeadership(to));
+      this.kick();
+    });
+  }
+
+  status(): RaftStatus {
+    if (this.raft === undefined) throw new Error(`member ${this.id} is not started`);
+    return this.raft.status();
+  }
+
+  /** What this member has applied to its state machine. */
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** The leader this member knows of (NO_MEMBER when none). */
+  currentLeader(): MemberId {
+    return this.leader;
+  }
+
+  /** The membership as this member has applied it. */
+  membership(): ConfState {
+    return this.confState;
+  }
+
+  onLeaderChange(listener: LeaderChangeListener): void {
+    this.leaderListeners.push(listener);
+  }
+
+  /** Called once this member has applied its own removal. */
+  onRemoved(listener: () => void): void {
+    this.removedListeners.push(listener);
+  }
+
+  /** Called when the node halts on an error it cannot recover from. */
+  onFatal(listener: (error: Error) => void): void {
+    this.fatalListeners.push(listener);
+  }
+
+  // ---- the loop ----
+
+  private receive(m: Message): void {
+    if (this.halted || this.raft === undefined) return;
+    // A Snap message travels only with its data, through onSnapshot.
+    if (m.type === MessageType.Snap) return;
+    this.inbox.push(() => this.raft!.step(m));
+    this.kick();
+  }
+
+  private async receiveSnapshot(m: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
+    if (this.halted || this.raft === undefined) throw new Error(`member ${this.id} is stopped`);
+    const meta = m.snapshot;
+    if (meta === undefined) throw new Error('snapshot message without metadata');
+    if (meta.index <= this.applied) {
+      for await (const _ of data) { /* drain a stale snapshot: what it holds is already applied */ }
+      this.inbox.push(() => this.raft!.step(m));
+      this.kick();
+      return;
+    }
+    // The one being installed must stay the latest stored until its Ready is handled.
+    if (this.snapshotPending) throw new Error(`member ${this.id} is installing another snapshot`);
+    this.snapshotPending = true;
+    try {
+      await this.options.ports.snapshotStore.save(meta, data);
+    } catch (err) {
+      this.snapshotPending = false;
+      throw err;
+    }
+    if (this.halted) throw new Error(`member ${this.id} is stopped`);
+    this.inbox.push(() => {
+      this.raft!.step(m);
+      this.snapshotStepped = true;
+    });
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.halted || this.scheduled || this.running || this.raft === undefined) return;
+    this.scheduled = true;
+    this.defer(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.halted) return;
+    this.running = true;
+    const raft = this.raft!;
+    try {
+      for (;;) {
+        while (this.inbox.length > 0 && !this.halted) this.inbox.shift()!();
+        while (this.pendingTicks > 0 && !this.halted) {
+          this.pendingTicks--;
+          raft.tick();
+        }
+        if (this.halted || !raft.hasReady()) {
+          this.snapshotSettled();
+          break;
+        }
+        const rd = raft.ready();
+        await this.handleReady(rd);
+        if (this.halted) return;
+        raft.advance(rd);
+        this.snapshotSettled();
+        while (this.afterAdvance.length > 0 && !this.halted) await this.afterAdvance.shift()!();
+        if (this.halted) return;
+      }
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.running = false;
+    }
+    if (!this.halted && (this.inbox.length > 0 || this.pendingTicks > 0)) this.kick();
+  }
+
+  /** A stepped inbound snapshot has been through a Ready (installed, or ignored by Raft). */
+  private snapshotSettled(): void {
+    if (!this.snapshotStepped) return;
+    this.snapshotStepped = false;
+    this.snapshotPending = false;
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const { logStore, stableStore } = this.options.ports;
+    if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
+    this.send(rd.messagesBeforePersist);
+    let stableDirty = false;
+    if (rd.snapshot !== undefined) {
+      await this.installSnapshot(rd.snapshot);
+      if (this.halted) return;
+      stableDirty = true;
+    }
+    if (rd.hardState !== undefined) {
+      this.hardState = rd.hardState;
+      stableDirty = true;
+    }
+    const writes: Promise<void>[] = [];
+    if (rd.entries.length > 0) writes.push(logStore.append(rd.entries));
+    if (stableDirty) writes.push(stableStore.save(this.stableState()));
+    if (writes.length > 0) await Promise.all(writes);
+    if (this.halted) return;
+    this.send(rd.messages);
+    for (const entry of rd.committedEntries) {
+      await this.applyEntry(entry);
+      if (this.halted) return;
+    }
+    for (const rs of rd.readStates) {
+      const key = decoder.decode(rs.context);
+      if (this.reads.has(key)) this.readsAwaitingApply.push({ index: rs.index, key });
+    }
+    this.settleReads();
+    if (this.applied - this.snapshotIndex >= this.snapshotCount) await this.takeSnapshot();
+  }
+
+  private noteSoftState(leader: MemberId, role: Role): void {
+    const becameLeader = role === Role.Leader && this.role !== Role.Leader;
+    this.role = role;
+    if (becameLeader) this.logger.info({ term: this.raft!.status().term }, 'became leader');
+    if (leader === this.leader) return;
+    this.leader = leader;
+    const term = this.raft!.status().term;
+    if (leader !== NO_MEMBER && !becameLeader) this.logger.info({ leader, term }, 'leader changed');
+    for (const t of this.transfers.splice(0)) {
+      if (t.to === leader) {
+        t.waiter.timer.cancel();
+        t.waiter.resolve();
+      } else {
+        this.transfers.push(t);
+      }
+    }
+    for (const listener of this.leaderListeners) listener(leader, term);
+  }
+
+  private send(messages: readonly Message[]): void {
+    const plain: Message[] = [];
+    for (const m of messages) {
+      if (m.to === this.id) continue;
+      if (m.type === MessageType.Snap) this.sendSnapshot(m);
+      else plain.push(m);
+    }
+    if (plain.length > 0) this.options.ports.transport.send(plain);
+  }
+
+  private sendSnapshot(m: Message): void {
+    const report = (reject: boolean): void => {
+      if (this.halted) return;
+      this.inbox.push(() => this.raft!.step(message(MessageType.SnapStatus, m.to, this.id, { reject })));
+      this.kick();
+    };
+    void (async () => {
+      const stored = await this.options.ports.snapshotStore.latest();
+      if (stored === undefined || m.snapshot === undefined || stored.meta.index !== m.snapshot.index || stored.meta.term !== m.snapshot.term) {
+        this.logger.warn({ to: m.to, index: m.snapshot?.index }, 'snapshot to send is no longer stored');
+        report(true);
+        return;
+      }
+      await this.options.ports.transport.sendSnapshot(m, stored.read());
+      this.logger.debug({ to: m.to, index: stored.meta.index }, 'snapshot sent');
+      report(false);
+    })().catch((err: unknown) => {
+      this.logger.warn({ to: m.to, error: String(err) }, 'snapshot send failed');
+      report(true);
+    });
+  }
+
+  /** Make the log start at the snapshot: keep entries after it only when they follow it (same term at its index). */
+  private async alignLogWith(meta: SnapshotMeta): Promise<void> {
+    const { logStore } = this.options.ports;
+    const term = await logStore.term(meta.index);
+    if (term !== meta.term && logStore.lastIndex() >= logStore.firstIndex()) {
+      await logStore.truncateFrom(logStore.firstIndex());
+    }
+    if (meta.index > logStore.firstIndex() - 1 || term !== meta.term) await logStore.compactTo(meta.index, meta.term);
+  }
+
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const { snapshotStore } = this.options.ports;
+    const stored = await snapshotStore.latest();
+    if (stored === undefined || stored.meta.index !== meta.index || stored.meta.term !== meta.term) {
+      throw new Error(`snapshot ${meta.term}/${meta.index} to install is not the latest stored (${stored?.meta.term}/${stored?.meta.index})`);
+    }
+    await this.options.stateMachine.restore(meta, stored.read());
+    if (this.halted) return;
+    await this.alignLogWith(meta);
+    this.applied = meta.index;
+    this.appliedTerm = meta.term;
+    this.snapshotIndex = meta.index;
+    this.confState = meta.confState;
+    this.addMembersToPeers(meta.confState);
+    this.options.ports.transport.setPeers(this.peerTable);
+    this.logger.info({ index: meta.index, term: meta.term }, 'installed snapshot');
+  }
+
+  private async applyEntry(entry: Entry): Promise<void> {
+    if (entry.index <= this.applied) return;
+    const sm = this.options.stateMachine;
+    if (entry.type === EntryType.ConfChange) {
+      await this.applyConfChangeEntry(entry);
+    } else if (entry.data.length === 0) {
+      await sm.skip(entry.index);
+    } else {
+      const envelope = decodeEnvelope(entry.data);
+      const mine = envelope.member === this.id && envelope.incarnation === this.incarnation;
+      const waiter = mine ? this.proposals.get(envelope.sequence) : undefined;
+      if (waiter !== undefined) this.proposals.delete(envelope.sequence);
+      let result: unknown;
+      try {
+        result = await sm.apply(entry.index, envelope.payload);
+      } catch (err) {
+        waiter?.timer.cancel();
+        waiter?.reject(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+      waiter?.timer.cancel();
+      waiter?.resolve(result);
+    }
+    this.applied = entry.index;
+    this.appliedTerm = entry.term;
+  }
+
+  private async applyConfChangeEntry(entry: Entry): Promise<void> {
+    const change = decodeConfChange(entry.data);
+    const { stableStore, transport } = this.options.ports;
+    // After a restart the newest change may be replayed; applying it again must change nothing.
+    if (!this.alreadyApplied(change)) this.confState = this.raft!.applyConfChange(change);
+    if (change.type === ConfChangeType.RemoveMember) {
+      if (change.memberId !== this.id) this.peerTable.delete(change.memberId);
+    } else if (change.type !== ConfChangeType.PromoteLearner || !this.peerTable.has(change.memberId)) {
+      this.peerTable.set(change.memberId, (this.options.peerUrlsOf ?? defaultPeerUrls)(change));
+    }
+    transport.setPeers(this.peerTable);
+    // Membership is durable before the state machine records the entry as applied, so a crash
+    // in between replays only this change.
+    await stableStore.save(this.stableState());
+    if (this.halted) return;
+    await this.options.stateMachine.skip(entry.index);
+    await this.options.stateMachine.flush();
+    this.logger.info({ change: ConfChangeType[change.type], member: change.memberId, voters: this.confState.voters, learners: this.confState.learners }, 'applied membership change');
+    for (let i = 0; i < this.confChanges.length; i++) {
+      const c = this.confChanges[i]!;
+      if (sameConfChange(c.change, change)) {
+        this.confChanges.splice(i, 1);
+        c.waiter.timer.cancel();
+        c.waiter.resolve(this.confState);
+        break;
+      }
+    }
+    if (change.type === ConfChangeType.RemoveMember && change.memberId === this.id) {
+      for (const listener of this.removedListeners) listener();
+    }
+  }
+
+  private alreadyApplied(change: ConfChange): boolean {
+    const { voters, learners } = this.confState;
+    switch (change.type) {
+      case ConfChangeType.AddVoter:
+      case ConfChangeType.PromoteLearner:
+        return voters.includes(change.memberId);
+      case ConfChangeType.AddLearner:
+        return learners.includes(change.memberId);
+      case ConfChangeType.RemoveMember:
+        return !voters.includes(change.memberId) && !learners.includes(change.memberId);
+    }
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const sm = this.options.stateMachine;
+    const { snapshotStore, logStore } = this.options.ports;
+    await sm.flush();
+    if (this.halted) return;
+    const meta: SnapshotMeta = { index: this.applied, term: this.appliedTerm, confState: this.confState };
+    await snapshotStore.save(meta, sm.snapshot());
+    if (this.halted) return;
+    this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
+    this.logger.debug({ index: meta.index, term: meta.term }, 'saved snapshot');
+    this.afterAdvance.push(async () => {
+      this.raft!.compact(meta);
+      const keepFrom = meta.index - this.catchUpEntries;
+      if (keepFrom > logStore.firstIndex() - 1) {
+        const term = await logStore.term(keepFrom);
+        if (term !== undefined && !this.halted) await logStore.compactTo(keepFrom, term);
+      }
+    });
+  }
+
+  private settleReads(): void {
+    for (let i = 0; i < this.readsAwaitingApply.length;) {
+      const r = this.readsAwaitingApply[i]!;
+      if (r.index <= this.applied) {
+        this.readsAwaitingApply.splice(i, 1);
+        const waiter = this.reads.get(r.key);
+        if (waiter !== undefined) {
+          this.reads.delete(r.key);
+          waiter.timer.cancel();
+          waiter.resolve(r.index);
+        }
+      } else {
+        i++;
+      }
+    }
+  }
+
+  // ---- helpers ----
+
+  private bootstrapContext(member: MemberId): Uint8Array {
+    const urls = this.options.peers.get(member) ?? [];
+    if (this.options.bootstrapContext !== undefined) return this.options.bootstrapContext(member, urls);
+    return new TextEncoder().encode(JSON.stringify({ peerURLs: urls }));
+  }
+
+  private stableState(): StableState {
+    return { hardState: this.hardState, confState: this.confState, clusterId: this.clusterId, memberId: this.id };
+  }
+
+  private addMembersToPeers(conf: ConfState): void {
+    for (const m of [...conf.voters, ...conf.learners]) {
+      if (!this.peerTable.has(m)) this.peerTable.set(m, []);
+    }
+  }
+
+  private acceptsCalls(reject: (error: Error) => void): boolean {
+    if (this.halted || this.raft === undefined) {
+      const error = EtcdErrors.stopped();
+      notSubmitted.add(error);
+      reject(error);
+      return false;
+    }
+    return true;
+  }
+
+  /** A call Raft refused outright: no leader (or a transfer under way). */
+  private refuse<K>(waiters: Map<K, Waiter<never> | Waiter<unknown> | Waiter<number>>, key: K): void {
+    const waiter = waiters.get(key);
+    if (waiter === undefined) return;
+    waiters.delete(key);
+    waiter.timer.cancel();
+    const error = this.raft!.status().leader === NO_MEMBER ? EtcdErrors.noLeader() : EtcdErrors.leaderChanged();
+    notSubmitted.add(error);
+    waiter.reject(error);
+  }
+
+  private expire<K>(waiters: Map<K, Waiter<unknown> | Waiter<number>>, key: K): void {
+    const waiter = waiters.get(key);
+    if (waiter === undefined) return;
+    waiters.delete(key);
+    waiter.reject(this.leader === NO_MEMBER ? EtcdErrors.noLeader() : EtcdErrors.timeout());
+  }
+
+  private allWaiters(): Waiter<never>[] {
+    return [
+      ...this.proposals.values(),
+      ...this.reads.values(),
+      ...this.confChanges.map((c) => c.waiter),
+      ...this.transfers.map((t) => t.waiter),
+    ] as Waiter<never>[];
+  }
+
+  private clearWaiters(): void {
+    this.proposals.clear();
+    this.reads.clear();
+    this.readsAwaitingApply.length = 0;
+    this.confChanges.length = 0;
+    this.transfers.length = 0;
+  }
+
+  private fail(error: Error): void {
+    if (this.halted) return;
+    this.fatalError = error;
+    this.logger.error({ error: error.message, stack: error.stack }, 'raft node halted on an unrecoverable error');
+    this.halt();
+    for (const listener of this.fatalListeners) listener(error);
+  }
+}
