@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { simulate, type SimulationOptions } from '../../src/testkit/simulator/simulation.js';
+import type { PlantedBugs } from '../../src/raft/core-api.js';
+
+/** Runs seeds until one fails; returns the first failing seed's property, or undefined. */
+async function findViolation(bugs: PlantedBugs, base: Omit<SimulationOptions, 'seed' | 'bugs'>, maxSeeds: number): Promise<{ seed: number; property: string } | undefined> {
+  for (let seed = 1; seed <= maxSeeds; seed++) {
+    const r = await simulate({ ...base, seed, bugs });
+    if (!r.ok) return { seed, property: r.property! };
+  }
+  return undefined;
+}
+
+describe('the simulator catches planted Raft bugs', function () {
+  this.timeout(300_000);
+
+  it('voteWithoutLogCheck: a member with a stale log wins an election', async () => {
+    const found = await findViolation({ voteWithoutLogCheck: true }, {
+      members: 3, durationMs: 3_000,
+      faultWeights: { 'crash': 3, 'restart': 3, 'isolate-leader': 2, 'partition': 2, 'heal': 2, 'remove-member': 0, 'add-learner': 0, 'promote-learner': 0 },
+    }, 200);
+    expect(found, 'a violation within 200 seeds').to.not.equal(undefined);
+  });
+
+  it('commitPreviousTermByCount: an entry of an earlier term is committed by counting replicas', async () => {
+    const found = await findViolation({ commitPreviousTermByCount: true }, {
+      members: 5, durationMs: 3_000,
+      faultWeights: { 'crash': 3, 'restart': 3, 'isolate-leader': 3, 'partition': 3, 'heal': 2, 'remove-member': 0, 'add-learner': 0, 'promote-learner': 0 },
+    }, 300);
+    expect(found, 'a violation within 300 seeds').to.not.equal(undefined);
+  });
+
+  it('readWithoutReadIndex: a deposed leader serves a stale read', async () => {
+    const found = await findViolation({ readWithoutReadIndex: true }, {
+      members: 3, durationMs: 3_000,
+      faultWeights: { 'isolate-leader': 4, 'heal': 2, 'crash': 0, 'restart': 0, 'remove-member': 0, 'add-learner': 0, 'promote-learner': 0 },
+    }, 200);
+    expect(found, 'a violation within 200 seeds').to.not.equal(undefined);
+    expect(found!.property).to.equal('linearizability');
+  });
+});
