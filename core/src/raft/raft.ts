@@ -623,8 +623,9 @@ export class Raft implements RaftCore {
     }
     if (this.maybeCommit()) {
       this.broadcastAppend();
-    } else if (wasPaused || pr.state === ProgressState.Replicate) {
-      this.sendAppend(m.from, false);
+    } else if (wasPaused) {
+      // It heard nothing from us while paused: send what it lacks, or at least our commit index.
+      this.sendAppend(m.from);
     }
     // Keep the pipeline full while there is more to send.
     while (pr.state === ProgressState.Replicate && pr.next <= this.log.lastIndex() && !pr.isPaused()) {
