@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as protoLoader from '@grpc/proto-loader';
+
+/**
+ * The directory holding etcd's .proto files (proto/ at the package root). Found relative to this
+ * module, which runs from src/ (sources) or dist/src/ (built).
+ */
+export function etcdProtoDir(): string {
+  for (const relative of ['../proto', '../../proto']) {
+    const dir = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(`${dir}/etcdserverpb/rpc.proto`)) return dir;
+  }
+  throw new Error('@cairn/api-grpc: cannot find proto/etcdserverpb/rpc.proto beside the package');
+}
+
+/**
+ * How messages look in JavaScript: proto field names, 64-bit integers as decimal strings,
+ * bytes as Buffers, enums as numbers, defaults filled in, and the name of the set member of each
+ * oneof as a virtual field.
+ */
+export const ETCD_PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: Number,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+};
+
+let cached: protoLoader.PackageDefinition | undefined;
+
+/** etcd's v3 API (etcdserverpb with mvccpb and authpb), loaded once. */
+export function etcdPackageDefinition(): protoLoader.PackageDefinition {
+  cached ??= protoLoader.loadSync('etcdserverpb/rpc.proto', { ...ETCD_PROTO_LOADER_OPTIONS, includeDirs: [etcdProtoDir()] });
+  return cached;
+}
+
+/** The gRPC service definition of one etcd service, e.g. `etcdServiceDefinition('KV')`. */
+export function etcdServiceDefinition(service: 'KV' | 'Watch' | 'Lease' | 'Cluster' | 'Maintenance' | 'Auth'): protoLoader.ServiceDefinition {
+  const definition = etcdPackageDefinition()[`etcdserverpb.${service}`];
+  if (definition === undefined || 'format' in definition) throw new Error(`etcdserverpb.${service} is not a service in rpc.proto`);
+  return definition as protoLoader.ServiceDefinition;
+}

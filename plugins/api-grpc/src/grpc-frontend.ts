@@ -1,0 +1,106 @@
+import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
+import type { ApiFrontend, CairnServices, Logger } from '@cairn/core';
+import { ClientPortListener } from './client-port-listener.js';
+import { clusterHandlers } from './cluster-handlers.js';
+import { etcdServiceDefinition } from './etcd-proto.js';
+import { NotFoundHttp1Route, type Http1Route } from './http1-route.js';
+import { kvHandlers } from './kv-handlers.js';
+import { maintenanceHandlers } from './maintenance-handlers.js';
+import { measuringRequestSizes } from './request-size.js';
+
+/** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GrpcFrontendOptions {
+  /** Where to listen; port 0 picks a free port (see `boundAddresses`). */
+  readonly listen: readonly ListenAddress[];
+  /** etcd's --max-request-bytes: larger writes fail with "etcdserver: request is too large". */
+  readonly maxRequestBytes: number;
+  /** Largest gRPC message accepted at all (default maxRequestBytes + 512 KiB, as etcd). */
+  readonly maxRecvBytes?: number;
+  /** Who answers HTTP/1.x on the same port (default: 404 for everything). */
+  readonly http1?: Http1Route;
+  readonly logger?: Logger;
+}
+
+/** How long stop() lets calls in flight finish before cancelling them. */
+const STOP_GRACE_MS = 1000;
+
+/**
+ * The etcd v3 gRPC API on Cairn's services: KV, Maintenance and Cluster. Watch, Lease and Auth are
+ * not registered yet, so grpc-js answers their methods UNIMPLEMENTED. gRPC shares each client port
+ * with HTTP/1.1 (the gateway seam).
+ */
+export class GrpcFrontend implements ApiFrontend {
+  private server: Server | undefined;
+  private injector: ConnectionInjector | undefined;
+  private listeners: ClientPortListener[] = [];
+  private readonly http1: Http1Route;
+  private bound: ListenAddress[] = [];
+
+  constructor(private readonly options: GrpcFrontendOptions) {
+    this.http1 = options.http1 ?? new NotFoundHttp1Route();
+  }
+
+  /** The addresses actually listened on (ports resolved), in the order of `options.listen`. */
+  get boundAddresses(): readonly ListenAddress[] {
+    return this.bound;
+  }
+
+  async start(services: CairnServices): Promise<void> {
+    if (this.server !== undefined) throw new Error('GrpcFrontend: already started');
+    const server = new Server({
+      'grpc.max_receive_message_length': this.options.maxRecvBytes ?? this.options.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      'grpc.max_send_message_length': -1,
+    });
+    server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), kvHandlers(services.kv, this.options.maxRequestBytes));
+    server.addService(etcdServiceDefinition('Maintenance'), maintenanceHandlers(services.maintenance));
+    server.addService(etcdServiceDefinition('Cluster'), clusterHandlers(services.cluster));
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.server = server;
+    this.injector = injector;
+    try {
+      for (const address of this.options.listen) {
+        const listener = new ClientPortListener({
+          http2: (socket) => injector.injectConnection(socket),
+          http1: (socket) => this.http1.accept(socket),
+        });
+        this.listeners.push(listener);
+        const info = await listener.listen(address.host, address.port);
+        this.bound.push({ host: address.host, port: info.port });
+        this.options.logger?.info({ address: `${address.host}:${info.port}` }, 'serving the etcd v3 gRPC API');
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners = [];
+    this.bound = [];
+    await this.http1.close();
+    this.injector?.drain(STOP_GRACE_MS);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, STOP_GRACE_MS);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.injector?.destroy();
+    this.injector = undefined;
+  }
+}

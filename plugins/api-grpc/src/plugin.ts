@@ -1,0 +1,52 @@
+import { ContainerModule } from 'inversify';
+import { API_FRONTEND, type CairnPlugin } from '@cairn/core';
+import { GrpcFrontend } from './grpc-frontend.js';
+import { parseListenAddress } from './listen-address.js';
+
+/** Options of `{ use: "@cairn/api-grpc", ... }` in a config's plugins.api list. */
+export interface GrpcPluginOptions {
+  /** Comma-separated "host:port" list; default: the member's --listen-client-urls (127.0.0.1:2379). */
+  readonly listen?: string;
+  /** Largest gRPC message accepted; default --max-request-bytes + 512 KiB, as etcd. */
+  readonly maxRecvBytes?: number;
+}
+
+const hostPortList = '^(\\[[^\\]]+\\]|[^:,\\s\\[\\]]*):[0-9]{1,5}(,(\\[[^\\]]+\\]|[^:,\\s\\[\\]]*):[0-9]{1,5})*$';
+
+/** The etcd v3 gRPC API as a Cairn plugin: binds one ApiFrontend. */
+const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
+  manifest: {
+    name: '@cairn/api-grpc',
+    provides: ['api'],
+    optionsSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: {
+          type: 'string',
+          pattern: hostPortList,
+          description: 'Comma-separated host:port list to serve on; defaults to --listen-client-urls (127.0.0.1:2379).',
+        },
+        maxRecvBytes: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Largest gRPC message accepted; defaults to --max-request-bytes plus 512 KiB.',
+        },
+      },
+    },
+  },
+  createModule(options, context) {
+    const listen = (options.listen !== undefined ? options.listen.split(',') : context.listenClientUrls).map(parseListenAddress);
+    const frontend = new GrpcFrontend({
+      listen,
+      maxRequestBytes: context.limits.maxRequestBytes,
+      ...(options.maxRecvBytes !== undefined ? { maxRecvBytes: options.maxRecvBytes } : {}),
+      logger: context.logger,
+    });
+    return new ContainerModule(({ bind }) => {
+      bind(API_FRONTEND).toConstantValue(frontend);
+    });
+  },
+};
+
+export default grpcApiPlugin;
