@@ -9,6 +9,8 @@ export interface BenchOptions {
   readonly conns: number;
   /** Concurrent clients in all, each with one request in flight, spread over the connections. */
   readonly clients: number;
+  /** Threads generating load, each with its share of clients and connections. */
+  readonly workers: number;
   readonly keySize: number;
   readonly valSize: number;
   /** Keys are chosen uniformly from this many. */
@@ -32,6 +34,7 @@ Load generator for the etcd v3 gRPC API (Cairn or etcd alike).
   --endpoints <list>   comma-separated host:port list          (127.0.0.1:2379)
   --conns <n>          gRPC connections in all                  (1)
   --clients <n>        concurrent clients in all                (1)
+  --workers <n>        threads generating load (<= clients)     (1)
   --key-size <bytes>   key length                               (8)
   --val-size <bytes>   value length                             (8)
   --key-space <n>      distinct keys, chosen uniformly          (10000)
@@ -58,7 +61,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     args: [...argv],
     strict: true,
     options: {
-      endpoints: { type: 'string' }, conns: { type: 'string' }, clients: { type: 'string' },
+      endpoints: { type: 'string' }, conns: { type: 'string' }, clients: { type: 'string' }, workers: { type: 'string' },
       'key-size': { type: 'string' }, 'val-size': { type: 'string' }, 'key-space': { type: 'string' },
       total: { type: 'string' }, duration: { type: 'string' }, workload: { type: 'string' },
       'read-ratio': { type: 'string' }, prefill: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
@@ -83,10 +86,14 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
   if (!Number.isInteger(prefill) || prefill < 0 || prefill > keySpace) throw new UsageError('--prefill must be an integer from 0 to --key-space');
   const endpoints = (values.endpoints ?? '127.0.0.1:2379').split(',').map((e) => e.trim().replace(/^https?:\/\//, '')).filter((e) => e !== '');
   if (endpoints.length === 0) throw new UsageError('--endpoints is empty');
+  const clients = positiveInt('clients', values.clients, 1);
+  const workers = positiveInt('workers', values.workers, 1);
+  if (workers > clients) throw new UsageError(`--workers ${workers} is more than --clients ${clients}`);
   return {
     endpoints,
     conns: positiveInt('conns', values.conns, 1),
-    clients: positiveInt('clients', values.clients, 1),
+    clients,
+    workers,
     keySize,
     valSize: positiveInt('val-size', values['val-size'], 8),
     keySpace,

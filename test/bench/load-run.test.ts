@@ -64,6 +64,12 @@ describe('bench load generator', () => {
     expect(result.latencyMs.max).to.be.at.least(result.latencyMs.p99);
   });
 
+  it('--workers splits clients, connections and operations over threads and merges their figures', async () => {
+    const result = await runBench(options('--total', '201', '--workload', 'put', '--workers', '2'));
+    expect(result).to.deep.include({ ops: 201, errors: 0, workers: 2 });
+    expect(services.calls.put).to.equal(201);
+  });
+
   it('range and range-serializable: prefill the key space, then read', async () => {
     const linear = await runBench(options('--total', '200', '--workload', 'range'));
     expect(linear).to.deep.include({ ops: 200, errors: 0 });
@@ -93,6 +99,7 @@ describe('bench load generator', () => {
     expect(() => parseBenchOptions(['--workload', 'scan'])).to.throw('--workload must be one of');
     expect(() => parseBenchOptions(['--key-size', '2', '--key-space', '1000'])).to.throw('--key-size 2 is too short');
     expect(() => parseBenchOptions(['--total', '5', '--duration', '5'])).to.throw('not both');
+    expect(() => parseBenchOptions(['--workers', '3', '--clients', '2'])).to.throw('--workers 3 is more than --clients 2');
     expect(parseBenchOptions(['--help'])).to.equal(undefined);
   });
 });
