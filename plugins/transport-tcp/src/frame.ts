@@ -1,0 +1,118 @@
+import { crc32 } from 'node:zlib';
+import { WireError } from './wire-error.js';
+import { WireWriter } from './wire-writer.js';
+
+/** What a frame carries; the first byte of its body. */
+export enum FrameType {
+  /** Connector → listener, first frame of every connection. */
+  Hello = 1,
+  /** Listener → connector: the handshake's answer. */
+  Welcome = 2,
+  /** One Raft message. */
+  Message = 3,
+  /** Snapshot connection: the Snap message that describes the snapshot. */
+  SnapshotBegin = 4,
+  /** Snapshot connection: the next bytes of the snapshot. */
+  SnapshotChunk = 5,
+  /** Snapshot connection: no more bytes. */
+  SnapshotEnd = 6,
+  /** Snapshot connection, listener → sender: the receiver stored it, or why not. */
+  SnapshotAck = 7,
+}
+
+/**
+ * A frame on the wire: u32 length of the body, u32 CRC-32 of the body, then the body
+ * (one type byte and the payload). The checksum catches corruption the TCP checksum misses
+ * and a peer that speaks some other protocol.
+ */
+export const FRAME_HEADER_BYTES = 8;
+
+/** Builds a frame in one allocation: `writePayload` fills exactly `payloadBytes` bytes. */
+export function encodeFrame(type: FrameType, payloadBytes: number, writePayload: (writer: WireWriter) => void): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + payloadBytes);
+  const writer = new WireWriter(frame, FRAME_HEADER_BYTES);
+  writer.u8(type);
+  writePayload(writer);
+  if (writer.position !== frame.byteLength) throw new Error(`frame ${FrameType[type]}: wrote ${writer.position} of ${frame.byteLength} bytes`);
+  sealFrame(frame);
+  return frame;
+}
+
+/** A frame whose payload is raw bytes (snapshot chunks): header and type in a small buffer beside the data, no copy. */
+export function encodeRawFrame(type: FrameType, payload: Uint8Array): [Buffer, Uint8Array] {
+  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1);
+  head.writeUInt32BE(1 + payload.byteLength, 0);
+  head.writeUInt8(type, FRAME_HEADER_BYTES);
+  head.writeUInt32BE(crc32(payload, crc32(head.subarray(FRAME_HEADER_BYTES))), 4);
+  return [head, payload];
+}
+
+function sealFrame(frame: Buffer): void {
+  const body = frame.subarray(FRAME_HEADER_BYTES);
+  frame.writeUInt32BE(body.byteLength, 0);
+  frame.writeUInt32BE(crc32(body), 4);
+}
+
+export interface DecodedFrame {
+  readonly type: FrameType;
+  /** A view into the read buffer; decode or copy it before the next push. */
+  readonly payload: Buffer;
+}
+
+/**
+ * Cuts a byte stream into checked frames. Collects socket chunks and joins them once per frame,
+ * so a large frame costs one copy. Throws a WireError on a bad length, checksum or type; the
+ * caller drops the connection.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Feed bytes; returns the frames they complete, in order. */
+  push(chunk: Buffer): DecodedFrame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    const frames: DecodedFrame[] = [];
+    for (;;) {
+      if (this.buffered < FRAME_HEADER_BYTES) return frames;
+      const head = this.peek(FRAME_HEADER_BYTES);
+      const bodyBytes = head.readUInt32BE(0);
+      if (bodyBytes < 1 || bodyBytes > this.maxFrameBytes) {
+        throw new WireError(`frame length ${bodyBytes} outside 1..${this.maxFrameBytes}`);
+      }
+      const total = FRAME_HEADER_BYTES + bodyBytes;
+      if (this.buffered < total) return frames;
+      const frame = this.take(total);
+      const body = frame.subarray(FRAME_HEADER_BYTES);
+      if (crc32(body) !== frame.readUInt32BE(4)) throw new WireError('frame checksum mismatch');
+      const type = body.readUInt8(0);
+      if (FrameType[type] === undefined) throw new WireError(`unknown frame type ${type}`);
+      frames.push({ type: type as FrameType, payload: body.subarray(1) });
+    }
+  }
+
+  /** The first `n` buffered bytes, joining chunks only if the first is too short. */
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.byteLength < n) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    return this.chunks[0]!;
+  }
+
+  private take(n: number): Buffer {
+    let first = this.chunks[0]!;
+    if (first.byteLength < n) {
+      // Join just enough chunks to cover the frame.
+      let covered = 0;
+      let count = 0;
+      while (covered < n) covered += this.chunks[count++]!.byteLength;
+      first = Buffer.concat(this.chunks.slice(0, count), covered);
+      this.chunks.splice(0, count, first);
+    }
+    const frame = first.subarray(0, n);
+    if (first.byteLength === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return frame;
+  }
+}

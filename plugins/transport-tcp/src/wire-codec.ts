@@ -1,0 +1,55 @@
+import type { Message } from '@cairn/core';
+import { encodeFrame, FrameType } from './frame.js';
+import {
+  helloSize, readHello, readSnapshotAck, readWelcome, shortReason, snapshotAckSize, welcomeSize,
+  writeHello, writeSnapshotAck, writeWelcome, type Hello, type SnapshotAck, type Welcome,
+} from './handshake.js';
+import { messageSize, readMessage, writeMessage } from './message-codec.js';
+import { WireReader } from './wire-reader.js';
+
+/** Whole frames for each thing a peer connection carries, and the decoders of their payloads. */
+
+export const encodeMessageFrame = (message: Message, type: FrameType.Message | FrameType.SnapshotBegin = FrameType.Message): Buffer =>
+  encodeFrame(type, messageSize(message), (w) => writeMessage(w, message));
+
+export function decodeMessage(payload: Buffer): Message {
+  const reader = new WireReader(payload);
+  const message = readMessage(reader);
+  reader.end('message');
+  return message;
+}
+
+export const encodeHelloFrame = (hello: Hello): Buffer => encodeFrame(FrameType.Hello, helloSize(hello), (w) => writeHello(w, hello));
+
+export function decodeHello(payload: Buffer): Hello {
+  const reader = new WireReader(payload);
+  const hello = readHello(reader);
+  reader.end('hello');
+  return hello;
+}
+
+export function encodeWelcomeFrame(welcome: Welcome): Buffer {
+  const w = { ...welcome, reason: shortReason(welcome.reason) };
+  return encodeFrame(FrameType.Welcome, welcomeSize(w), (writer) => writeWelcome(writer, w));
+}
+
+export function decodeWelcome(payload: Buffer): Welcome {
+  const reader = new WireReader(payload);
+  const welcome = readWelcome(reader);
+  reader.end('welcome');
+  return welcome;
+}
+
+export const encodeSnapshotEndFrame = (): Buffer => encodeFrame(FrameType.SnapshotEnd, 0, () => undefined);
+
+export function encodeSnapshotAckFrame(ack: SnapshotAck): Buffer {
+  const a = { ...ack, reason: shortReason(ack.reason) };
+  return encodeFrame(FrameType.SnapshotAck, snapshotAckSize(a), (writer) => writeSnapshotAck(writer, a));
+}
+
+export function decodeSnapshotAck(payload: Buffer): SnapshotAck {
+  const reader = new WireReader(payload);
+  const ack = readSnapshotAck(reader);
+  reader.end('snapshot ack');
+  return ack;
+}
