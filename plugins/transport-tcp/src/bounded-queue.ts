@@ -1,0 +1,39 @@
+/** A FIFO with a fixed capacity: `push` refuses instead of growing, so a dead peer costs bounded memory. */
+export class BoundedQueue<T> {
+  private readonly slots: (T | undefined)[];
+  private head = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
+    this.slots = new Array<T | undefined>(capacity);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** False when full (the item is not queued). */
+  push(item: T): boolean {
+    if (this.count === this.capacity) return false;
+    this.slots[(this.head + this.count) % this.capacity] = item;
+    this.count++;
+    return true;
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.slots[this.head];
+    this.slots[this.head] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    return item;
+  }
+
+  /** Empties the queue; returns how many items it held. */
+  clear(): number {
+    const n = this.count;
+    while (this.count > 0) this.shift();
+    return n;
+  }
+}

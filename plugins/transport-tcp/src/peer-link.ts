@@ -1,0 +1,193 @@
+import { connect, type Socket } from 'node:net';
+import type { Logger, MemberId, Message } from '@cairn/core';
+import { BoundedQueue } from './bounded-queue.js';
+import { FrameDecoder, FrameType } from './frame.js';
+import { ConnectionKind, PROTOCOL_VERSION } from './handshake.js';
+import type { PeerAddress } from './peer-address.js';
+import type { TransportMetrics } from './transport-metrics.js';
+import { decodeWelcome, encodeHelloFrame, encodeMessageFrame } from './wire-codec.js';
+import { WireError } from './wire-error.js';
+
+export interface ReconnectBackoff {
+  /** Delay before the first retry. */
+  readonly initialMs: number;
+  /** The delay doubles per failure up to this. */
+  readonly maxMs: number;
+}
+
+export interface PeerLinkOptions {
+  readonly self: MemberId;
+  readonly peer: MemberId;
+  readonly clusterId: string;
+  readonly queueSize: number;
+  readonly backoff: ReconnectBackoff;
+  readonly logger: Logger;
+  readonly metrics: TransportMetrics;
+}
+
+/** Bytes a link lets the socket buffer before it waits for 'drain'; beyond that, the queue fills and drops. */
+const MAX_SOCKET_BUFFER_BYTES = 1 << 20;
+
+type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed';
+
+/**
+ * The outbound message connection to one peer: a bounded queue in front of one TCP connection,
+ * so messages to the peer stay in order. Messages queued in one turn of the event loop go out in
+ * one corked write. A lost connection is retried with exponential backoff and jitter; what was
+ * in the socket when it broke is lost (Raft resends).
+ */
+export class PeerLink {
+  private readonly queue: BoundedQueue<Message>;
+  private addresses: PeerAddress[] = [];
+  private addressCursor = 0;
+  private state: LinkState = 'idle';
+  private socket: Socket | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private flushScheduled = false;
+  /** Failures since the last accepted handshake, to log a dead peer once rather than per retry. */
+  private failures = 0;
+
+  constructor(private readonly options: PeerLinkOptions) {
+    this.queue = new BoundedQueue<Message>(options.queueSize);
+    this.backoffMs = options.backoff.initialMs;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  setAddresses(addresses: readonly PeerAddress[]): void {
+    const current = this.addresses[this.addressCursor % Math.max(1, this.addresses.length)];
+    this.addresses = [...addresses];
+    this.addressCursor = 0;
+    const stillValid = current !== undefined && addresses.some((a) => a.host === current.host && a.port === current.port);
+    // A peer that moved: drop the connection to its old address and reconnect to the new one.
+    if (!stillValid && this.socket !== undefined) this.socket.destroy();
+  }
+
+  /** Queue `message`; drops (and counts) it when the queue is full. Never blocks. */
+  enqueue(message: Message): void {
+    if (this.state === 'closed' || !this.queue.push(message)) {
+      this.options.metrics.dropped++;
+      return;
+    }
+    if (this.state === 'idle') this.connect();
+    else if (this.state === 'open') this.scheduleFlush();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+    this.socket = undefined;
+    this.options.metrics.dropped += this.queue.clear();
+  }
+
+  private connect(): void {
+    const address = this.addresses[this.addressCursor % Math.max(1, this.addresses.length)];
+    if (address === undefined) {
+      this.state = 'idle';
+      this.options.metrics.dropped += this.queue.clear();
+      return;
+    }
+    this.state = 'connecting';
+    const { self, peer, clusterId, logger } = this.options;
+    const socket = connect({ host: address.host, port: address.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(64 * 1024);
+    let failure: string | undefined;
+    socket.on('connect', () => {
+      if (this.socket !== socket) return;
+      this.state = 'open';
+      socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Messages, clusterId, from: self, to: peer }));
+      this.scheduleFlush();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of decoder.push(chunk)) {
+          if (frame.type !== FrameType.Welcome) throw new WireError(`unexpected ${FrameType[frame.type]} frame from the listener`);
+          const welcome = decodeWelcome(frame.payload);
+          if (!welcome.accepted) {
+            failure = `refused: ${welcome.reason}`;
+            // A refusal (wrong cluster, wrong member) will not fix itself soon: retry slowly.
+            this.backoffMs = this.options.backoff.maxMs;
+            logger.error({ peer, address: `${address.host}:${address.port}`, reason: welcome.reason }, 'peer refused the connection');
+            socket.destroy();
+            return;
+          }
+          if (this.failures > 0) logger.info({ peer, address: `${address.host}:${address.port}`, after: this.failures }, 'peer connection restored');
+          this.failures = 0;
+          this.backoffMs = this.options.backoff.initialMs;
+        }
+      } catch (err) {
+        failure = (err as Error).message;
+        socket.destroy();
+      }
+    });
+    socket.on('drain', () => this.scheduleFlush());
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      failure ??= err.code ?? err.message;
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      if (this.state === 'closed') return;
+      if (this.failures === 0) logger.warn({ peer, address: `${address.host}:${address.port}`, reason: failure ?? 'closed by peer' }, 'peer connection lost; reconnecting with backoff');
+      else logger.debug({ peer, reason: failure ?? 'closed by peer', failures: this.failures }, 'peer still unreachable');
+      this.failures++;
+      this.addressCursor++;
+      this.scheduleRetry();
+    });
+  }
+
+  private scheduleRetry(): void {
+    this.state = 'waiting';
+    const { initialMs, maxMs } = this.options.backoff;
+    // Full jitter in [delay/2, delay]: members that lost each other at once do not retry in lockstep.
+    const delay = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
+    this.backoffMs = Math.min(maxMs, Math.max(initialMs, this.backoffMs * 2));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.state !== 'waiting') return;
+      this.options.metrics.reconnects++;
+      // Nothing to say: stay idle and connect when the next message comes.
+      if (this.queue.length > 0) this.connect();
+      else this.state = 'idle';
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Everything queued so far, in one corked write (one writev, one TCP send for small messages). */
+  private flush(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    if (this.state !== 'open' || socket === undefined || socket.writableNeedDrain) return;
+    const { metrics, logger, peer } = this.options;
+    socket.cork();
+    while (this.queue.length > 0 && socket.writableLength < MAX_SOCKET_BUFFER_BYTES) {
+      const message = this.queue.shift()!;
+      let frame: Buffer;
+      try {
+        frame = encodeMessageFrame(message);
+      } catch (err) {
+        metrics.dropped++;
+        logger.error({ peer, type: message.type, error: (err as Error).message }, 'message cannot be encoded; dropped');
+        continue;
+      }
+      socket.write(frame);
+      metrics.sent++;
+    }
+    socket.uncork();
+    // Either 'drain' reschedules (socket full) or there is nothing left.
+    if (this.queue.length > 0 && !socket.writableNeedDrain) this.scheduleFlush();
+  }
+}

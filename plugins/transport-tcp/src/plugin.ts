@@ -1,0 +1,68 @@
+import { ContainerModule } from 'inversify';
+import { TRANSPORT, type CairnPlugin, type PluginContext } from '@cairn/core';
+import { TcpTransport } from './tcp-transport.js';
+
+/** Options of `plugins.transport: { use: "@cairn/transport-tcp", ... }`. */
+export interface TcpPluginOptions {
+  /** `host:port` to listen on; default: the first --listen-peer-urls entry. */
+  readonly listen?: string;
+  /** Messages queued per peer before new ones are dropped. */
+  readonly queueSize: number;
+  /** First reconnect delay; doubles per failure up to reconnectMaxMs. */
+  readonly reconnectInitialMs: number;
+  readonly reconnectMaxMs: number;
+  /** Largest frame accepted from a peer. */
+  readonly maxFrameBytes: number;
+  /** Snapshot bytes per chunk frame. */
+  readonly snapshotChunkBytes: number;
+}
+
+/** The context may carry the cluster ID (the handshake refuses members of other clusters). */
+function clusterIdFrom(context: PluginContext): string | undefined {
+  const candidate: unknown = (context as PluginContext & { readonly clusterId?: unknown }).clusterId;
+  return typeof candidate === 'string' ? candidate : undefined;
+}
+
+/** The TCP peer transport as a Cairn plugin: binds TRANSPORT. */
+const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
+  manifest: {
+    name: '@cairn/transport-tcp',
+    provides: ['transport'],
+    optionsSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: {
+          type: 'string',
+          pattern: '^(tcp://|http://)?(\\[[^\\]]+\\]|[^:/\\s\\[\\]]*):[0-9]{1,5}/?$',
+          description: 'host:port (or tcp://host:port) to accept peer connections on; defaults to the first --listen-peer-urls entry.',
+        },
+        queueSize: { type: 'integer', minimum: 1, default: 4096, description: 'Messages queued per peer; more are dropped and counted.' },
+        reconnectInitialMs: { type: 'integer', minimum: 1, default: 50, description: 'First delay before reconnecting to a lost peer.' },
+        reconnectMaxMs: { type: 'integer', minimum: 1, default: 2000, description: 'Longest delay between reconnect attempts.' },
+        maxFrameBytes: { type: 'integer', minimum: 65536, default: 67108864, description: 'Largest frame accepted from a peer; bigger drops the connection.' },
+        snapshotChunkBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 262144, description: 'Snapshot bytes per chunk frame.' },
+      },
+    },
+  },
+  createModule(options, context) {
+    const listen = options.listen ?? context.listenPeerUrls[0];
+    if (listen === undefined) throw new Error('no listen address: set listen or --listen-peer-urls');
+    const clusterId = clusterIdFrom(context);
+    if (clusterId === undefined) context.logger.warn({}, 'the core gave no cluster ID; peer handshakes cannot tell clusters apart');
+    const transport = new TcpTransport({
+      listen,
+      clusterId: clusterId ?? '',
+      queueSize: options.queueSize,
+      reconnect: { initialMs: options.reconnectInitialMs, maxMs: options.reconnectMaxMs },
+      maxFrameBytes: options.maxFrameBytes,
+      snapshotChunkBytes: options.snapshotChunkBytes,
+      logger: context.logger,
+    });
+    return new ContainerModule(({ bind }) => {
+      bind(TRANSPORT).toConstantValue(transport);
+    });
+  },
+};
+
+export default tcpTransportPlugin;

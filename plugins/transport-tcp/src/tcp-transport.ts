@@ -1,0 +1,194 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger, LogFields, MemberId, Message, Transport, TransportHandler } from '@cairn/core';
+import { InboundConnection } from './inbound-connection.js';
+import { parsePeerAddress, type PeerAddress } from './peer-address.js';
+import { PeerLink, type ReconnectBackoff } from './peer-link.js';
+import { sendSnapshotOver } from './snapshot-sender.js';
+import { emptyMetrics, type TransportMetrics } from './transport-metrics.js';
+
+export interface TcpTransportOptions {
+  /** Where to listen: `host:port` or a peer URL (`tcp://host:port`, `http://host:port`). Port 0 picks a free port. */
+  readonly listen: string;
+  /** The cluster ID; a connection from another cluster is refused. */
+  readonly clusterId: string;
+  /** Messages queued per peer before new ones are dropped (default 4096). */
+  readonly queueSize?: number;
+  readonly reconnect?: Partial<ReconnectBackoff>;
+  /** Largest frame accepted from a peer (default 64 MiB); a bigger one drops the connection. */
+  readonly maxFrameBytes?: number;
+  /** Snapshot bytes per chunk frame (default 256 KiB). */
+  readonly snapshotChunkBytes?: number;
+  /** A snapshot transfer with no traffic for this long fails (default 30 s). */
+  readonly snapshotIdleTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+const silentLogger: Logger = {
+  debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
+  child: (_fields: LogFields) => silentLogger,
+};
+
+/**
+ * The Raft peer transport over TCP. One outbound message connection per peer (ordered, bounded
+ * queue, corked batches, reconnect with backoff), one extra connection per snapshot transfer,
+ * and a listener that accepts both from members of the same cluster.
+ */
+export class TcpTransport implements Transport {
+  private readonly queueSize: number;
+  private readonly backoff: ReconnectBackoff;
+  private readonly maxFrameBytes: number;
+  private readonly snapshotChunkBytes: number;
+  private readonly snapshotIdleTimeoutMs: number;
+  private readonly logger: Logger;
+  private readonly listenAddress: PeerAddress;
+  private readonly counters: TransportMetrics = emptyMetrics();
+  private readonly links = new Map<MemberId, PeerLink>();
+  private readonly sockets = new Set<Socket>();
+  private peers = new Map<MemberId, PeerAddress[]>();
+  private self: MemberId | undefined;
+  private server: Server | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: TcpTransportOptions) {
+    this.listenAddress = parsePeerAddress(options.listen);
+    this.queueSize = options.queueSize ?? 4096;
+    this.backoff = { initialMs: options.reconnect?.initialMs ?? 50, maxMs: options.reconnect?.maxMs ?? 2_000 };
+    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
+    this.snapshotIdleTimeoutMs = options.snapshotIdleTimeoutMs ?? 30_000;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  async start(self: MemberId, handler: TransportHandler): Promise<void> {
+    if (this.server !== undefined || this.stopping !== undefined) throw new Error('TcpTransport: start() called twice; create a new transport per incarnation');
+    this.self = self;
+    const inbound = {
+      self, clusterId: this.options.clusterId, handler, logger: this.logger, metrics: this.counters,
+      maxFrameBytes: this.maxFrameBytes, snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
+    };
+    const server = createServer((socket) => {
+      this.track(socket);
+      new InboundConnection(socket, inbound);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.listenAddress.host, port: this.listenAddress.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      this.server = undefined;
+      throw new Error(`TcpTransport: cannot listen on ${this.options.listen}: ${err.code ?? err.message}`);
+    });
+    server.on('error', (err) => this.logger.error({ error: err.message }, 'peer listener error'));
+    this.logger.info({ member: self, listen: this.boundAddress() }, 'peer transport listening');
+  }
+
+  /** The address the listener is bound to, `host:port` (with the real port when 0 was asked for). */
+  boundAddress(): string {
+    const address = this.server?.address();
+    if (address === null || address === undefined || typeof address === 'string') throw new Error('TcpTransport is not listening');
+    return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  }
+
+  setPeers(peers: ReadonlyMap<MemberId, readonly string[]>): void {
+    const next = new Map<MemberId, PeerAddress[]>();
+    for (const [id, urls] of peers) {
+      if (id === this.self) continue;
+      const addresses: PeerAddress[] = [];
+      for (const url of urls) {
+        try {
+          addresses.push(parsePeerAddress(url));
+        } catch (err) {
+          this.logger.warn({ peer: id, url, reason: (err as Error).message }, 'peer address ignored');
+        }
+      }
+      next.set(id, addresses);
+    }
+    for (const [id, link] of this.links) {
+      const addresses = next.get(id);
+      if (addresses === undefined || addresses.length === 0) {
+        link.close();
+        this.links.delete(id);
+      } else {
+        link.setAddresses(addresses);
+      }
+    }
+    this.peers = next;
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const link = this.linkTo(message.to);
+      if (link === undefined) this.counters.dropped++;
+      else link.enqueue(message);
+    }
+  }
+
+  async sendSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
+    const self = this.self;
+    if (self === undefined || this.stopping !== undefined) throw new Error('TcpTransport is not running');
+    const address = this.peers.get(message.to)?.[0];
+    if (address === undefined) throw new Error(`snapshot to ${message.to} failed: unknown peer`);
+    try {
+      await sendSnapshotOver(message, data, {
+        self, clusterId: this.options.clusterId, address,
+        chunkBytes: this.snapshotChunkBytes, idleTimeoutMs: this.snapshotIdleTimeoutMs,
+        track: (socket) => this.track(socket),
+      });
+      this.counters.snapshotsSent++;
+    } catch (err) {
+      this.counters.snapshotsFailed++;
+      this.logger.warn({ peer: message.to, index: message.snapshot?.index, reason: (err as Error).message }, 'snapshot transfer failed');
+      throw err;
+    }
+  }
+
+  /** A copy of the counters. */
+  metrics(): TransportMetrics {
+    return { ...this.counters };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.close();
+    return this.stopping;
+  }
+
+  private async close(): Promise<void> {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    const server = this.server;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.logger.info({ member: this.self }, 'peer transport stopped');
+  }
+
+  private linkTo(peer: MemberId): PeerLink | undefined {
+    if (this.self === undefined || this.stopping !== undefined) return undefined;
+    let link = this.links.get(peer);
+    if (link === undefined) {
+      const addresses = this.peers.get(peer);
+      if (addresses === undefined || addresses.length === 0) return undefined;
+      link = new PeerLink({
+        self: this.self, peer, clusterId: this.options.clusterId, queueSize: this.queueSize,
+        backoff: this.backoff, logger: this.logger, metrics: this.counters,
+      });
+      link.setAddresses(addresses);
+      this.links.set(peer, link);
+    }
+    return link;
+  }
+
+  /** Remember a socket until it closes, so stop() can destroy it. Returns the forget function. */
+  private track(socket: Socket): () => void {
+    if (this.stopping !== undefined) socket.destroy();
+    this.sockets.add(socket);
+    const forget = (): void => {
+      this.sockets.delete(socket);
+    };
+    socket.once('close', forget);
+    return forget;
+  }
+}
