@@ -70,26 +70,28 @@ export class FrameDecoder {
 
   constructor(private readonly maxFrameBytes: number) {}
 
-  /** Feed bytes; returns the frames they complete, in order. */
-  push(chunk: Buffer): DecodedFrame[] {
+  /**
+   * Feed bytes; `onFrame` gets each frame they complete, in order, before a bad frame after them
+   * throws. `onFrame` returns false to stop reading (the connection is finished).
+   */
+  push(chunk: Buffer, onFrame: (frame: DecodedFrame) => boolean | void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.byteLength;
-    const frames: DecodedFrame[] = [];
     for (;;) {
-      if (this.buffered < FRAME_HEADER_BYTES) return frames;
+      if (this.buffered < FRAME_HEADER_BYTES) return;
       const head = this.peek(FRAME_HEADER_BYTES);
       const bodyBytes = head.readUInt32BE(0);
       if (bodyBytes < 1 || bodyBytes > this.maxFrameBytes) {
         throw new WireError(`frame length ${bodyBytes} outside 1..${this.maxFrameBytes}`);
       }
       const total = FRAME_HEADER_BYTES + bodyBytes;
-      if (this.buffered < total) return frames;
+      if (this.buffered < total) return;
       const frame = this.take(total);
       const body = frame.subarray(FRAME_HEADER_BYTES);
       if (crc32(body) !== frame.readUInt32BE(4)) throw new WireError('frame checksum mismatch');
       const type = body.readUInt8(0);
       if (FrameType[type] === undefined) throw new WireError(`unknown frame type ${type}`);
-      frames.push({ type: type as FrameType, payload: body.subarray(1) });
+      if (onFrame({ type: type as FrameType, payload: body.subarray(1) }) === false) return;
     }
   }
 

@@ -51,10 +51,10 @@ export class InboundConnection {
   private onData(chunk: Buffer): void {
     if (this.done) return;
     try {
-      for (const frame of this.decoder.push(chunk)) {
+      this.decoder.push(chunk, (frame) => {
         this.onFrame(frame);
-        if (this.done) return;
-      }
+        return !this.done;
+      });
     } catch (err) {
       this.drop(err instanceof WireError ? err.message : `unreadable frame: ${(err as Error).message}`);
     }

@@ -107,7 +107,7 @@ export class PeerLink {
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const frame of decoder.push(chunk)) {
+        decoder.push(chunk, (frame) => {
           if (frame.type !== FrameType.Welcome) throw new WireError(`unexpected ${FrameType[frame.type]} frame from the listener`);
           const welcome = decodeWelcome(frame.payload);
           if (!welcome.accepted) {
@@ -116,12 +116,13 @@ export class PeerLink {
             this.backoffMs = this.options.backoff.maxMs;
             logger.error({ peer, address: `${address.host}:${address.port}`, reason: welcome.reason }, 'peer refused the connection');
             socket.destroy();
-            return;
+            return false;
           }
           if (this.failures > 0) logger.info({ peer, address: `${address.host}:${address.port}`, after: this.failures }, 'peer connection restored');
           this.failures = 0;
           this.backoffMs = this.options.backoff.initialMs;
-        }
+          return true;
+        });
       } catch (err) {
         failure = (err as Error).message;
         socket.destroy();

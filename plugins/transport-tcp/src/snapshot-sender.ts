@@ -44,7 +44,7 @@ export async function sendSnapshotOver(message: Message, data: AsyncIterable<Uin
     };
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const frame of decoder.push(chunk)) {
+        decoder.push(chunk, (frame) => {
           if (frame.type === FrameType.Welcome && !welcomed) {
             const welcome = decodeWelcome(frame.payload);
             if (!welcome.accepted) throw new Error(`snapshot to ${message.to} refused: ${welcome.reason}`);
@@ -55,11 +55,12 @@ export async function sendSnapshotOver(message: Message, data: AsyncIterable<Uin
             socket.destroy();
             resolve();
             onSettled();
-            return;
+            return false;
           } else {
             throw new WireError(`unexpected ${FrameType[frame.type]} frame on a snapshot connection`);
           }
-        }
+          return true;
+        });
       } catch (err) {
         fail(err as Error);
       }

@@ -38,7 +38,9 @@ const plain = (m: Message): unknown => ({
 
 function frames(buffers: Buffer[], max = 1 << 20): { type: FrameType; payload: Buffer }[] {
   const decoder = new FrameDecoder(max);
-  return buffers.flatMap((b) => decoder.push(b)).map((f) => ({ type: f.type, payload: Buffer.from(f.payload) }));
+  const out: { type: FrameType; payload: Buffer }[] = [];
+  for (const b of buffers) decoder.push(b, (f) => void out.push({ type: f.type, payload: Buffer.from(f.payload) }));
+  return out;
 }
 
 describe('TCP wire codec', () => {
@@ -76,6 +78,22 @@ describe('TCP wire codec', () => {
       bad[i] = bad[i]! ^ 0x40;
       expect(() => frames([bad]), `byte ${i}`).to.throw(WireError, /checksum/);
     }
+  });
+
+  it('hands over the good frames that precede a corrupted one in the same chunk', () => {
+    const bad = encodeMessageFrame({ ...full, term: 9 });
+    bad[bad.byteLength - 1] ^= 1;
+    const decoder = new FrameDecoder(1 << 20);
+    const seen: number[] = [];
+    expect(() => decoder.push(Buffer.concat([encodeMessageFrame(full), bad]), (f) => void seen.push(decodeMessage(f.payload).term))).to.throw(WireError, /checksum/);
+    expect(seen).to.deep.equal([7]);
+  });
+
+  it('stops reading when the consumer says the connection is finished', () => {
+    const decoder = new FrameDecoder(1 << 20);
+    let count = 0;
+    decoder.push(Buffer.concat([encodeMessageFrame(full), encodeMessageFrame(full)]), () => ++count < 1);
+    expect(count).to.equal(1);
   });
 
   it('refuses impossible lengths before buffering them', () => {
