@@ -5,3 +5,4 @@ export type { TransportMetrics } from './transport-metrics.js';
 export type { ReconnectBackoff } from './peer-link.js';
 export { parsePeerAddress, isTcpPeerUrl, type PeerAddress } from './peer-address.js';
 export { WireError } from './wire-error.js';
+export type { PeerTlsOptions } from './peer-sockets.js';

@@ -1,9 +1,10 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger, MemberId, Message } from '@cairn/core';
 import { BoundedQueue } from './bounded-queue.js';
 import { FrameDecoder, FrameType } from './frame.js';
 import { ConnectionKind, PROTOCOL_VERSION } from './handshake.js';
 import type { PeerAddress } from './peer-address.js';
+import type { PeerSockets } from './peer-sockets.js';
 import type { TransportMetrics } from './transport-metrics.js';
 import { decodeWelcome, encodeHelloFrame, encodeMessageFrame } from './wire-codec.js';
 import { WireError } from './wire-error.js';
@@ -23,6 +24,7 @@ export interface PeerLinkOptions {
   readonly backoff: ReconnectBackoff;
   readonly logger: Logger;
   readonly metrics: TransportMetrics;
+  readonly sockets: PeerSockets;
 }
 
 /** Bytes a link lets the socket buffer before it waits for 'drain'; beyond that, the queue fills and drops. */
@@ -94,17 +96,16 @@ export class PeerLink {
     }
     this.state = 'connecting';
     const { self, peer, clusterId, logger } = this.options;
-    const socket = connect({ host: address.host, port: address.port });
-    this.socket = socket;
-    socket.setNoDelay(true);
     const decoder = new FrameDecoder(64 * 1024);
     let failure: string | undefined;
-    socket.on('connect', () => {
+    const socket = this.options.sockets.connect(address, () => {
       if (this.socket !== socket) return;
       this.state = 'open';
       socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Messages, clusterId, from: self, to: peer }));
       this.scheduleFlush();
     });
+    this.socket = socket;
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk, (frame) => {

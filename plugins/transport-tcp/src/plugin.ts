@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
 import { TRANSPORT, type CairnPlugin, type PluginContext } from '@cairn/core';
 import { TcpTransport } from './tcp-transport.js';
@@ -15,12 +17,22 @@ export interface TcpPluginOptions {
   readonly maxFrameBytes: number;
   /** Snapshot bytes per chunk frame. */
   readonly snapshotChunkBytes: number;
+  /** Mutual TLS between members: PEM files (relative paths resolve from the working directory). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 /** The context may carry the cluster ID (the handshake refuses members of other clusters). */
 function clusterIdFrom(context: PluginContext): string | undefined {
   const candidate: unknown = (context as PluginContext & { readonly clusterId?: unknown }).clusterId;
   return typeof candidate === 'string' ? candidate : undefined;
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(resolve(path));
+  } catch (err) {
+    throw new Error(`${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** The TCP peer transport as a Cairn plugin: binds TRANSPORT. */
@@ -42,6 +54,17 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
         reconnectMaxMs: { type: 'integer', minimum: 1, default: 2000, description: 'Longest delay between reconnect attempts.' },
         maxFrameBytes: { type: 'integer', minimum: 65536, default: 67108864, description: 'Largest frame accepted from a peer; bigger drops the connection.' },
         snapshotChunkBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 262144, description: 'Snapshot bytes per chunk frame.' },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile', 'caFile'],
+          description: 'Mutual TLS on every peer connection: this member\'s certificate and key, and the CA that signs every member\'s certificate (PEM files).',
+          properties: {
+            certFile: { type: 'string', minLength: 1 },
+            keyFile: { type: 'string', minLength: 1 },
+            caFile: { type: 'string', minLength: 1 },
+          },
+        },
       },
     },
   },
@@ -50,7 +73,11 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
     if (listen === undefined) throw new Error('no listen address: set listen or --listen-peer-urls');
     const clusterId = clusterIdFrom(context);
     if (clusterId === undefined) context.logger.warn({}, 'the core gave no cluster ID; peer handshakes cannot tell clusters apart');
+    const tls = options.tls === undefined ? undefined : {
+      cert: readPem(options.tls.certFile, 'tls.certFile'), key: readPem(options.tls.keyFile, 'tls.keyFile'), ca: readPem(options.tls.caFile, 'tls.caFile'),
+    };
     const transport = new TcpTransport({
+      ...(tls === undefined ? {} : { tls }),
       listen,
       clusterId: clusterId ?? '',
       queueSize: options.queueSize,

@@ -1,8 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { MemberId, Message } from '@cairn/core';
 import { encodeRawFrame, FrameDecoder, FrameType } from './frame.js';
 import { ConnectionKind, PROTOCOL_VERSION } from './handshake.js';
 import type { PeerAddress } from './peer-address.js';
+import type { PeerSockets } from './peer-sockets.js';
 import { decodeSnapshotAck, decodeWelcome, encodeHelloFrame, encodeMessageFrame, encodeSnapshotEndFrame } from './wire-codec.js';
 import { WireError } from './wire-error.js';
 
@@ -10,6 +11,7 @@ export interface SnapshotSendOptions {
   readonly self: MemberId;
   readonly clusterId: string;
   readonly address: PeerAddress;
+  readonly sockets: PeerSockets;
   /** Largest snapshot chunk frame; bigger chunks from the stream are split. */
   readonly chunkBytes: number;
   /** The transfer fails when neither side sends anything for this long. */
@@ -25,7 +27,8 @@ export interface SnapshotSendOptions {
  */
 export async function sendSnapshotOver(message: Message, data: AsyncIterable<Uint8Array>, options: SnapshotSendOptions): Promise<void> {
   const { address, self, clusterId } = options;
-  const socket = connect({ host: address.host, port: address.port });
+  // Writes before the connection (or its TLS handshake) completes are buffered by the socket.
+  const socket = options.sockets.connect(address, () => undefined);
   const untrack = options.track(socket);
   socket.setNoDelay(true);
   socket.setTimeout(options.idleTimeoutMs);

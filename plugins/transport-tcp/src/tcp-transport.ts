@@ -1,8 +1,9 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger, LogFields, MemberId, Message, Transport, TransportHandler } from '@cairn/core';
 import { InboundConnection } from './inbound-connection.js';
 import { parsePeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerLink, type ReconnectBackoff } from './peer-link.js';
+import { plainPeerSockets, tlsPeerSockets, type PeerSockets, type PeerTlsOptions } from './peer-sockets.js';
 import { sendSnapshotOver } from './snapshot-sender.js';
 import { emptyMetrics, type TransportMetrics } from './transport-metrics.js';
 
@@ -20,6 +21,8 @@ export interface TcpTransportOptions {
   readonly snapshotChunkBytes?: number;
   /** A snapshot transfer with no traffic for this long fails (default 30 s). */
   readonly snapshotIdleTimeoutMs?: number;
+  /** Mutual TLS for every peer connection; without it, plain TCP. */
+  readonly tls?: PeerTlsOptions;
   readonly logger?: Logger;
 }
 
@@ -41,6 +44,7 @@ export class TcpTransport implements Transport {
   private readonly snapshotIdleTimeoutMs: number;
   private readonly logger: Logger;
   private readonly listenAddress: PeerAddress;
+  private readonly peerSockets: PeerSockets;
   private readonly counters: TransportMetrics = emptyMetrics();
   private readonly links = new Map<MemberId, PeerLink>();
   private readonly sockets = new Set<Socket>();
@@ -57,6 +61,7 @@ export class TcpTransport implements Transport {
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
     this.snapshotIdleTimeoutMs = options.snapshotIdleTimeoutMs ?? 30_000;
     this.logger = options.logger ?? silentLogger;
+    this.peerSockets = options.tls === undefined ? plainPeerSockets : tlsPeerSockets(options.tls);
   }
 
   async start(self: MemberId, handler: TransportHandler): Promise<void> {
@@ -66,9 +71,12 @@ export class TcpTransport implements Transport {
       self, clusterId: this.options.clusterId, handler, logger: this.logger, metrics: this.counters,
       maxFrameBytes: this.maxFrameBytes, snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
     };
-    const server = createServer((socket) => {
+    const server = this.peerSockets.createServer((socket) => {
       this.track(socket);
       new InboundConnection(socket, inbound);
+    }, (error, remote) => {
+      this.counters.refusedConnections++;
+      this.logger.warn({ remote, reason: error.message }, 'refused a peer connection at the TLS handshake');
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -133,7 +141,7 @@ export class TcpTransport implements Transport {
     if (address === undefined) throw new Error(`snapshot to ${message.to} failed: unknown peer`);
     try {
       await sendSnapshotOver(message, data, {
-        self, clusterId: this.options.clusterId, address,
+        self, clusterId: this.options.clusterId, address, sockets: this.peerSockets,
         chunkBytes: this.snapshotChunkBytes, idleTimeoutMs: this.snapshotIdleTimeoutMs,
         track: (socket) => this.track(socket),
       });
@@ -173,7 +181,7 @@ export class TcpTransport implements Transport {
       if (addresses === undefined || addresses.length === 0) return undefined;
       link = new PeerLink({
         self: this.self, peer, clusterId: this.options.clusterId, queueSize: this.queueSize,
-        backoff: this.backoff, logger: this.logger, metrics: this.counters,
+        backoff: this.backoff, logger: this.logger, metrics: this.counters, sockets: this.peerSockets,
       });
       link.setAddresses(addresses);
       this.links.set(peer, link);
