@@ -552,6 +552,8 @@ export class Raft implements RaftCore {
       this.log.restore(meta);
       this.conf = meta.confState;
       this.pendingSnapshot = meta;
+      // As leader later, this is what a follower behind our log's start gets.
+      this.snapshotMeta = meta;
     }
     this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: this.log.lastIndex() }));
   }

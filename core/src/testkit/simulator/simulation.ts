@@ -35,6 +35,8 @@ export interface SimulationOptions {
   readonly faultEveryMs?: number;
   /** Snapshot every this many entries (default: drawn per seed, small in a third of the seeds). */
   readonly snapshotCount?: number;
+  /** Largest append message in bytes (default: drawn per seed; one entry per message in a third of the seeds). */
+  readonly maxSizePerMsg?: number;
   readonly clients?: number;
   readonly keys?: number;
   readonly preVote?: boolean;
@@ -97,6 +99,7 @@ export class Simulation {
   private readonly weights: [FaultKind, number][];
   private readonly size: number;
   private readonly snapshotCount: number;
+  private readonly maxSizePerMsg: number;
   private readonly keys: string[];
   private failure: { property: string; message: string } | undefined;
   private workloadOver = false;
@@ -109,6 +112,8 @@ export class Simulation {
     this.network = new MemoryNetwork({ clock: this.clock, random: this.random.fork() });
     this.logger = new MemoryLogger({ level: 'info', capacity: 400, now: () => this.clock.now() });
     this.snapshotCount = options.snapshotCount ?? (this.random.chance(1 / 3) ? this.random.int(3, 12) : 10_000);
+    // Small appends leave followers matching old-term entries without the new leader's first entry.
+    this.maxSizePerMsg = options.maxSizePerMsg ?? (this.random.chance(1 / 3) ? 1 : 4096);
     this.keys = Array.from({ length: options.keys ?? 3 }, (_, i) => `k${i}`);
     this.weights = FAULT_KINDS.map((k) => [k, options.faultWeights?.[k] ?? 1]);
   }
@@ -185,7 +190,7 @@ export class Simulation {
       clusterId: 'sim',
       raft: {
         electionTick: 10, heartbeatTick: 2, preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true,
-        maxSizePerMsg: 4096, maxInflightMsgs: 8, maxInflightBytes: 64 * 1024,
+        maxSizePerMsg: this.maxSizePerMsg, maxInflightMsgs: 8, maxInflightBytes: 64 * 1024,
         ...(this.options.bugs === undefined ? {} : { bugs: this.options.bugs }),
       },
       ports: {
