@@ -4,7 +4,7 @@ import { MemoryNetwork } from '../../src/testkit/memory/memory-network.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 
 transportConformance('MemoryTransport (in-process network, real timers)', async (memberCount) => {
-  const network = new MemoryNetwork({ clock: new SystemClock(), random: new SeededRandom(7) });
+  const network = new MemoryNetwork({ clock: new SystemClock(), random: new SeededRandom(7), linkCapacity: 256 });
   const members = Array.from({ length: memberCount }, (_, i) => (i + 1).toString(16).padStart(16, '0'));
   return {
     members,

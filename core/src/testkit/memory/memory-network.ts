@@ -23,6 +23,11 @@ export interface MemoryNetworkOptions {
   /** Draws every fault; seed it to replay a run. */
   readonly random: Random;
   readonly faults?: Partial<NetworkFaults>;
+  /**
+   * Most messages in flight on one link (like a real transport's bounded per-peer queue); what
+   * overflows is dropped. Unbounded when absent.
+   */
+  readonly linkCapacity?: number;
 }
 
 export interface NetworkStats {
@@ -48,6 +53,7 @@ export class MemoryNetwork {
   private readonly attached = new Map<MemberId, MemoryTransport>();
   /** Per link, when its last message is due (keeps FIFO order when reordering is off). */
   private readonly linkClock = new Map<string, number>();
+  private readonly inFlight = new Map<string, number>();
 
   constructor(private readonly options: MemoryNetworkOptions) {
     this.faults = {
@@ -130,36 +136,48 @@ export class MemoryNetwork {
       this.stats.dropped++;
       return;
     }
+    const key = link(message.from, message.to);
+    const queued = this.inFlight.get(key) ?? 0;
+    if (queued >= (this.options.linkCapacity ?? Infinity)) {
+      this.stats.dropped++;
+      return;
+    }
     const copies = this.faults.duplicateRate > 0 && random.next() < this.faults.duplicateRate ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
+    this.inFlight.set(key, queued + copies);
     for (let i = 0; i < copies; i++) {
       const delay = this.deliveryDelay(message.from, message.to);
-      this.clock.setTimeout(() => this.deliver(message), delay);
+      this.clock.setTimeout(() => {
+        this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+        this.deliver(message);
+      }, delay);
     }
   }
 
-  /** @internal Carry a snapshot: the receiver stores it, then the acknowledgement travels back. */
+  /**
+   * @internal Carry a snapshot chunk by chunk as the receiver reads it (nothing is held whole):
+   * the receiver stores it, then the acknowledgement travels back.
+   */
   async carrySnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
     this.stats.snapshotsSent++;
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of data) chunks.push(chunk.slice());
     try {
-      await this.withTimeout(this.transferSnapshot(message, chunks), this.faults.snapshotTimeoutMs);
+      await this.withTimeout(this.transferSnapshot(message, data), this.faults.snapshotTimeoutMs);
     } catch (err) {
       this.stats.snapshotsFailed++;
       throw err;
     }
   }
 
-  private async transferSnapshot(message: Message, chunks: readonly Uint8Array[]): Promise<void> {
+  private async transferSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
     const { from, to } = message;
     await this.sleep(this.deliveryDelay(from, to));
     const target = this.attached.get(to);
     if (target === undefined || this.isBlocked(from, to) || (this.faults.dropRate > 0 && this.options.random.next() < this.faults.dropRate)) {
       throw new Error(`snapshot to ${to} failed: peer unreachable`);
     }
+    // Copies, so the receiver never shares a buffer the sender may reuse.
     const stream = async function* (): AsyncGenerator<Uint8Array> {
-      for (const c of chunks) yield c;
+      for await (const chunk of data) yield chunk.slice();
     };
     await target.receiveSnapshot(message, stream());
     await this.sleep(this.deliveryDelay(to, from));
