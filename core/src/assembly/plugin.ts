@@ -20,10 +20,20 @@ export interface PluginManifest {
 export interface PluginContext {
   /** The member's name (`--name`). */
   readonly name: string;
+  /** The cluster's ID (16 hex digits): a transport refuses peers of another cluster with it. */
+  readonly clusterId: string;
+  /** This member's ID (16 hex digits). */
+  readonly memberId: string;
   /** The member's data directory (`--data-dir`), created before plugins load. */
   readonly dataDir: string;
   /** Which of the plugin's ports the config chose it for. */
   readonly ports: readonly PortName[];
+  /** `--listen-client-urls`: where an API plugin listens unless its options say otherwise. */
+  readonly listenClientUrls: readonly string[];
+  /** `--listen-peer-urls`: where a transport listens unless its options say otherwise. */
+  readonly listenPeerUrls: readonly string[];
+  /** Limits every API frontend enforces (etcd's flags). */
+  readonly limits: { readonly maxRequestBytes: number };
   readonly logger: Logger;
 }
 

@@ -411,6 +411,11 @@ export class RaftNode {
     return this.leader;
   }
 
+  /** Peer URLs of every member this node knows of (founders and applied membership changes). */
+  peerUrls(): ReadonlyMap<MemberId, readonly string[]> {
+    return new Map(this.peerTable);
+  }
+
   /** The membership as this member has applied it. */
   membership(): ConfState {
     return this.confState;

@@ -7,3 +7,6 @@ export * from './memory/memory-snapshot-store.js';
 export * from './memory/memory-network.js';
 export * from './memory/memory-logger.js';
 export * from './linearizability/index.js';
+export * from './conformance/transport/index.js';
+export * from './memory/memory-backend.js';
+export * from './memory/memory-plugin.js';

@@ -8,7 +8,7 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 
 function context(listenClientUrls: string[]): PluginContext {
   return {
-    name: 'default', dataDir: '/nonexistent', ports: ['api'], listenClientUrls, listenPeerUrls: ['http://localhost:2380'],
+    name: 'default', clusterId: 'cdf818194e3a8c32', memberId: '8e9e05c52164694d', dataDir: '/nonexistent', ports: ['api'], listenClientUrls, listenPeerUrls: ['http://localhost:2380'],
     limits: { maxRequestBytes: 1572864 }, logger: silent,
   };
 }

@@ -21,12 +21,6 @@ export interface TcpPluginOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
-/** The context may carry the cluster ID (the handshake refuses members of other clusters). */
-function clusterIdFrom(context: PluginContext): string | undefined {
-  const candidate: unknown = (context as PluginContext & { readonly clusterId?: unknown }).clusterId;
-  return typeof candidate === 'string' ? candidate : undefined;
-}
-
 function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(resolve(path));
@@ -71,15 +65,13 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
   createModule(options, context) {
     const listen = options.listen ?? context.listenPeerUrls[0];
     if (listen === undefined) throw new Error('no listen address: set listen or --listen-peer-urls');
-    const clusterId = clusterIdFrom(context);
-    if (clusterId === undefined) context.logger.warn({}, 'the core gave no cluster ID; peer handshakes cannot tell clusters apart');
     const tls = options.tls === undefined ? undefined : {
       cert: readPem(options.tls.certFile, 'tls.certFile'), key: readPem(options.tls.keyFile, 'tls.keyFile'), ca: readPem(options.tls.caFile, 'tls.caFile'),
     };
     const transport = new TcpTransport({
       ...(tls === undefined ? {} : { tls }),
       listen,
-      clusterId: clusterId ?? '',
+      clusterId: context.clusterId,
       queueSize: options.queueSize,
       reconnect: { initialMs: options.reconnectInitialMs, maxMs: options.reconnectMaxMs },
       maxFrameBytes: options.maxFrameBytes,

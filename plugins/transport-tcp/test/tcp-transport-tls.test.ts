@@ -64,7 +64,7 @@ describe('TcpTransport over mutual TLS', () => {
   it('reads the PEM files named in the plugin options', async () => {
     const [port] = await freeLoopbackPorts(1);
     const context: PluginContext = {
-      name: 'n1', dataDir: '/nonexistent', ports: ['transport'], listenClientUrls: [], listenPeerUrls: [`http://127.0.0.1:${port}`],
+      name: 'n1', clusterId: 'c0ffee0000000001', memberId: '0000000000000001', dataDir: '/nonexistent', ports: ['transport'], listenClientUrls: [], listenPeerUrls: [`http://127.0.0.1:${port}`],
       limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
     };
     const options = { queueSize: 64, reconnectInitialMs: 50, reconnectMaxMs: 2000, maxFrameBytes: 1 << 20, snapshotChunkBytes: 1 << 16 };

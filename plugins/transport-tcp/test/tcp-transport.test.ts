@@ -189,7 +189,7 @@ describe('peer addresses', () => {
 
 describe('@cairn/transport-tcp plugin', () => {
   const context = (listenPeerUrls: string[]): PluginContext => ({
-    name: 'n1', dataDir: '/nonexistent', ports: ['transport'], listenClientUrls: [], listenPeerUrls,
+    name: 'n1', clusterId: 'c0ffee0000000001', memberId: '0000000000000001', dataDir: '/nonexistent', ports: ['transport'], listenClientUrls: [], listenPeerUrls,
     limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
   });
   const defaults = { queueSize: 4096, reconnectInitialMs: 50, reconnectMaxMs: 2000, maxFrameBytes: 64 << 20, snapshotChunkBytes: 256 << 10 };

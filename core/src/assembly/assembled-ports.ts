@@ -1,0 +1,120 @@
+import { Container } from 'inversify';
+import type { ApiFrontend } from '../ports/api-frontend.js';
+import { API_FRONTEND } from '../ports/api-frontend.js';
+import { BACKEND, type Backend } from '../ports/backend.js';
+import { CLOCK, type Clock } from '../ports/clock.js';
+import type { Lifecycle } from '../ports/lifecycle.js';
+import { LOG_STORE, type LogStore } from '../ports/log-store.js';
+import { LOGGER, type Logger } from '../ports/logger.js';
+import { RANDOM, type Random } from '../ports/random.js';
+import { SNAPSHOT_STORE, type SnapshotStore } from '../ports/snapshot-store.js';
+import { STABLE_STORE, type StableStore } from '../ports/stable-store.js';
+import { TRANSPORT, type Transport } from '../ports/transport.js';
+import { ConfigError } from './config-error.js';
+import type { CairnConfig, PluginChoice } from './config-schema.js';
+import { parseInitialCluster } from './config-loader.js';
+import type { PortName } from './plugin.js';
+import { loadPlugin, type BuiltinPlugins } from './plugin-loader.js';
+
+export interface AssembledPorts {
+  readonly container: Container;
+  readonly transport: Transport;
+  readonly logStore: LogStore;
+  readonly stableStore: StableStore;
+  readonly snapshotStore: SnapshotStore;
+  readonly backend: Backend;
+  readonly apis: readonly ApiFrontend[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: Random;
+}
+
+/** The plugins a config without `plugins:` gets. */
+export interface DefaultPlugins {
+  readonly storage: string;
+  /** For a single member / for a cluster. */
+  readonly transportSingle: string;
+  readonly transportCluster: string;
+  readonly api: readonly string[];
+}
+
+const STORAGE_PORTS = ['logStore', 'stableStore', 'snapshotStore', 'backend'] as const;
+const TOKENS: Record<Exclude<PortName, 'api'>, symbol> = {
+  logStore: LOG_STORE, stableStore: STABLE_STORE, snapshotStore: SNAPSHOT_STORE, backend: BACKEND, transport: TRANSPORT,
+};
+
+const urls = (list: string): string[] => list.split(',');
+
+/**
+ * Load every plugin the config names (or the defaults), let each bind its ports in one inversify
+ * container beside the core's clock, logger and random, and resolve the ports. Nothing is opened.
+ */
+export async function assemblePorts(
+  config: CairnConfig, baseDir: string, dataDir: string, builtins: BuiltinPlugins, defaults: DefaultPlugins,
+  base: { clock: Clock; logger: Logger; random: Random; identity: { clusterId: string; memberId: string } },
+): Promise<AssembledPorts> {
+  const container = new Container();
+  container.bind(CLOCK).toConstantValue(base.clock);
+  container.bind(LOGGER).toConstantValue(base.logger);
+  container.bind(RANDOM).toConstantValue(base.random);
+
+  const plugins = config.plugins;
+  const single = parseInitialCluster(config['initial-cluster']).size === 1;
+  // One entry per distinct config choice, with every port it was chosen for.
+  const choices: { key: string; choice: PluginChoice; ports: PortName[] }[] = [];
+  const choose = (key: string, choice: PluginChoice, port: PortName): void => {
+    const same = choices.find((c) => c.choice === choice);
+    if (same !== undefined) same.ports.push(port);
+    else choices.push({ key, choice, ports: [port] });
+  };
+  const defaultStorage: PluginChoice = { use: defaults.storage };
+  for (const port of STORAGE_PORTS) {
+    const own = plugins[port];
+    if (own !== undefined) choose(`plugins.${port}`, own, port);
+    else if (plugins.storage !== undefined) choose('plugins.storage', plugins.storage, port);
+    else choose('plugins.storage', defaultStorage, port);
+  }
+  choose('plugins.transport', plugins.transport ?? { use: single ? defaults.transportSingle : defaults.transportCluster }, 'transport');
+  const apis = plugins.api ?? defaults.api.map((use) => ({ use }));
+  apis.forEach((choice, i) => choices.push({ key: `plugins.api[${i}]`, choice, ports: ['api'] }));
+
+  const context = {
+    name: config.name, dataDir, logger: base.logger, clusterId: base.identity.clusterId, memberId: base.identity.memberId,
+    listenClientUrls: urls(config['listen-client-urls']), listenPeerUrls: urls(config['listen-peer-urls']),
+    limits: { maxRequestBytes: config['max-request-bytes'] },
+  };
+  const modules = [];
+  for (const { key, choice, ports } of choices) {
+    const { plugin, options } = await loadPlugin(key, choice, ports, baseDir, builtins);
+    try {
+      modules.push({ key, module: plugin.createModule(options, { ...context, ports, logger: base.logger.child({ plugin: plugin.manifest.name }) }) });
+    } catch (err) {
+      throw new ConfigError(`config: ${key}: plugin "${plugin.manifest.name}" refused its options: ${(err as Error).message}`);
+    }
+  }
+  // loadAsync accepts modules whose load callback returns a value or a promise.
+  for (const { module } of modules) await container.loadAsync(module);
+
+  const resolve = <T>(port: Exclude<PortName, 'api'>, key: string): T => {
+    if (!container.isBound(TOKENS[port])) throw new ConfigError(`config: ${key}: the plugin chosen for the ${port} port did not bind it`);
+    return container.get<T>(TOKENS[port]);
+  };
+  const keyFor = (port: PortName): string => choices.find((c) => c.ports.includes(port))!.key;
+  return {
+    container,
+    logStore: resolve<LogStore>('logStore', keyFor('logStore')),
+    stableStore: resolve<StableStore>('stableStore', keyFor('stableStore')),
+    snapshotStore: resolve<SnapshotStore>('snapshotStore', keyFor('snapshotStore')),
+    backend: resolve<Backend>('backend', keyFor('backend')),
+    transport: resolve<Transport>('transport', keyFor('transport')),
+    apis: container.isBound(API_FRONTEND) ? container.getAll<ApiFrontend>(API_FRONTEND) : [],
+    clock: base.clock,
+    logger: base.logger,
+    random: base.random,
+  };
+}
+
+/** The storage ports, each distinct object once (one plugin may serve several ports with one object). */
+export function storageLifecycles(ports: AssembledPorts): Lifecycle[] {
+  return [...new Set<Lifecycle>([ports.logStore, ports.stableStore, ports.snapshotStore, ports.backend])];
+}

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../ports/logger.js';
+import { SystemClock } from '../ports/system-clock.js';
+import { SystemLogger } from '../ports/system-logger.js';
+import { SystemRandom } from '../ports/system-random.js';
+import { memoryPlugin } from '../testkit/memory/memory-plugin.js';
+import type { DefaultPlugins } from './assembled-ports.js';
+import { ConfigError } from './config-error.js';
+import { loadConfig } from './config-loader.js';
+import { helpText } from './flags.js';
+import { Member } from './member.js';
+import type { MemberApplication } from './member-application.js';
+import type { CairnPlugin } from './plugin.js';
+
+export interface CliIo {
+  readonly cwd: string;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM in the real command). */
+  readonly stopRequested: Promise<string>;
+  /** Overrides the structured logger (tests). */
+  readonly logger?: Logger;
+}
+
+export const BUILTIN_PLUGINS: ReadonlyMap<string, CairnPlugin> = new Map([['memory', memoryPlugin], ['@cairn/core/memory', memoryPlugin]]);
+
+export function cairnVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * The `cairn` command: load the config, start the member, serve until asked to stop. Returns the
+ * exit code: 0 after a clean stop, 2 for a bad config (nothing started), 1 for a failure.
+ */
+export async function runCairn(argv: readonly string[], application: MemberApplication, defaults: DefaultPlugins, io: CliIo): Promise<number> {
+  let member: Member | undefined;
+  try {
+    const loaded = loadConfig(argv, io.cwd);
+    if (loaded.help) {
+      io.out(helpText(cairnVersion()));
+      return 0;
+    }
+    if (loaded.version) {
+      io.out(`cairn ${cairnVersion()} (etcd v3 API 3.4)`);
+      return 0;
+    }
+    const logger = io.logger ?? new SystemLogger(loaded.config['log-level']);
+    member = await Member.start({
+      config: loaded.config, baseDir: loaded.baseDir, application, builtins: BUILTIN_PLUGINS, defaults,
+      clock: new SystemClock(), logger, random: new SystemRandom(),
+    });
+    const fatal = new Promise<string>((resolve) => member!.node.onFatal((e) => resolve(`fatal: ${e.message}`)));
+    const why = await Promise.race([io.stopRequested, fatal]);
+    logger.info({ reason: why }, 'stopping');
+    await member.stop();
+    return why.startsWith('fatal') ? 1 : 0;
+  } catch (err) {
+    if (member !== undefined) await member.stop().catch(() => undefined);
+    if (err instanceof ConfigError) {
+      io.err(`cairn: ${err.message}`);
+      return err.exitCode;
+    }
+    io.err(`cairn: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { CONFIG_SCHEMA, type CairnConfig } from './config-schema.js';
+import { FLAGS } from './flags.js';
+import { validateAgainst } from './schema-validator.js';
+
+export interface LoadedConfig {
+  readonly config: CairnConfig;
+  /** Where relative plugin paths resolve from: the config file's directory, else the working directory. */
+  readonly baseDir: string;
+  readonly help: boolean;
+  readonly version: boolean;
+}
+
+function parseFlags(argv: readonly string[]): Record<string, string | boolean> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const f of FLAGS) options[f.name] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
+  try {
+    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    return values as Record<string, string | boolean>;
+  } catch (err) {
+    // node:util phrases these well ("Unknown option '--x'"); keep its words.
+    throw new ConfigError(`flags: ${(err as Error).message}`);
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text); // YAML is a superset of JSON: one parser for both
+  } catch (err) {
+    throw new ConfigError(`config-file: ${path} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config-file: ${path} must hold a mapping of keys to values`);
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * The configuration of this member: the config file (if any), overridden by flags, validated
+ * against the schema, with etcd's derived defaults filled in.
+ */
+export function loadConfig(argv: readonly string[], cwd = process.cwd()): LoadedConfig {
+  const flags = parseFlags(argv);
+  const help = flags['help'] === true;
+  const version = flags['version'] === true;
+  const file = typeof flags['config-file'] === 'string' ? resolve(cwd, flags['config-file']) : undefined;
+  const raw: Record<string, unknown> = file === undefined ? {} : readConfigFile(file);
+  for (const f of FLAGS) {
+    const value = flags[f.name];
+    if (value === undefined || f.kind === 'boolean' || f.name === 'config-file') continue;
+    // A flag that is not a whole number stays a string, so the schema names it in its error.
+    raw[f.name] = f.kind === 'integer' && /^-?\d+$/.test(value as string) ? Number(value) : value;
+  }
+  validateAgainst(CONFIG_SCHEMA, raw, '');
+  const name = raw['name'] as string;
+  if (raw['data-dir'] === undefined) raw['data-dir'] = `${name}.cairn`;
+  if (raw['initial-cluster'] === undefined) {
+    raw['initial-cluster'] = (raw['initial-advertise-peer-urls'] as string).split(',').map((u) => `${name}=${u}`).join(',');
+  }
+  const config = raw as unknown as CairnConfig;
+  if (config['election-timeout'] < 5 * config['heartbeat-interval']) {
+    throw new ConfigError('config: election-timeout must be at least 5 times heartbeat-interval');
+  }
+  if (config['initial-cluster-state'] === 'new' && !parseInitialCluster(config['initial-cluster']).has(name)) {
+    throw new ConfigError(`config: initial-cluster has no member named "${name}" (the --name of this member)`);
+  }
+  return { config, baseDir: file === undefined ? cwd : dirname(file), help, version };
+}
+
+/** "n1=http://a:2380,n1=http://b:2380,n2=..." → name → peer URLs. */
+export function parseInitialCluster(spec: string): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (const part of spec.split(',')) {
+    const at = part.indexOf('=');
+    const name = part.slice(0, at);
+    const url = part.slice(at + 1);
+    if (!/^[a-z][a-z0-9+.-]*:\/\/.+/.test(url)) throw new ConfigError(`config: initial-cluster has an invalid URL "${url}" for member "${name}"`);
+    members.set(name, [...(members.get(name) ?? []), url]);
+  }
+  return members;
+}

@@ -1,0 +1,80 @@
+import type { JsonSchema } from './plugin.js';
+
+/** `{ use: "<package or path>", ...options }`: one plugin chosen for one or more ports. */
+export interface PluginChoice {
+  readonly use: string;
+  readonly [option: string]: unknown;
+}
+
+export interface PluginsConfig {
+  /** One plugin for all four storage ports; the per-port keys below override it. */
+  readonly storage?: PluginChoice;
+  readonly logStore?: PluginChoice;
+  readonly stableStore?: PluginChoice;
+  readonly snapshotStore?: PluginChoice;
+  readonly backend?: PluginChoice;
+  readonly transport?: PluginChoice;
+  readonly api?: readonly PluginChoice[];
+}
+
+/** The validated configuration, keys as in etcd's config file. */
+export interface CairnConfig {
+  readonly 'name': string;
+  readonly 'data-dir': string;
+  readonly 'listen-client-urls': string;
+  readonly 'advertise-client-urls': string;
+  readonly 'listen-peer-urls': string;
+  readonly 'initial-advertise-peer-urls': string;
+  readonly 'initial-cluster': string;
+  readonly 'initial-cluster-state': 'new' | 'existing';
+  readonly 'initial-cluster-token': string;
+  readonly 'heartbeat-interval': number;
+  readonly 'election-timeout': number;
+  readonly 'snapshot-count': number;
+  readonly 'max-request-bytes': number;
+  readonly 'max-txn-ops': number;
+  readonly 'quota-backend-bytes': number;
+  readonly 'log-level': 'debug' | 'info' | 'warn' | 'error';
+  readonly 'plugins': PluginsConfig;
+}
+
+const urlList = { type: 'string', pattern: '^[a-z][a-z0-9+.-]*://[^,\\s]+(,[a-z][a-z0-9+.-]*://[^,\\s]+)*$' };
+const pluginChoice = {
+  type: 'object',
+  required: ['use'],
+  properties: { use: { type: 'string', minLength: 1 } },
+};
+
+/** JSON Schema of the core's keys (plugin options are checked against each plugin's own schema). */
+export const CONFIG_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    'name': { type: 'string', minLength: 1, pattern: '^[^=,\\s]+$', default: 'default' },
+    'data-dir': { type: 'string', minLength: 1 },
+    'listen-client-urls': { ...urlList, default: 'http://localhost:2379' },
+    'advertise-client-urls': { ...urlList, default: 'http://localhost:2379' },
+    'listen-peer-urls': { ...urlList, default: 'http://localhost:2380' },
+    'initial-advertise-peer-urls': { ...urlList, default: 'http://localhost:2380' },
+    'initial-cluster': { type: 'string', pattern: '^[^=,\\s]+=[^,\\s]+(,[^=,\\s]+=[^,\\s]+)*$' },
+    'initial-cluster-state': { enum: ['new', 'existing'], default: 'new' },
+    'initial-cluster-token': { type: 'string', minLength: 1, default: 'etcd-cluster' },
+    'heartbeat-interval': { type: 'integer', minimum: 1, default: 100 },
+    'election-timeout': { type: 'integer', minimum: 1, default: 1000 },
+    'snapshot-count': { type: 'integer', minimum: 1, default: 10000 },
+    'max-request-bytes': { type: 'integer', minimum: 1, default: 1572864 },
+    'max-txn-ops': { type: 'integer', minimum: 1, default: 128 },
+    'quota-backend-bytes': { type: 'integer', minimum: 0, default: 0 },
+    'log-level': { enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
+    'plugins': {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        storage: pluginChoice, logStore: pluginChoice, stableStore: pluginChoice, snapshotStore: pluginChoice,
+        backend: pluginChoice, transport: pluginChoice,
+        api: { type: 'array', items: pluginChoice },
+      },
+    },
+  },
+};

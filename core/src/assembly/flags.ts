@@ -1,0 +1,50 @@
+/** One command-line flag: etcd's name and meaning where etcd has it. */
+export interface FlagSpec {
+  readonly name: string;
+  readonly kind: 'string' | 'integer' | 'boolean';
+  readonly description: string;
+  /** Shown in --help; the schema holds the real default. */
+  readonly defaultText?: string;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  { name: 'config-file', kind: 'string', description: 'YAML or JSON config file; flags override its keys' },
+  { name: 'name', kind: 'string', description: 'human-readable name of this member', defaultText: 'default' },
+  { name: 'data-dir', kind: 'string', description: 'where this member keeps its data', defaultText: '<name>.cairn' },
+  { name: 'listen-client-urls', kind: 'string', description: 'comma-separated URLs to serve clients on', defaultText: 'http://localhost:2379' },
+  { name: 'advertise-client-urls', kind: 'string', description: 'client URLs told to the rest of the cluster', defaultText: 'http://localhost:2379' },
+  { name: 'listen-peer-urls', kind: 'string', description: 'comma-separated URLs to talk to peers on', defaultText: 'http://localhost:2380' },
+  { name: 'initial-advertise-peer-urls', kind: 'string', description: 'peer URLs told to the rest of the cluster', defaultText: 'http://localhost:2380' },
+  { name: 'initial-cluster', kind: 'string', description: 'bootstrap members: name=peerURL,...', defaultText: '<name>=<initial-advertise-peer-urls>' },
+  { name: 'initial-cluster-state', kind: 'string', description: "'new' to bootstrap, 'existing' to join", defaultText: 'new' },
+  { name: 'initial-cluster-token', kind: 'string', description: 'distinguishes clusters bootstrapped from the same config', defaultText: 'etcd-cluster' },
+  { name: 'heartbeat-interval', kind: 'integer', description: 'milliseconds between leader heartbeats', defaultText: '100' },
+  { name: 'election-timeout', kind: 'integer', description: 'milliseconds without a leader before an election', defaultText: '1000' },
+  { name: 'snapshot-count', kind: 'integer', description: 'applied entries between snapshots (the log is compacted behind them)', defaultText: '10000' },
+  { name: 'max-request-bytes', kind: 'integer', description: 'largest client request accepted', defaultText: '1572864' },
+  { name: 'max-txn-ops', kind: 'integer', description: 'most operations in one txn', defaultText: '128' },
+  { name: 'quota-backend-bytes', kind: 'integer', description: 'backend size that raises the NOSPACE alarm (0 = 2 GiB)', defaultText: '0' },
+  { name: 'log-level', kind: 'string', description: 'debug, info, warn or error', defaultText: 'info' },
+  { name: 'help', kind: 'boolean', description: 'print this help and exit' },
+  { name: 'version', kind: 'boolean', description: 'print the version and exit' },
+];
+
+export function helpText(version: string): string {
+  const lines = [
+    `cairn ${version}: a distributed key-value store speaking the etcd v3 API`,
+    '',
+    'usage: cairn [flags]',
+    '',
+    'With no flags, starts a single member named "default" with its data in ./default.cairn,',
+    'serving clients on 127.0.0.1:2379. Flags use etcd\'s names and defaults.',
+    '',
+    'flags:',
+  ];
+  for (const f of FLAGS) {
+    const arg = f.kind === 'boolean' ? '' : f.kind === 'integer' ? ' <n>' : ' <value>';
+    const def = f.defaultText === undefined ? '' : ` (default ${f.defaultText})`;
+    lines.push(`  --${f.name}${arg}`.padEnd(40) + f.description + def);
+  }
+  lines.push('', 'Plugins (storage, transport, API frontends) are chosen under `plugins:` in the config file.');
+  return lines.join('\n');
+}

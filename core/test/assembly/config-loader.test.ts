@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/assembly/config-error.js';
+import { loadConfig } from '../../src/assembly/config-loader.js';
+import { FLAGS, helpText } from '../../src/assembly/flags.js';
+
+describe('config loading', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'cairn-config-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const failure = (argv: string[]): ConfigError => {
+    try {
+      loadConfig(argv, dir);
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      return err as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('with nothing given, is etcd\'s single-member default', () => {
+    const { config, baseDir } = loadConfig([], dir);
+    expect(config.name).to.equal('default');
+    expect(config['data-dir']).to.equal('default.cairn');
+    expect(config['listen-client-urls']).to.equal('http://localhost:2379');
+    expect(config['initial-cluster']).to.equal('default=http://localhost:2380');
+    expect(config['initial-cluster-state']).to.equal('new');
+    expect(config['heartbeat-interval']).to.equal(100);
+    expect(config['election-timeout']).to.equal(1000);
+    expect(config['max-request-bytes']).to.equal(1572864);
+    expect(config['max-txn-ops']).to.equal(128);
+    expect(baseDir).to.equal(dir);
+  });
+
+  it('reads YAML and JSON files, and flags override their keys', () => {
+    writeFileSync(join(dir, 'c.yaml'), 'name: n1\nheartbeat-interval: 50\nelection-timeout: 500\nplugins:\n  storage: { use: memory }\n');
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ name: 'n2', 'snapshot-count': 5 }));
+    const yaml = loadConfig(['--config-file', 'c.yaml', '--heartbeat-interval', '20'], dir);
+    expect(yaml.config.name).to.equal('n1');
+    expect(yaml.config['heartbeat-interval']).to.equal(20);
+    expect(yaml.config['data-dir']).to.equal('n1.cairn');
+    expect(yaml.config.plugins.storage).to.deep.equal({ use: 'memory' });
+    const json = loadConfig([`--config-file=${join(dir, 'c.json')}`], '/');
+    expect(json.config['snapshot-count']).to.equal(5);
+    expect(json.baseDir).to.equal(dir);
+  });
+
+  it('refuses bad input with one message naming the key, and exit code 2', () => {
+    const cases: [string[], RegExp][] = [
+      [['--heartbeat-interval', 'fast'], /heartbeat-interval/],
+      [['--election-timeout', '200'], /election-timeout must be at least 5 times heartbeat-interval/],
+      [['--initial-cluster-state', 'maybe'], /initial-cluster-state/],
+      [['--no-such-flag'], /no-such-flag/],
+      [['--name', 'a', '--initial-cluster', 'b=http://127.0.0.1:2380'], /no member named "a"/],
+      [['--initial-cluster', 'default=not a url'], /initial-cluster/],
+      [['--config-file', 'missing.yaml'], /config-file: cannot read .*missing\.yaml: ENOENT/],
+    ];
+    for (const [argv, message] of cases) {
+      const err = failure(argv);
+      expect(err.message, argv.join(' ')).to.match(message);
+      expect(err.exitCode).to.equal(2);
+    }
+    writeFileSync(join(dir, 'bad.yaml'), 'name: [unclosed\n');
+    expect(failure(['--config-file', 'bad.yaml']).message).to.match(/not valid YAML or JSON/);
+    writeFileSync(join(dir, 'typo.yaml'), 'heartbeat-intervall: 100\n');
+    expect(failure(['--config-file', 'typo.yaml']).message).to.match(/heartbeat-intervall/);
+    writeFileSync(join(dir, 'list.yaml'), '- 1\n- 2\n');
+    expect(failure(['--config-file', 'list.yaml']).message).to.match(/must hold a mapping/);
+  });
+
+  it('--help lists every flag', () => {
+    const text = helpText('0.0.0');
+    for (const f of FLAGS) expect(text).to.contain(`--${f.name}`);
+  });
+});
