@@ -1,0 +1,67 @@
+import type { AlarmRegistry } from '../alarm/alarm-registry.js';
+import type { StateMachine } from '../raft/state-machine.js';
+import type { SnapshotMeta } from '../raft/types.js';
+import { EtcdErrors } from '../services/errors.js';
+import { AlarmType } from '../services/registry.js';
+import type { RequestOp, TxnRequest } from '../services/kv-types.js';
+import { decodeKvCommand } from './kv-command.js';
+import type { ApplyOutcome, MvccStore } from './mvcc-store.js';
+
+function writes(ops: readonly RequestOp[]): boolean {
+  return ops.some((op) => 'requestPut' in op || 'requestDeleteRange' in op || ('requestTxn' in op && txnWrites(op.requestTxn)));
+}
+const txnWrites = (t: TxnRequest): boolean => writes(t.success) || writes(t.failure);
+
+/** Applies committed KV commands to the MVCC store; what apply returns goes to the proposer. */
+export class KvStateMachine implements StateMachine {
+  constructor(private readonly store: MvccStore, private readonly alarms: AlarmRegistry) {}
+
+  async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome<unknown>> {
+    const command = decodeKvCommand(payload);
+    // Out of space: etcd refuses what could grow the store, and still allows deletes and compaction.
+    const capped = this.alarms.isRaised(AlarmType.NoSpace);
+    switch (command.op) {
+      case 'put':
+        if (capped) return this.refuse(index, EtcdErrors.noSpace());
+        return this.store.put(index, command.request);
+      case 'deleteRange':
+        return this.store.deleteRange(index, command.request);
+      case 'txn':
+        if (capped && txnWrites(command.request)) return this.refuse(index, EtcdErrors.noSpace());
+        return this.store.txn(index, command.request);
+      case 'compact':
+        return this.store.compact(index, command.request.revision);
+      case 'alarm': {
+        const { ops, changed } = this.alarms.change(command.action, command.memberId, command.alarm);
+        await this.store.writeMeta(index, ops);
+        return { ok: changed };
+      }
+    }
+  }
+
+  private async refuse(index: number, error: Error): Promise<ApplyOutcome<never>> {
+    await this.store.skip(index);
+    return { error };
+  }
+
+  skip(index: number): Promise<void> {
+    return this.store.skip(index);
+  }
+
+  async appliedIndex(): Promise<number> {
+    return this.store.appliedIndex;
+  }
+
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
+  snapshot(): AsyncIterable<Uint8Array> {
+    return this.store.snapshot();
+  }
+
+  async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.store.restore(data, meta.index);
+    await this.alarms.load();
+  }
+}

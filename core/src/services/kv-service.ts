@@ -1,0 +1,63 @@
+import { encodeKvCommand, type KvCommand } from '../mvcc/kv-command.js';
+import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
+import type { RaftNode } from '../raft/node.js';
+import { EtcdErrors } from './errors.js';
+import { checkDeleteRange, checkPut, checkRange, checkTxn } from './kv-request-checks.js';
+import type {
+  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
+  RangeRequest, RangeResponse, TxnRequest, TxnResponse,
+} from './kv-types.js';
+import type { KvService } from './registry.js';
+
+export interface KvLimits {
+  /** `--max-txn-ops`. */
+  readonly maxTxnOps: number;
+  /** `--max-request-bytes`: the largest command accepted into the log. */
+  readonly maxRequestBytes: number;
+}
+
+/** Payload bytes of a command (keys, values and a few bytes per field), as etcd measures a request. */
+function requestBytes(value: unknown): number {
+  if (value instanceof Uint8Array) return value.byteLength + 2;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + requestBytes(v), 2);
+  if (value !== null && typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + requestBytes(v), 2);
+  return 8;
+}
+
+/** etcd's KV service on a member: writes go through Raft, linearizable reads through ReadIndex. */
+export class RaftKvService implements KvService {
+  constructor(private readonly node: RaftNode, private readonly store: MvccStore, private readonly limits: KvLimits) {}
+
+  async range(request: RangeRequest): Promise<RangeResponse> {
+    checkRange(request);
+    if (request.serializable !== true) await this.node.readIndex();
+    return this.store.range(request);
+  }
+
+  put(request: PutRequest): Promise<PutResponse> {
+    checkPut(request);
+    return this.propose({ op: 'put', request });
+  }
+
+  deleteRange(request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    checkDeleteRange(request);
+    return this.propose({ op: 'deleteRange', request });
+  }
+
+  async txn(request: TxnRequest): Promise<TxnResponse> {
+    checkTxn(request, this.limits.maxTxnOps);
+    return this.propose({ op: 'txn', request });
+  }
+
+  /** Applied in log order on every member; `physical` changes nothing here since compaction is done when applied. */
+  compact(request: CompactionRequest): Promise<CompactionResponse> {
+    return this.propose({ op: 'compact', request });
+  }
+
+  private async propose<T>(command: KvCommand): Promise<T> {
+    if (requestBytes(command) > this.limits.maxRequestBytes) throw EtcdErrors.requestTooLarge();
+    const outcome = (await this.node.propose(encodeKvCommand(command))) as ApplyOutcome<T>;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.ok;
+  }
+}

@@ -1,0 +1,86 @@
+import type { AlarmRegistry } from '../alarm/alarm-registry.js';
+import { encodeKvCommand } from '../mvcc/kv-command.js';
+import { etcdSnapshotFile } from '../mvcc/etcd-snapshot-file.js';
+import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
+import type { Backend } from '../ports/backend.js';
+import type { RaftNode } from '../raft/node.js';
+import { NO_MEMBER } from '../raft/types.js';
+import { EtcdErrors } from './errors.js';
+import type { ResponseHeader } from './kv-types.js';
+import {
+  AlarmAction, AlarmType,
+  type AlarmMember, type HashKvResponse, type MaintenanceService, type StatusResponse,
+} from './registry.js';
+
+/** The etcd API level Cairn speaks; clients gate features on this version. */
+export const ETCD_API_VERSION = '3.4.0';
+
+const ALARM_NAMES: Record<AlarmType, string> = { [AlarmType.None]: 'NONE', [AlarmType.NoSpace]: 'NOSPACE', [AlarmType.Corrupt]: 'CORRUPT' };
+
+/** etcd's Maintenance service on a member. */
+export class MemberMaintenanceService implements MaintenanceService {
+  constructor(
+    private readonly node: RaftNode,
+    private readonly store: MvccStore,
+    private readonly backend: Backend,
+    private readonly alarms: AlarmRegistry,
+    private readonly header: (revision: number) => ResponseHeader,
+  ) {}
+
+  async status(): Promise<StatusResponse> {
+    const raft = this.node.status();
+    const size = await this.backend.size();
+    return {
+      header: this.header(this.store.currentRevision),
+      version: ETCD_API_VERSION,
+      dbSize: size.total,
+      dbSizeInUse: size.inUse,
+      leader: raft.leader === NO_MEMBER ? '' : raft.leader,
+      raftIndex: raft.commit,
+      raftTerm: raft.term,
+      raftAppliedIndex: this.node.appliedIndex(),
+      errors: this.alarms.list().map((a) => `memberID:${BigInt(`0x${a.memberId}`)} alarm:${ALARM_NAMES[a.alarm]} `),
+      isLearner: raft.confState.learners.includes(raft.id),
+    };
+  }
+
+  async hashKv(revision: number): Promise<HashKvResponse> {
+    const { hash, revision: current, compactRevision } = await this.store.hashKv(revision);
+    return { header: this.header(current), hash, compactRevision };
+  }
+
+  async defragment(): Promise<{ readonly header: ResponseHeader }> {
+    await this.backend.defragment();
+    return { header: this.header(this.store.currentRevision) };
+  }
+
+  async alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<{ readonly header: ResponseHeader; readonly alarms: readonly AlarmMember[] }> {
+    if (action === AlarmAction.Get) {
+      await this.node.readIndex();
+      return { header: this.header(this.store.currentRevision), alarms: this.alarms.list(alarm) };
+    }
+    const outcome = (await this.node.propose(encodeKvCommand({ op: 'alarm', action, memberId, alarm }))) as ApplyOutcome<AlarmMember[]>;
+    if ('error' in outcome) throw outcome.error;
+    return { header: this.header(this.store.currentRevision), alarms: outcome.ok };
+  }
+
+  /** The store as an etcd backend file (bbolt), so `etcdctl snapshot status/restore` read it. */
+  snapshot(): AsyncIterable<Uint8Array> {
+    const store = this.store;
+    return etcdSnapshotFile({
+      records: async function* () {
+        for await (const { at, record } of store.records()) yield { main: at.main, sub: at.sub, ...record };
+      },
+      consistentIndex: store.appliedIndex,
+      compactRevision: store.compactRevision,
+    });
+  }
+
+  async moveLeader(targetId: string): Promise<{ readonly header: ResponseHeader }> {
+    const raft = this.node.status();
+    if (raft.leader !== raft.id) throw EtcdErrors.notLeader();
+    if (!raft.confState.voters.includes(targetId)) throw EtcdErrors.badLeaderTransferee();
+    if (targetId !== raft.id) await this.node.transferLeadership(targetId);
+    return { header: this.header(this.store.currentRevision) };
+  }
+}
