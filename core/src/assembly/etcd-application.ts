@@ -1,0 +1,37 @@
+import { AlarmRegistry } from '../alarm/alarm-registry.js';
+import { KvStateMachine } from '../mvcc/kv-state-machine.js';
+import { MvccStore } from '../mvcc/mvcc-store.js';
+import type { RaftNode } from '../raft/node.js';
+import { MemberClusterService } from '../services/cluster-service.js';
+import { RaftKvService } from '../services/kv-service.js';
+import type { ResponseHeader } from '../services/kv-types.js';
+import { MemberMaintenanceService } from '../services/maintenance-service.js';
+import type { ApplicationContext, ApplicationInstance, MemberApplication } from './member-application.js';
+
+/** The etcd application: the MVCC store as Raft's state machine, served as KV, Cluster and Maintenance. */
+export const etcdApplication: MemberApplication = {
+  async create(context: ApplicationContext): Promise<ApplicationInstance> {
+    let node: RaftNode | undefined;
+    const clusterId = BigInt(`0x${context.identity.clusterId}`);
+    const memberId = BigInt(`0x${context.identity.memberId}`);
+    const header = (revision: number): ResponseHeader => ({ clusterId, memberId, revision, raftTerm: node?.status().term ?? 0 });
+    const store = await MvccStore.open(context.backend, { header });
+    const alarms = new AlarmRegistry(context.backend);
+    await alarms.load();
+    return {
+      stateMachine: new KvStateMachine(store, alarms),
+      services(raftNode) {
+        node = raftNode;
+        return {
+          identity: context.identity,
+          kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }),
+          cluster: new MemberClusterService(raftNode, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision)),
+          maintenance: new MemberMaintenanceService(raftNode, store, context.backend, alarms, header),
+        };
+      },
+      async close() {
+        await store.flush();
+      },
+    };
+  },
+};

@@ -1,0 +1,23 @@
+import { runCairn } from './cli.js';
+import { etcdApplication } from './etcd-application.js';
+
+/**
+ * The `cairn` server command. Plugins are loaded by package name at run time, so the core never
+ * imports one: the defaults below are names, resolved like any plugin named in a config.
+ */
+const stopRequested = new Promise<string>((resolve) => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+});
+
+const code = await runCairn(process.argv.slice(2), etcdApplication, {
+  storage: 'memory',
+  transportSingle: 'memory',
+  transportCluster: '@cairn/transport-tcp',
+  api: ['@cairn/api-grpc'],
+}, {
+  cwd: process.cwd(),
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  stopRequested,
+});
+process.exitCode = code;
