@@ -4,6 +4,7 @@ import { MvccStore } from '../mvcc/mvcc-store.js';
 import type { RaftNode } from '../raft/node.js';
 import { MemberClusterService } from '../services/cluster-service.js';
 import { RaftKvService } from '../services/kv-service.js';
+import { LeaderWait } from '../services/leader-wait.js';
 import type { ResponseHeader } from '../services/kv-types.js';
 import { MemberMaintenanceService } from '../services/maintenance-service.js';
 import type { ApplicationContext, ApplicationInstance, MemberApplication } from './member-application.js';
@@ -22,11 +23,13 @@ export const etcdApplication: MemberApplication = {
       stateMachine: new KvStateMachine(store, alarms),
       services(raftNode) {
         node = raftNode;
+        // Requests made during an election wait this long for a leader, as etcd's do.
+        const leader = new LeaderWait(raftNode, context.clock, 3 * context.config['election-timeout']);
         return {
           identity: context.identity,
-          kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }),
-          cluster: new MemberClusterService(raftNode, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision)),
-          maintenance: new MemberMaintenanceService(raftNode, store, context.backend, alarms, header),
+          kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader),
+          cluster: new MemberClusterService(raftNode, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision), leader),
+          maintenance: new MemberMaintenanceService(raftNode, store, context.backend, alarms, header, leader),
         };
       },
       async close() {

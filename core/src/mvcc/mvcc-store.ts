@@ -139,7 +139,7 @@ export class MvccStore {
       const live = this.index.liveAt(key, rev);
       if (live !== undefined) matches.push([key, live]);
     }
-    const header = this.options.header(current);
+    const header = batch === undefined ? this.options.header(current) : innerHeader(current);
     const count = matches.length;
     if (r.countOnly === true) return { header, kvs: [], more: false, count };
 
@@ -274,7 +274,7 @@ export class MvccStore {
     const kv = this.record(batch, key, record);
     batch.events.push({ type: 'put', kv });
     return {
-      header: this.options.header(batch.revision),
+      header: innerHeader(batch.revision),
       ...(r.prevKv === true && prev !== undefined ? { prevKv: toKeyValue(prevRecord!, prev.main) } : {}),
     };
   }
@@ -292,7 +292,7 @@ export class MvccStore {
       const kv = this.record(batch, key, { tombstone: true, key: keyBytes(key), createRevision: 0, version: 0, lease: 0n, value: EMPTY });
       batch.events.push({ type: 'delete', kv });
     }
-    return { header: this.options.header(batch.revision), deleted: victims.length, prevKvs };
+    return { header: innerHeader(batch.revision), deleted: victims.length, prevKvs };
   }
 
   /** Stage one record at the batch's revision and make it visible in the index. */
@@ -381,7 +381,7 @@ export class MvccStore {
     const succeeded = path.shift()!;
     const responses: ResponseOp[] = [];
     for (const op of succeeded ? r.success : r.failure) responses.push(await this.opIn(batch, op, path));
-    return { header: this.options.header(batch.revision), succeeded, responses };
+    return { header: innerHeader(batch.revision), succeeded, responses };
   }
 
   private async opIn(batch: WriteBatch, op: RequestOp, path: boolean[]): Promise<ResponseOp> {
@@ -467,6 +467,14 @@ export class MvccStore {
   async flush(): Promise<void> {
     await this.backend.flush();
   }
+}
+
+/**
+ * Responses inside a txn carry only the revision, as etcd's do; the outermost response gets the
+ * member's full header when the write completes.
+ */
+function innerHeader(revision: number): ResponseHeader {
+  return { clusterId: 0n, memberId: 0n, revision, raftTerm: 0 };
 }
 
 function keyString(key: Uint8Array): string {

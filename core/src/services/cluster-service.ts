@@ -4,6 +4,7 @@ import type { RaftNode } from '../raft/node.js';
 import { ConfChangeType, type MemberId } from '../raft/types.js';
 import { EtcdError, EtcdErrors, GrpcCode } from './errors.js';
 import type { ResponseHeader } from './kv-types.js';
+import type { LeaderWait } from './leader-wait.js';
 import type { ClusterService, Member, MemberChangeResponse, MemberListResponse } from './registry.js';
 
 /**
@@ -16,10 +17,14 @@ export class MemberClusterService implements ClusterService {
     private readonly known: readonly ClusterMemberInfo[],
     private readonly clusterToken: string,
     private readonly header: () => ResponseHeader,
+    private readonly leader: LeaderWait,
   ) {}
 
   async memberList(linearizable: boolean): Promise<MemberListResponse> {
-    if (linearizable) await this.node.readIndex();
+    if (linearizable) {
+      await this.leader.known();
+      await this.node.readIndex();
+    }
     return { header: this.header(), members: this.members() };
   }
 
@@ -29,6 +34,7 @@ export class MemberClusterService implements ClusterService {
     if (peerURLs.some((u) => taken.has(u))) throw EtcdErrors.peerUrlExist();
     const id = memberIdOf(peerURLs, this.clusterToken, String(Date.now()));
     if (this.node.membership().voters.includes(id) || this.node.membership().learners.includes(id)) throw EtcdErrors.memberExist();
+    await this.leader.known();
     await this.node.proposeConfChange({
       type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter,
       memberId: id,
@@ -40,6 +46,7 @@ export class MemberClusterService implements ClusterService {
 
   async memberRemove(id: string): Promise<MemberChangeResponse> {
     this.requireMember(id);
+    await this.leader.known();
     await this.node.proposeConfChange({ type: ConfChangeType.RemoveMember, memberId: id, context: new Uint8Array(0) });
     return { header: this.header(), members: this.members() };
   }
@@ -47,6 +54,7 @@ export class MemberClusterService implements ClusterService {
   async memberPromote(id: string): Promise<MemberChangeResponse> {
     this.requireMember(id);
     if (!this.node.membership().learners.includes(id)) throw EtcdErrors.memberNotLearner();
+    await this.leader.known();
     await this.node.proposeConfChange({ type: ConfChangeType.PromoteLearner, memberId: id, context: new Uint8Array(0) });
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };

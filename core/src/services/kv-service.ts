@@ -2,6 +2,7 @@ import { encodeKvCommand, type KvCommand } from '../mvcc/kv-command.js';
 import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
 import type { RaftNode } from '../raft/node.js';
 import { EtcdErrors } from './errors.js';
+import type { LeaderWait } from './leader-wait.js';
 import { checkDeleteRange, checkPut, checkRange, checkTxn } from './kv-request-checks.js';
 import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
@@ -26,11 +27,19 @@ function requestBytes(value: unknown): number {
 
 /** etcd's KV service on a member: writes go through Raft, linearizable reads through ReadIndex. */
 export class RaftKvService implements KvService {
-  constructor(private readonly node: RaftNode, private readonly store: MvccStore, private readonly limits: KvLimits) {}
+  constructor(
+    private readonly node: RaftNode,
+    private readonly store: MvccStore,
+    private readonly limits: KvLimits,
+    private readonly leader: LeaderWait,
+  ) {}
 
   async range(request: RangeRequest): Promise<RangeResponse> {
     checkRange(request);
-    if (request.serializable !== true) await this.node.readIndex();
+    if (request.serializable !== true) {
+      await this.leader.known();
+      await this.node.readIndex();
+    }
     return this.store.range(request);
   }
 
@@ -56,6 +65,7 @@ export class RaftKvService implements KvService {
 
   private async propose<T>(command: KvCommand): Promise<T> {
     if (requestBytes(command) > this.limits.maxRequestBytes) throw EtcdErrors.requestTooLarge();
+    await this.leader.known();
     const outcome = (await this.node.propose(encodeKvCommand(command))) as ApplyOutcome<T>;
     if ('error' in outcome) throw outcome.error;
     return outcome.ok;

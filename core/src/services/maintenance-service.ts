@@ -6,6 +6,7 @@ import type { Backend } from '../ports/backend.js';
 import type { RaftNode } from '../raft/node.js';
 import { NO_MEMBER } from '../raft/types.js';
 import { EtcdErrors } from './errors.js';
+import type { LeaderWait } from './leader-wait.js';
 import type { ResponseHeader } from './kv-types.js';
 import {
   AlarmAction, AlarmType,
@@ -25,6 +26,7 @@ export class MemberMaintenanceService implements MaintenanceService {
     private readonly backend: Backend,
     private readonly alarms: AlarmRegistry,
     private readonly header: (revision: number) => ResponseHeader,
+    private readonly leader: LeaderWait,
   ) {}
 
   async status(): Promise<StatusResponse> {
@@ -55,6 +57,7 @@ export class MemberMaintenanceService implements MaintenanceService {
   }
 
   async alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<{ readonly header: ResponseHeader; readonly alarms: readonly AlarmMember[] }> {
+    await this.leader.known();
     if (action === AlarmAction.Get) {
       await this.node.readIndex();
       return { header: this.header(this.store.currentRevision), alarms: this.alarms.list(alarm) };
