@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The `cairn` command of this checkout (test/dist/compat → repo root). */
+export const CAIRN_BIN = resolve(here, '../../../core/bin/cairn.js');
+export const ETCD_BIN = '/usr/bin/etcd';
+export const ETCDCTL_BIN = '/usr/bin/etcdctl';
+
+/** A free loopback port (the OS picks it; closed again before use). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); done(true); });
+    socket.once('error', () => done(false));
+  });
+}
+
+/** A server process started by a test, stopped by the test by its PID. */
+export class ServerProcess {
+  private readonly output: string[] = [];
+  private exited: Promise<number | null>;
+
+  private constructor(readonly name: string, private readonly child: ChildProcess, readonly endpoint: string) {
+    child.stdout?.on('data', (b: Buffer) => this.output.push(b.toString()));
+    child.stderr?.on('data', (b: Buffer) => this.output.push(b.toString()));
+    this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
+  }
+
+  static async start(name: string, command: string, args: string[], clientPort: number, cwd: string): Promise<ServerProcess> {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = new ServerProcess(name, child, `127.0.0.1:${clientPort}`);
+    const deadline = Date.now() + 20_000;
+    while (!(await portOpen(clientPort))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`${name} did not start serving on ${server.endpoint}:\n${server.log()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return server;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  log(): string {
+    return this.output.join('');
+  }
+
+  /** SIGTERM by PID, then SIGKILL if it has not exited within 10 s; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      process.kill(this.pid, 'SIGTERM');
+      const timer = setTimeout(() => { if (this.child.exitCode === null) process.kill(this.pid, 'SIGKILL'); }, 10_000);
+      const code = await this.exited;
+      clearTimeout(timer);
+      return code;
+    }
+    return this.exited;
+  }
+}
+
+/** A single Cairn member on loopback ports with fast elections. */
+export async function startCairn(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
+  const client = await freePort();
+  const peer = await freePort();
+  return ServerProcess.start('cairn', process.execPath, [
+    CAIRN_BIN, '--data-dir', dataDir,
+    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--heartbeat-interval', '10', '--election-timeout', '100', ...extra,
+  ], client, dirname(dataDir));
+}
+
+/** A single real etcd 3.4 member on loopback ports, or undefined when etcd is not installed. */
+export async function startEtcd(dataDir: string): Promise<ServerProcess | undefined> {
+  if (!existsSync(ETCD_BIN)) return undefined;
+  const client = await freePort();
+  const peer = await freePort();
+  return ServerProcess.start('etcd', ETCD_BIN, [
+    '--data-dir', dataDir,
+    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-cluster', `default=http://127.0.0.1:${peer}`,
+    '--heartbeat-interval', '10', '--election-timeout', '100', '--log-level', 'error',
+  ], client, dirname(dataDir));
+}
