@@ -6,3 +6,4 @@ export * from './assembly/plugin.js';
 export * from './services/registry.js';
 export * from './services/kv-types.js';
 export * from './services/errors.js';
+export * from './raft/stored-records.js';
