@@ -18,10 +18,16 @@ export interface SnapshotStore extends Lifecycle {
   /**
    * Store `data` as the snapshot described by `meta`. Resolves once data, checksum and metadata
    * are durable; only then does it become `latest()`. A failed or abandoned write leaves nothing.
-   * Afterwards only the newest `retain` snapshots (an option of the implementation) are kept.
+   * Afterwards only the `retain` most recently saved snapshots (an option of the implementation)
+   * are kept.
    */
   save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void>;
-  /** The newest complete snapshot, checksum verified; undefined when there is none. Rejects, naming the file, when the newest is corrupt. */
+  /**
+   * The most recently saved complete snapshot, checksum verified — by order of completed saves,
+   * not by index: a snapshot received from a deposed leader may carry a higher index than the one
+   * a member must install next, and must not shadow it. Undefined when there is none. Rejects,
+   * naming the file, when that snapshot is corrupt.
+   */
   latest(): Promise<StoredSnapshot | undefined>;
 }
 

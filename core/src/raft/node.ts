@@ -130,6 +130,8 @@ export class RaftNode {
   /** An inbound snapshot is stored and its Snap message not yet through a Ready: refuse others meanwhile. */
   private snapshotPending = false;
   private snapshotStepped = false;
+  /** This member is saving a snapshot of its own state; an inbound one must wait (latest() is by save order). */
+  private ownSnapshotSaving = false;
 
   private hardState: HardState = { term: 0, vote: NO_MEMBER, commit: 0 };
   private confState: ConfState = { voters: [], learners: [] };
@@ -449,14 +451,17 @@ export class RaftNode {
     if (this.halted || this.raft === undefined) throw new Error(`member ${this.id} is stopped`);
     const meta = m.snapshot;
     if (meta === undefined) throw new Error('snapshot message without metadata');
-    if (meta.index <= this.applied) {
-      for await (const _ of data) { /* drain a stale snapshot: what it holds is already applied */ }
+    // Already applied, or from a deposed leader's term (Raft will ignore it): never store it, so
+    // it cannot become the latest snapshot ahead of one this member must install.
+    if (meta.index <= this.applied || m.term < this.raft.status().term) {
+      for await (const _ of data) { /* drain it */ }
       this.inbox.push(() => this.raft!.step(m));
       this.kick();
       return;
     }
     // The one being installed must stay the latest stored until its Ready is handled.
     if (this.snapshotPending) throw new Error(`member ${this.id} is installing another snapshot`);
+    if (this.ownSnapshotSaving) throw new Error(`member ${this.id} is saving a snapshot of its own`);
     this.snapshotPending = true;
     try {
       await this.options.ports.snapshotStore.save(meta, data);
@@ -703,12 +708,19 @@ export class RaftNode {
   }
 
   private async takeSnapshot(): Promise<void> {
+    // An inbound snapshot waits to be installed: saving ours now would make it the latest instead.
+    if (this.snapshotPending) return;
     const sm = this.options.stateMachine;
     const { snapshotStore, logStore } = this.options.ports;
-    await sm.flush();
-    if (this.halted) return;
+    this.ownSnapshotSaving = true;
     const meta: SnapshotMeta = { index: this.applied, term: this.appliedTerm, confState: this.confState };
-    await snapshotStore.save(meta, sm.snapshot());
+    try {
+      await sm.flush();
+      if (this.halted) return;
+      await snapshotStore.save(meta, sm.snapshot());
+    } finally {
+      this.ownSnapshotSaving = false;
+    }
     if (this.halted) return;
     this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
     this.logger.debug({ index: meta.index, term: meta.term }, 'saved snapshot');

@@ -102,7 +102,7 @@ describe('memory storage crash semantics', () => {
     expect([log.firstIndex(), log.lastIndex(), await log.term(10)]).to.deep.equal([11, 10, 4]);
   });
 
-  it('snapshot store: newest by index, verified on open, only durable ones survive', async () => {
+  it('snapshot store: the most recently saved is the latest, verified on open, only durable ones survive', async () => {
     const clock = new VirtualClock();
     const disk = new MemoryDisk({ clock, syncDelay: () => 3 });
     const store = new MemorySnapshotStore(disk);
@@ -113,11 +113,20 @@ describe('memory storage crash semantics', () => {
     const latest = await store.latest();
     expect(latest?.meta.index).to.equal(5);
     expect(await collect(latest!.read())).to.equal('hello');
+    // Order of saving wins over index: a member installs the snapshot it saved last.
+    const higher = store.save(meta(7), chunks('seven'));
+    await clock.runFor(3);
+    await higher;
+    const lower = store.save(meta(6), chunks('six'));
+    await clock.runFor(3);
+    await lower;
+    expect((await store.latest())?.meta.index).to.equal(6);
+    expect(store.list().map((m) => m.index)).to.deep.equal([6, 7]);
     void store.save(meta(9), chunks('lost'));
     await clock.runFor(1);
     disk.crash();
     const recovered = store.recover(new MemoryDisk());
-    expect((await recovered.latest())?.meta.index).to.equal(5);
+    expect((await recovered.latest())?.meta.index).to.equal(6);
     recovered.corruptLatest();
     let error: unknown;
     await recovered.latest().catch((e: unknown) => { error = e; });

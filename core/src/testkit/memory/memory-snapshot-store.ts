@@ -7,12 +7,12 @@ interface SnapshotRecord {
   readonly chunks: readonly Uint8Array[];
   readonly size: number;
   readonly checksum: number;
-  /** Order of completion, to break ties between snapshots at the same index. */
+  /** Order of completion: the latest is the most recently saved. */
   readonly seq: number;
 }
 
 export interface MemorySnapshotStoreOptions {
-  /** How many of the newest snapshots to keep (default 2). */
+  /** How many of the most recently saved snapshots to keep (default 2). */
   readonly retain?: number;
 }
 
@@ -27,13 +27,11 @@ function checksumOf(chunks: readonly Uint8Array[]): number {
 
 const nameOf = (meta: SnapshotMeta): string => `memory://snapshots/${meta.term}-${meta.index}.snap`;
 
-const newer = (a: SnapshotRecord, b: SnapshotRecord): boolean =>
-  a.meta.index > b.meta.index || (a.meta.index === b.meta.index && a.seq > b.seq);
+const newer = (a: SnapshotRecord, b: SnapshotRecord): boolean => a.seq > b.seq;
 
 /**
- * Snapshots in memory. The newest is the one with the highest index (the latest completed one among
- * equals); a snapshot becomes visible only once its save resolves, and a crash keeps exactly the
- * snapshots whose saves had resolved.
+ * Snapshots in memory. The newest is the most recently saved one; a snapshot becomes visible only
+ * once its save resolves, and a crash keeps exactly the snapshots whose saves had resolved.
  */
 export class MemorySnapshotStore implements SnapshotStore {
   private records: SnapshotRecord[];
