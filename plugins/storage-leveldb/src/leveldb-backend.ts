@@ -1,0 +1,174 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend, BackendOp, BackendRange, BackendReadView, BackendReader, BackendSize } from '@cairn/core';
+import type { LevelDatabase, LevelDatabaseOptions, LevelOp, LevelSnapshot } from './level-database.js';
+import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { BACKEND_END, BACKEND_START, FLUSH_MARKER_KEY, backendKey } from './key-layout.js';
+import { openBackendValue, sealBackendValue } from './backend-record.js';
+
+export interface LevelDbBackendOptions {
+  /** The backend database (its own directory). */
+  readonly database: LevelDatabaseOptions;
+  readonly pool?: LevelDatabasePool;
+}
+
+/** Reads of the backend database, at its current state or pinned to a LevelDB snapshot. */
+class LevelDbBackendReader implements BackendReader {
+  constructor(private readonly database: () => LevelDatabase, private readonly snapshot?: () => LevelSnapshot) {}
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const database = this.database();
+    const stored = await database.get(backendKey(key), this.snapshot?.());
+    return stored === undefined ? undefined : openBackendValue(key, stored, database.location);
+  }
+
+  async *range(range: BackendRange): AsyncIterable<[Uint8Array, Uint8Array]> {
+    if (range.limit !== undefined && range.limit <= 0) return;
+    const database = this.database();
+    const snapshot = this.snapshot?.();
+    const pairs = database.entries({
+      gte: range.gte === undefined ? BACKEND_START : backendKey(range.gte),
+      lt: range.lt === undefined ? BACKEND_END : backendKey(range.lt),
+      ...(range.reverse === true ? { reverse: true } : {}),
+      ...(range.limit === undefined ? {} : { limit: range.limit }),
+      ...(snapshot === undefined ? {} : { snapshot }),
+    }, range.limit === undefined ? 256 : Math.min(range.limit, 256));
+    for await (const [stored, value] of pairs) {
+      const key = stored.subarray(1);
+      yield [key, openBackendValue(key, value, database.location)];
+    }
+  }
+}
+
+/**
+ * The MVCC key space in its own LevelDB database: each key under `K`, each value behind a CRC of
+ * key and value. Writes are one unsynced LevelDB batch each (atomic, visible at once); `flush`
+ * writes a marker with `sync`, and since LevelDB appends every write to one log and a synced
+ * write fsyncs that log, it makes every earlier write durable with it. Read views are LevelDB
+ * snapshots.
+ */
+export class LevelDbBackend implements Backend {
+  private database: LevelDatabase | undefined;
+  private opening: Promise<void> | undefined;
+  private readonly reader: LevelDbBackendReader;
+  private readonly views = new Set<LevelSnapshot>();
+  private flushes = 0;
+  private readonly pool: LevelDatabasePool;
+
+  constructor(private readonly options: LevelDbBackendOptions) {
+    this.pool = options.pool ?? levelDatabases;
+    this.reader = new LevelDbBackendReader(() => this.open_());
+  }
+
+  get location(): string {
+    return this.options.database.location;
+  }
+
+  open(): Promise<void> {
+    this.opening ??= this.pool.acquire(this.options.database).then(
+      (database) => {
+        this.database = database;
+      },
+      (err: unknown) => {
+        this.opening = undefined;
+        throw err;
+      },
+    );
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    const database = this.database;
+    if (database === undefined) return;
+    this.database = undefined;
+    this.opening = undefined;
+    for (const view of this.views) await view.close().catch(() => undefined);
+    this.views.clear();
+    await this.pool.release(database);
+  }
+
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.reader.get(key);
+  }
+
+  range(range: BackendRange): AsyncIterable<[Uint8Array, Uint8Array]> {
+    return this.reader.range(range);
+  }
+
+  write(ops: readonly BackendOp[]): Promise<void> {
+    let database: LevelDatabase;
+    try {
+      database = this.open_();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const level: LevelOp[] = ops.map((op) => op.type === 'put'
+      ? { type: 'put', key: backendKey(op.key), value: sealBackendValue(op.key, op.value) }
+      : { type: 'del', key: backendKey(op.key) });
+    return database.write(level, false);
+  }
+
+  flush(): Promise<void> {
+    let database: LevelDatabase;
+    try {
+      database = this.open_();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const marker = Buffer.alloc(8);
+    marker.writeDoubleBE(++this.flushes);
+    return database.write([{ type: 'put', key: FLUSH_MARKER_KEY, value: marker }], true);
+  }
+
+  readView(): BackendReadView {
+    const snapshot = this.open_().snapshot();
+    this.views.add(snapshot);
+    let released = false;
+    const reader = new LevelDbBackendReader(() => {
+      if (released) throw new Error(`${this.location}: read view used after release`);
+      return this.open_();
+    }, () => snapshot);
+    return {
+      get: (key) => reader.get(key),
+      range: (range) => reader.range(range),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.views.delete(snapshot);
+        void snapshot.close().catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * `total`: every file of the database directory. `inUse`: LevelDB's estimate of the table bytes
+   * holding the key range plus the write-ahead log not yet turned into tables. LevelDB keeps
+   * overwritten and deleted values until a compaction passes over them; that is the difference.
+   */
+  async size(): Promise<BackendSize> {
+    const database = this.open_();
+    let total = 0;
+    let logBytes = 0;
+    for (const name of await readdir(database.location)) {
+      try {
+        const bytes = (await stat(join(database.location, name))).size;
+        total += bytes;
+        if (/^\d+\.log$/.test(name)) logBytes += bytes;
+      } catch {
+        // A file LevelDB removed between readdir and stat.
+      }
+    }
+    const tables = await database.approximateSize(BACKEND_START, BACKEND_END);
+    return { total, inUse: Math.min(total, tables + logBytes) };
+  }
+
+  /** Compact the whole key space: LevelDB rewrites every table, dropping overwritten and deleted values. */
+  async defragment(): Promise<void> {
+    await this.open_().compactRange(Uint8Array.of(0x00), Uint8Array.of(0xff));
+  }
+
+  private open_(): LevelDatabase {
+    if (this.database === undefined) throw new Error(`${this.location}: backend is not open`);
+    return this.database;
+  }
+}

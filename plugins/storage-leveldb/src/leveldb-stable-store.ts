@@ -1,0 +1,83 @@
+import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
+import type { LevelDatabase, LevelDatabaseOptions } from './level-database.js';
+import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { STABLE_STATE_KEY } from './key-layout.js';
+
+export interface LevelDbStableStoreOptions {
+  /** The raft database (shared with the log and snapshot stores). */
+  readonly database: LevelDatabaseOptions;
+  readonly pool?: LevelDatabasePool;
+}
+
+const copy = (s: StableState): StableState => ({
+  hardState: { term: s.hardState.term, vote: s.hardState.vote, commit: s.hardState.commit },
+  confState: { voters: [...s.confState.voters], learners: [...s.confState.learners] },
+  clusterId: s.clusterId,
+  memberId: s.memberId,
+});
+
+/**
+ * Term, vote, commit, membership and identity as one checksummed record under one key (`H`) of
+ * the raft database: a LevelDB batch is atomic, so a crash leaves the old or the new record. Each
+ * save is written with `sync`, merged with a log append issued in the same turn into one fsync.
+ */
+export class LevelDbStableStore implements StableStore {
+  private database: LevelDatabase | undefined;
+  private opening: Promise<void> | undefined;
+  private state: StableState | undefined;
+  private readonly pool: LevelDatabasePool;
+
+  constructor(private readonly options: LevelDbStableStoreOptions) {
+    this.pool = options.pool ?? levelDatabases;
+  }
+
+  get location(): string {
+    return this.options.database.location;
+  }
+
+  open(): Promise<void> {
+    this.opening ??= this.readFromDisk().catch((err: unknown) => {
+      this.opening = undefined;
+      throw err;
+    });
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    const database = this.database;
+    if (database === undefined) return;
+    this.database = undefined;
+    this.opening = undefined;
+    await this.pool.release(database);
+  }
+
+  async load(): Promise<StableState | undefined> {
+    if (this.database === undefined) throw this.notOpen();
+    return this.state === undefined ? undefined : copy(this.state);
+  }
+
+  save(state: StableState): Promise<void> {
+    const database = this.database;
+    if (database === undefined) return Promise.reject(this.notOpen());
+    const saved = copy(state);
+    const write = database.write([{ type: 'put', key: STABLE_STATE_KEY, value: encodeStableStateRecord(saved) }], true);
+    this.state = saved;
+    return write;
+  }
+
+  private async readFromDisk(): Promise<void> {
+    const database = await this.pool.acquire(this.options.database);
+    try {
+      const record = await database.read(STABLE_STATE_KEY);
+      this.state = record === undefined ? undefined : decodeStableStateRecord(record, database.location);
+      this.database = database;
+    } catch (err) {
+      await this.pool.release(database);
+      throw err;
+    }
+  }
+
+  private notOpen(): Error {
+    return new Error(`${this.location}: stable store is not open`);
+  }
+}

@@ -1,0 +1,70 @@
+import { isAbsolute, resolve } from 'node:path';
+import { ContainerModule } from 'inversify';
+import { BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin } from '@cairn/core';
+import { STORAGE_DEFAULTS, createLevelDbStorage } from './leveldb-storage.js';
+
+/** Options of `plugins.storage: { use: "@cairn/storage-leveldb", ... }` (defaults filled in by the schema). */
+export interface LevelDbPluginOptions {
+  /** Where the stores live; a relative path is taken inside the member's data directory. */
+  readonly directory?: string;
+  readonly noSync?: boolean;
+  readonly retainSnapshots?: number;
+  readonly snapshotChunkBytes?: number;
+  readonly cacheSizeBytes?: number;
+  readonly writeBufferSizeBytes?: number;
+  readonly compression?: boolean;
+}
+
+const DEFAULT_DIRECTORY = 'leveldb';
+
+/** The log, stable, snapshot and backend ports on LevelDB as a Cairn plugin. */
+const levelDbStoragePlugin: CairnPlugin<LevelDbPluginOptions> = {
+  manifest: {
+    name: '@cairn/storage-leveldb',
+    provides: ['logStore', 'stableStore', 'snapshotStore', 'backend'],
+    optionsSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        directory: {
+          type: 'string', minLength: 1, default: DEFAULT_DIRECTORY,
+          description: 'Directory of the LevelDB databases and snapshot files; a relative path is resolved inside --data-dir.',
+        },
+        noSync: {
+          type: 'boolean', default: STORAGE_DEFAULTS.noSync,
+          description: 'Never fsync. For tests only: a machine crash then loses acknowledged writes.',
+        },
+        retainSnapshots: { type: 'integer', minimum: 1, default: STORAGE_DEFAULTS.retainSnapshots, description: 'How many of the newest snapshots to keep.' },
+        snapshotChunkBytes: {
+          type: 'integer', minimum: 4096, maximum: 16777216, default: STORAGE_DEFAULTS.snapshotChunkBytes, description: 'Bytes per chunk when a snapshot is read out.',
+        },
+        cacheSizeBytes: { type: 'integer', minimum: 0, maximum: 4294967295, default: STORAGE_DEFAULTS.cacheSizeBytes, description: 'LevelDB block cache of each database.' },
+        writeBufferSizeBytes: {
+          type: 'integer', minimum: 65536, maximum: 4294967295, default: STORAGE_DEFAULTS.writeBufferSizeBytes,
+          description: 'LevelDB memtable of each database: larger writes faster, replays longer on open.',
+        },
+        compression: { type: 'boolean', default: STORAGE_DEFAULTS.compression, description: 'Snappy compression of LevelDB table blocks.' },
+      },
+    },
+  },
+  createModule(options, context) {
+    const directory = options.directory ?? DEFAULT_DIRECTORY;
+    const storage = createLevelDbStorage(isAbsolute(directory) ? directory : resolve(context.dataDir, directory), {
+      ...(options.noSync === undefined ? {} : { noSync: options.noSync }),
+      ...(options.retainSnapshots === undefined ? {} : { retainSnapshots: options.retainSnapshots }),
+      ...(options.snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes: options.snapshotChunkBytes }),
+      ...(options.cacheSizeBytes === undefined ? {} : { cacheSizeBytes: options.cacheSizeBytes }),
+      ...(options.writeBufferSizeBytes === undefined ? {} : { writeBufferSizeBytes: options.writeBufferSizeBytes }),
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
+    });
+    const wanted = (port: (typeof context.ports)[number]): boolean => context.ports.includes(port);
+    return new ContainerModule(({ bind }) => {
+      if (wanted('logStore')) bind(LOG_STORE).toConstantValue(storage.logStore);
+      if (wanted('stableStore')) bind(STABLE_STORE).toConstantValue(storage.stableStore);
+      if (wanted('snapshotStore')) bind(SNAPSHOT_STORE).toConstantValue(storage.snapshotStore);
+      if (wanted('backend')) bind(BACKEND).toConstantValue(storage.backend);
+    });
+  },
+};
+
+export default levelDbStoragePlugin;
