@@ -35,9 +35,10 @@ export interface MvccStoreOptions {
   readonly plantedCompactionBug?: boolean;
 }
 
-const META_REVISION = metaKey('revision');
-const META_COMPACT = metaKey('compact-revision');
-const META_APPLIED = metaKey('applied-index');
+/** Backend keys of the store's metadata (exported for loaders that write a whole store, e.g. a snapshot restore). */
+export const META_REVISION = metaKey('revision');
+export const META_COMPACT = metaKey('compact-revision');
+export const META_APPLIED = metaKey('applied-index');
 const RECORDS_START = Uint8Array.of(RECORD_PREFIX);
 const RECORDS_END = Uint8Array.of(RECORD_PREFIX + 1);
 const EMPTY = new Uint8Array(0);
