@@ -11,6 +11,7 @@ import { helpText } from './flags.js';
 import { Member } from './member.js';
 import type { MemberApplication } from './member-application.js';
 import type { CairnPlugin } from './plugin.js';
+import { runSnapshotCommand, SNAPSHOT_RESTORE_USAGE } from './snapshot-restore-command.js';
 
 export interface CliIo {
   readonly cwd: string;
@@ -29,16 +30,26 @@ export function cairnVersion(): string {
   return pkg.version;
 }
 
+/** The subcommands, listed under the server's flags in `cairn --help`. */
+const COMMANDS_HELP = [
+  '',
+  'commands:',
+  `  ${SNAPSHOT_RESTORE_USAGE}`.padEnd(40) + 'restore an `etcdctl snapshot save` file into a new data dir',
+  ''.padEnd(40) + '(see cairn snapshot restore --help)',
+].join('\n');
+
 /**
  * The `cairn` command: load the config, start the member, serve until asked to stop. Returns the
  * exit code: 0 after a clean stop, 2 for a bad config (nothing started), 1 for a failure.
+ * `cairn snapshot restore FILE ...` restores a snapshot instead and exits.
  */
 export async function runCairn(argv: readonly string[], application: MemberApplication, defaults: DefaultPlugins, io: CliIo): Promise<number> {
+  if (argv[0] === 'snapshot') return runSnapshotCommand(argv.slice(1), { defaults, builtins: BUILTIN_PLUGINS, io });
   let member: Member | undefined;
   try {
     const loaded = loadConfig(argv, io.cwd);
     if (loaded.help) {
-      io.out(helpText(cairnVersion()));
+      io.out(`${helpText(cairnVersion())}\n${COMMANDS_HELP}`);
       return 0;
     }
     if (loaded.version) {
