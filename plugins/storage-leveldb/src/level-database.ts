@@ -4,6 +4,7 @@ import { ClassicLevel, type BatchOperation } from 'classic-level';
 import { CorruptStorageError } from '@cairn/core';
 import { FORMAT_KEY } from './key-layout.js';
 import { checkLevelDbLogFile } from './leveldb-log-file-check.js';
+import { checkLevelDbTableFile } from './leveldb-table-file-check.js';
 
 export interface LevelDatabaseOptions {
   /** The directory LevelDB owns (one process at a time: its LOCK file). */
@@ -15,6 +16,8 @@ export interface LevelDatabaseOptions {
   readonly cacheSizeBytes: number;
   readonly writeBufferSizeBytes: number;
   readonly compression: boolean;
+  /** Check the checksum of every block of every table before opening (the WAL is always checked). */
+  readonly verifyTablesOnOpen: boolean;
 }
 
 export type LevelOp =
@@ -245,7 +248,8 @@ export class LevelDatabase {
   /**
    * Whether this is a new database; throws for a directory LevelDB must not open as it is:
    * files but no CURRENT (LevelDB would start an empty database beside them and later delete
-   * them), or a write-ahead log with a damaged record (LevelDB would drop it silently).
+   * them), a write-ahead log with a damaged record (LevelDB would drop it silently), or a table
+   * with a damaged block (LevelDB would read it unchecked).
    */
   private async checkFiles(): Promise<boolean> {
     let names: string[];
@@ -262,6 +266,9 @@ export class LevelDatabase {
       throw new CorruptStorageError(this.location, `holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''} but no LevelDB CURRENT file: not a LevelDB database, or its CURRENT file was lost`);
     }
     for (const name of names.filter((n) => /^\d+\.log$/.test(n)).sort()) await checkLevelDbLogFile(join(this.location, name));
+    if (this.options.verifyTablesOnOpen) {
+      for (const name of names.filter((n) => /^\d+\.(ldb|sst)$/.test(n)).sort()) await checkLevelDbTableFile(join(this.location, name));
+    }
     return false;
   }
 

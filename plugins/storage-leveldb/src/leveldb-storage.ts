@@ -21,6 +21,8 @@ export interface LevelDbStorageOptions {
   readonly writeBufferSizeBytes?: number;
   /** Snappy compression of table blocks. */
   readonly compression?: boolean;
+  /** Check every table block's checksum on open (one read of the whole database). */
+  readonly verifyTablesOnOpen?: boolean;
   readonly pool?: LevelDatabasePool;
 }
 
@@ -31,6 +33,7 @@ export const STORAGE_DEFAULTS = {
   cacheSizeBytes: 8 * 1024 * 1024,
   writeBufferSizeBytes: 4 * 1024 * 1024,
   compression: true,
+  verifyTablesOnOpen: true,
 } as const;
 
 /** The four stores of one directory: they are opened and closed one by one, and share what they can. */
@@ -58,6 +61,7 @@ export function createLevelDbStorage(directory: string, options: LevelDbStorageO
   const pool = options.pool ?? levelDatabases;
   const database = (location: string, format: string): LevelDatabaseOptions => ({
     location, format, sync: !o.noSync, cacheSizeBytes: o.cacheSizeBytes, writeBufferSizeBytes: o.writeBufferSizeBytes, compression: o.compression,
+    verifyTablesOnOpen: o.verifyTablesOnOpen,
   });
   const raft = database(layout.raft, RAFT_FORMAT);
   return {

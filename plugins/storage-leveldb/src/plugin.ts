@@ -13,6 +13,7 @@ export interface LevelDbPluginOptions {
   readonly cacheSizeBytes?: number;
   readonly writeBufferSizeBytes?: number;
   readonly compression?: boolean;
+  readonly verifyTablesOnOpen?: boolean;
 }
 
 const DEFAULT_DIRECTORY = 'leveldb';
@@ -44,6 +45,10 @@ const levelDbStoragePlugin: CairnPlugin<LevelDbPluginOptions> = {
           description: 'LevelDB memtable of each database: larger writes faster, replays longer on open.',
         },
         compression: { type: 'boolean', default: STORAGE_DEFAULTS.compression, description: 'Snappy compression of LevelDB table blocks.' },
+        verifyTablesOnOpen: {
+          type: 'boolean', default: STORAGE_DEFAULTS.verifyTablesOnOpen,
+          description: 'Check the checksum of every LevelDB table block on open (reads each database once); the write-ahead logs are always checked.',
+        },
       },
     },
   },
@@ -56,6 +61,7 @@ const levelDbStoragePlugin: CairnPlugin<LevelDbPluginOptions> = {
       ...(options.cacheSizeBytes === undefined ? {} : { cacheSizeBytes: options.cacheSizeBytes }),
       ...(options.writeBufferSizeBytes === undefined ? {} : { writeBufferSizeBytes: options.writeBufferSizeBytes }),
       ...(options.compression === undefined ? {} : { compression: options.compression }),
+      ...(options.verifyTablesOnOpen === undefined ? {} : { verifyTablesOnOpen: options.verifyTablesOnOpen }),
     });
     const wanted = (port: (typeof context.ports)[number]): boolean => context.ports.includes(port);
     return new ContainerModule(({ bind }) => {

@@ -9,7 +9,7 @@ import { LevelDatabase, LevelDatabasePool, createLevelDbStorage, storageLayout }
 import { TemporaryDirectories } from './temporary-directory.js';
 
 const options = (location: string, format = 'test-format/1') => ({
-  location, format, sync: true, cacheSizeBytes: 1 << 20, writeBufferSizeBytes: 1 << 20, compression: true,
+  location, format, sync: true, cacheSizeBytes: 1 << 20, writeBufferSizeBytes: 1 << 20, compression: true, verifyTablesOnOpen: true,
 });
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {

@@ -34,7 +34,7 @@ describe('@cairn/storage-leveldb plugin', () => {
     expect(plugin.manifest.name).to.equal('@cairn/storage-leveldb');
     expect(plugin.manifest.provides).to.deep.equal(['logStore', 'stableStore', 'snapshotStore', 'backend']);
     expect(options).to.deep.equal({
-      directory: 'leveldb', noSync: false, retainSnapshots: 2, snapshotChunkBytes: 262144, cacheSizeBytes: 8388608, writeBufferSizeBytes: 4194304, compression: true,
+      directory: 'leveldb', noSync: false, retainSnapshots: 2, snapshotChunkBytes: 262144, cacheSizeBytes: 8388608, writeBufferSizeBytes: 4194304, compression: true, verifyTablesOnOpen: true,
     });
   });
 
