@@ -8,5 +8,6 @@ export * from './memory/memory-network.js';
 export * from './memory/memory-logger.js';
 export * from './linearizability/index.js';
 export * from './conformance/transport/index.js';
+export * from './conformance/storage/index.js';
 export * from './memory/memory-backend.js';
 export * from './memory/memory-plugin.js';

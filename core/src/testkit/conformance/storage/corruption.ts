@@ -1,0 +1,264 @@
+import { cp, open, readdir, stat, truncate } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { Lifecycle } from '../../../ports/lifecycle.js';
+import type { LogStore } from '../../../ports/log-store.js';
+import type { SnapshotStore } from '../../../ports/snapshot-store.js';
+import type { StableStore } from '../../../ports/stable-store.js';
+import { EntryType, type Entry, type SnapshotMeta } from '../../../raft/types.js';
+import { SeededRandom } from '../../memory/seeded-random.js';
+import { buildDiskStore, moduleHref, removeDirectory, temporaryDirectory } from './disk-store-module.js';
+import { applyToStore, CRASH_WORKLOAD, LogWorkload } from './log-workload.js';
+import { pseudoRandomBytes, taggedBytes } from './sample-entries.js';
+import { stableStateNumber } from './stable-workload.js';
+import { runStorageChild } from './storage-child-process.js';
+import type { StorageChildTask, StoreReadResult } from './storage-child-task.js';
+import { logSummaryDifference, summarizeLogModel, summarizeSnapshot, type LogSummary, type SnapshotSummary, type StoreSummary } from './store-summaries.js';
+import type { DiskStoreBuilder, DiskStores, DiskStoreTarget } from './store-fixture.js';
+
+export interface CorruptionCheckOptions {
+  /** Rounds that flip one byte of a data file (default 6) and rounds that tear an unacknowledged tail (default 3). */
+  readonly flipRounds?: number;
+  readonly tearRounds?: number;
+  readonly seed?: number;
+}
+
+/** What happened in one round: the damage and how the store took it. */
+export interface CorruptionRound {
+  readonly damage: string;
+  /** 'refused': an error naming the file; 'intact': the acknowledged data read back exactly; 'cut': a torn tail cut off. */
+  readonly outcome: 'refused' | 'intact' | 'cut';
+}
+
+export interface CorruptionReport {
+  readonly rounds: readonly CorruptionRound[];
+  /** Why no tear rounds ran, when none did (no data file grew with the unacknowledged write). */
+  readonly tearsSkipped?: string;
+}
+
+/** A port's part in the corruption check: what to write, and which reads are acceptable. */
+interface CorruptionScenario<B extends DiskStoreBuilder> {
+  readonly builder: B;
+  readonly readTask: StorageChildTask['task'];
+  /** Writes the acknowledged state and closes nothing. */
+  writeAcknowledged(store: DiskStores[B]): Promise<void>;
+  /** Writes what the tear rounds treat as never acknowledged. */
+  writeUnacknowledged(store: DiskStores[B]): Promise<void>;
+  /** Why `summary` is not the acknowledged state, or undefined when it is. */
+  intactDifference(summary: StoreSummary): string | undefined;
+  /** True when `summary` is the acknowledged state plus part (or all) of the unacknowledged write. */
+  isCutTail(summary: StoreSummary): boolean;
+  /** The port promises to verify before it hands data out, so an error only while reading is too late. */
+  readonly verifiesBeforeRead?: boolean;
+}
+
+/** Regular files under `directory`, by '/'-separated relative path, with their sizes. */
+async function filesUnder(directory: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const entry of await readdir(directory, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out.set(relative(directory, path).split(sep).join('/'), (await stat(path)).size);
+  }
+  return out;
+}
+
+async function flipByte(path: string, position: number, mask: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, position);
+    byte[0] = byte[0]! ^ mask;
+    await handle.write(byte, 0, 1, position);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function withStore<B extends DiskStoreBuilder>(target: DiskStoreTarget, builder: B, directory: string, use: (store: DiskStores[B]) => Promise<void>): Promise<void> {
+  const store = await buildDiskStore(target.module, builder, directory);
+  await (store as Lifecycle).open();
+  try {
+    await use(store);
+  } finally {
+    await (store as Lifecycle).close();
+  }
+}
+
+const namesFile = (error: { message: string; file?: string }, directory: string): boolean =>
+  error.message.includes(directory) || (error.file?.includes(directory) ?? false);
+
+async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget, scenario: CorruptionScenario<B>, options: CorruptionCheckOptions): Promise<CorruptionReport> {
+  const seed = options.seed ?? 1;
+  const random = new SeededRandom(seed ^ 0x68e31da4);
+  const work = await temporaryDirectory('corrupt');
+  const acknowledged = join(work, 'acknowledged');
+  const withTail = join(work, 'with-tail');
+  const rounds: CorruptionRound[] = [];
+  const problems: string[] = [];
+  try {
+    await withStore(target, scenario.builder, acknowledged, (store) => scenario.writeAcknowledged(store));
+    const before = await filesUnder(acknowledged);
+    const dataFiles = [...before.keys()].filter((f) => target.dataFiles.test(f) && before.get(f)! > 0).sort();
+    if (dataFiles.length === 0) {
+      throw new Error(`no non-empty file under the store matches dataFiles ${target.dataFiles}; the files are: ${[...before.keys()].join(', ') || 'none'}`);
+    }
+    await cp(acknowledged, withTail, { recursive: true });
+    await withStore(target, scenario.builder, withTail, (store) => scenario.writeUnacknowledged(store));
+    const after = await filesUnder(withTail);
+    const grown = [...after.entries()].filter(([f, size]) => target.dataFiles.test(f) && size > (before.get(f) ?? 0)).map(([f]) => f).sort();
+
+    /** Opens and reads the damaged copy in a child (a store that crashes on bad data fails the round, not the test run). */
+    const judge = async (directory: string, damage: string, allowCut: boolean): Promise<void> => {
+      let result: StoreReadResult | undefined;
+      try {
+        const child = await runStorageChild({ task: scenario.readTask, module: moduleHref(target.module), directory, seed, operations: 0, shape: 'crash', afterLast: 'close' });
+        const line = child.lines.find((l) => l.startsWith('result '));
+        result = line === undefined ? undefined : (JSON.parse(line.slice('result '.length)) as StoreReadResult);
+      } catch (err) {
+        problems.push(`${damage}: reading the damaged store did not end in an error or data: ${(err as Error).message}`);
+        return;
+      }
+      if (result === undefined) {
+        problems.push(`${damage}: the reader printed no result`);
+      } else if (!result.ok) {
+        const e = result.error;
+        if (scenario.verifiesBeforeRead === true && e.stage === 'read') {
+          problems.push(`${damage}: latest() returned a snapshot whose data then failed to read (${e.message}): latest() must verify the checksum before it returns`);
+        } else if (namesFile(e, directory)) rounds.push({ damage, outcome: 'refused' });
+        else problems.push(`${damage}: refused at ${e.stage} with an error that does not name the file (no path under ${directory}): ${e.name}: ${e.message}`);
+      } else {
+        const difference = scenario.intactDifference(result.summary);
+        if (difference === undefined) rounds.push({ damage, outcome: 'intact' });
+        else if (allowCut && scenario.isCutTail(result.summary)) rounds.push({ damage, outcome: 'cut' });
+        else problems.push(`${damage}: read back wrong data without an error: ${difference}`);
+      }
+    };
+
+    for (let round = 0; round < (options.flipRounds ?? 6); round++) {
+      const file = random.pick(dataFiles);
+      const position = random.int(0, before.get(file)!);
+      const mask = random.int(1, 256);
+      const directory = join(work, `flip-${round}`);
+      await cp(acknowledged, directory, { recursive: true });
+      await flipByte(join(directory, file), position, mask);
+      await judge(directory, `byte ${position} of ${file} (${before.get(file)} bytes) xor 0x${mask.toString(16)}`, false);
+      await removeDirectory(directory);
+    }
+    let tearsSkipped: string | undefined;
+    if (grown.length === 0) {
+      tearsSkipped = 'no data file grew when the unacknowledged write was added';
+    } else {
+      for (let round = 0; round < (options.tearRounds ?? 3); round++) {
+        const file = random.pick(grown);
+        const from = before.get(file) ?? 0;
+        const length = random.int(from, after.get(file)!);
+        const directory = join(work, `tear-${round}`);
+        await cp(withTail, directory, { recursive: true });
+        await truncate(join(directory, file), length);
+        await judge(directory, `${file} cut to ${length} bytes (acknowledged ${from}, written ${after.get(file)})`, true);
+        await removeDirectory(directory);
+      }
+    }
+    if (problems.length > 0) throw new Error(`corruption: ${problems.length} damaged store(s) handled wrongly:\n  ${problems.join('\n  ')}`);
+    return tearsSkipped === undefined ? { rounds } : { rounds, tearsSkipped };
+  } finally {
+    await removeDirectory(work);
+  }
+}
+
+/**
+ * Corruption check of a LogStore: a seeded workload is written and acknowledged; then, on copies
+ * of the closed store, one byte of a data file is flipped (the store must refuse, naming the file,
+ * or read back exactly what was acknowledged), or a data file that grew with a further,
+ * unacknowledged append is cut inside that growth (the store may also cut the torn tail off).
+ */
+export function checkLogStoreCorruption(target: DiskStoreTarget, options: CorruptionCheckOptions = {}): Promise<CorruptionReport> {
+  const workload = new LogWorkload((options.seed ?? 1) * 31 + 7, CRASH_WORKLOAD);
+  let acknowledged: LogSummary | undefined;
+  const tails: LogSummary[] = [];
+  return runCorruption(target, {
+    builder: 'createLogStore',
+    readTask: 'read-log',
+    async writeAcknowledged(store: LogStore) {
+      for (let n = 0; n < 30; n++) await applyToStore(store, workload.next());
+      acknowledged = summarizeLogModel(workload.model);
+    },
+    async writeUnacknowledged(store: LogStore) {
+      const model = workload.model;
+      const term = model.term(model.lastIndex)!;
+      const tail: Entry[] = Array.from({ length: 8 }, (_, i) => ({ index: model.lastIndex + 1 + i, term, type: EntryType.Normal, data: taggedBytes(`unacknowledged-${i};`, 3000) }));
+      await store.append(tail);
+      for (let n = 1; n <= tail.length; n++) {
+        const m = model.clone();
+        m.append(tail.slice(0, n));
+        tails.push(summarizeLogModel(m));
+      }
+    },
+    intactDifference: (summary) => (summary.kind === 'log' ? logSummaryDifference(summary.log, acknowledged!) : `a ${summary.kind} summary`),
+    isCutTail: (summary) => summary.kind === 'log' && tails.some((t) => logSummaryDifference(summary.log, t) === undefined),
+  }, options);
+}
+
+/** Corruption check of a StableStore: the acknowledged state is the 5th of five saves; a 6th is the unacknowledged write. */
+export function checkStableStoreCorruption(target: DiskStoreTarget, options: CorruptionCheckOptions = {}): Promise<CorruptionReport> {
+  const seed = (options.seed ?? 1) * 31 + 11;
+  return runCorruption(target, {
+    builder: 'createStableStore',
+    readTask: 'read-stable',
+    async writeAcknowledged(store: StableStore) {
+      for (let k = 1; k <= 5; k++) await store.save(stableStateNumber(seed, k));
+    },
+    async writeUnacknowledged(store: StableStore) {
+      await store.save(stableStateNumber(seed, 6));
+    },
+    intactDifference: (summary) => (summary.kind !== 'stable' ? `a ${summary.kind} summary`
+      : isDeepStrictEqual(summary.state, stableStateNumber(seed, 5)) ? undefined : `load() returned ${JSON.stringify(summary.state)}`),
+    isCutTail: (summary) => summary.kind === 'stable' && isDeepStrictEqual(summary.state, stableStateNumber(seed, 6)),
+  }, options);
+}
+
+/** Snapshot data of `bytes` in 256 KiB chunks, fixed by `seed`. */
+async function* snapshotData(bytes: number, seed: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0, n = 0; offset < bytes; offset += 256 * 1024, n++) yield pseudoRandomBytes(Math.min(256 * 1024, bytes - offset), seed * 65_537 + n);
+}
+
+async function snapshotSummaryOf(meta: SnapshotMeta, bytes: number, seed: number): Promise<SnapshotSummary> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of snapshotData(bytes, seed)) chunks.push(chunk);
+  const all = Buffer.concat(chunks);
+  return summarizeSnapshot({ meta, size: bytes, read: async function* () { yield all; } });
+}
+
+/**
+ * Corruption check of a SnapshotStore: snapshots at index 10 and 20 are acknowledged, one at 30
+ * is the unacknowledged write. latest() must refuse, naming the file, or return the snapshot at 20
+ * (or, after a tear, at 30) with exactly its bytes; a corrupt newest snapshot is never replaced
+ * by an older one, and latest() verifies the checksum before it returns (a read that fails later
+ * is a failure).
+ */
+export function checkSnapshotStoreCorruption(target: DiskStoreTarget, options: CorruptionCheckOptions = {}): Promise<CorruptionReport> {
+  const meta = (index: number): SnapshotMeta => ({ index, term: index / 10, confState: { voters: ['000000000000000a', '000000000000000b'], learners: [] } });
+  const sizes = { 10: 1_500_000, 20: 2_500_000, 30: 1_000_000 } as const;
+  let acknowledged: SnapshotSummary | undefined;
+  let tail: SnapshotSummary | undefined;
+  return runCorruption(target, {
+    builder: 'createSnapshotStore',
+    readTask: 'read-snapshot',
+    verifiesBeforeRead: true,
+    async writeAcknowledged(store: SnapshotStore) {
+      await store.save(meta(10), snapshotData(sizes[10], 10));
+      await store.save(meta(20), snapshotData(sizes[20], 20));
+      acknowledged = await snapshotSummaryOf(meta(20), sizes[20], 20);
+    },
+    async writeUnacknowledged(store: SnapshotStore) {
+      await store.save(meta(30), snapshotData(sizes[30], 30));
+      tail = await snapshotSummaryOf(meta(30), sizes[30], 30);
+    },
+    intactDifference: (summary) => (summary.kind !== 'snapshot' ? `a ${summary.kind} summary`
+      : isDeepStrictEqual(summary.snapshot, acknowledged) ? undefined
+        : summary.snapshot === null ? 'latest() returned no snapshot'
+          : `latest() returned index ${summary.snapshot.meta.index}, size ${summary.snapshot.size}, ${summary.snapshot.bytesRead} bytes read, sha256 ${summary.snapshot.sha256.slice(0, 12)} (expected index 20, ${sizes[20]} bytes, sha256 ${acknowledged!.sha256.slice(0, 12)})`),
+    isCutTail: (summary) => summary.kind === 'snapshot' && isDeepStrictEqual(summary.snapshot, tail),
+  }, options);
+}

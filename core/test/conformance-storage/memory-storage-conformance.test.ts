@@ -1,0 +1,34 @@
+import type { Lifecycle } from '../../src/ports/lifecycle.js';
+import { logStoreConformance } from '../../src/testkit/conformance/storage/log-store-conformance.js';
+import { stableStoreConformance } from '../../src/testkit/conformance/storage/stable-store-conformance.js';
+import type { StoreFixtureFactory } from '../../src/testkit/conformance/storage/store-fixture.js';
+import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
+import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
+import { MemoryStableStore } from '../../src/testkit/memory/memory-stable-store.js';
+
+/** A memory store that a new incarnation recovers from its predecessor over a fresh disk. */
+interface Recoverable<S> extends Lifecycle {
+  recover(disk: MemoryDisk): S;
+}
+
+/**
+ * Fixtures for the memory stores: each incarnation is what its predecessor made durable (all of
+ * it after a clean close; only resolved writes after crash(), which fails the disk).
+ */
+function memoryFixtures<S extends Recoverable<S>>(fresh: (disk: MemoryDisk) => S): StoreFixtureFactory<S> {
+  return async () => {
+    let disk = new MemoryDisk();
+    let last: S | undefined;
+    return {
+      create: () => {
+        last = last === undefined ? fresh(disk) : last.recover((disk = new MemoryDisk()));
+        return last;
+      },
+      crash: () => disk.crash(),
+      dispose: async () => undefined,
+    };
+  };
+}
+
+logStoreConformance('MemoryLogStore', memoryFixtures((disk) => new MemoryLogStore(disk)));
+stableStoreConformance('MemoryStableStore', memoryFixtures((disk) => new MemoryStableStore(disk)));
