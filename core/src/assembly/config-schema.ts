@@ -64,7 +64,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     'snapshot-count': { type: 'integer', minimum: 1, default: 10000 },
     'max-request-bytes': { type: 'integer', minimum: 1, default: 1572864 },
     'max-txn-ops': { type: 'integer', minimum: 1, default: 128 },
-    'quota-backend-bytes': { type: 'integer', minimum: 0, default: 0 },
+    'quota-backend-bytes': { type: 'integer', default: 0 },
     'log-level': { enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
     'plugins': {
       type: 'object',

@@ -1,4 +1,5 @@
 import { AlarmRegistry } from '../alarm/alarm-registry.js';
+import { BackendQuota } from '../alarm/backend-quota.js';
 import { KvStateMachine } from '../mvcc/kv-state-machine.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import type { RaftNode } from '../raft/node.js';
@@ -7,6 +8,7 @@ import { RaftKvService } from '../services/kv-service.js';
 import { LeaderWait } from '../services/leader-wait.js';
 import type { ResponseHeader } from '../services/kv-types.js';
 import { MemberMaintenanceService } from '../services/maintenance-service.js';
+import { AlarmAction, AlarmType } from '../services/registry.js';
 import type { ApplicationContext, ApplicationInstance, MemberApplication } from './member-application.js';
 
 /** The etcd application: the MVCC store as Raft's state machine, served as KV, Cluster and Maintenance. */
@@ -25,11 +27,15 @@ export const etcdApplication: MemberApplication = {
         node = raftNode;
         // Requests made during an election wait this long for a leader, as etcd's do.
         const leader = new LeaderWait(raftNode, context.clock, 3 * context.config['election-timeout']);
+        const maintenance = new MemberMaintenanceService(raftNode, store, context.backend, alarms, header, leader);
+        const quota = new BackendQuota(context.backend, context.clock, context.config['quota-backend-bytes'], async () => {
+          if (!alarms.isRaised(AlarmType.NoSpace)) await maintenance.alarm(AlarmAction.Activate, context.identity.memberId, AlarmType.NoSpace);
+        });
         return {
           identity: context.identity,
-          kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader),
+          kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader, quota),
           cluster: new MemberClusterService(raftNode, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision), leader),
-          maintenance: new MemberMaintenanceService(raftNode, store, context.backend, alarms, header, leader),
+          maintenance,
         };
       },
       async close() {

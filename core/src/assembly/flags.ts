@@ -23,7 +23,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'snapshot-count', kind: 'integer', description: 'applied entries between snapshots (the log is compacted behind them)', defaultText: '10000' },
   { name: 'max-request-bytes', kind: 'integer', description: 'largest client request accepted', defaultText: '1572864' },
   { name: 'max-txn-ops', kind: 'integer', description: 'most operations in one txn', defaultText: '128' },
-  { name: 'quota-backend-bytes', kind: 'integer', description: 'backend size that raises the NOSPACE alarm (0 = 2 GiB)', defaultText: '0' },
+  { name: 'quota-backend-bytes', kind: 'integer', description: 'backend bytes in use that raise the NOSPACE alarm (0 = 2 GiB, negative = no quota)', defaultText: '0' },
   { name: 'log-level', kind: 'string', description: 'debug, info, warn or error', defaultText: 'info' },
   { name: 'help', kind: 'boolean', description: 'print this help and exit' },
   { name: 'version', kind: 'boolean', description: 'print the version and exit' },

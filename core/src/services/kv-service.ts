@@ -1,3 +1,4 @@
+import { putCost, txnCost, type BackendQuota } from '../alarm/backend-quota.js';
 import { encodeKvCommand, type KvCommand } from '../mvcc/kv-command.js';
 import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
 import type { RaftNode } from '../raft/node.js';
@@ -32,6 +33,7 @@ export class RaftKvService implements KvService {
     private readonly store: MvccStore,
     private readonly limits: KvLimits,
     private readonly leader: LeaderWait,
+    private readonly quota: BackendQuota,
   ) {}
 
   async range(request: RangeRequest): Promise<RangeResponse> {
@@ -43,8 +45,9 @@ export class RaftKvService implements KvService {
     return this.store.range(request);
   }
 
-  put(request: PutRequest): Promise<PutResponse> {
+  async put(request: PutRequest): Promise<PutResponse> {
     checkPut(request);
+    await this.quota.admit(putCost(request));
     return this.propose({ op: 'put', request });
   }
 
@@ -55,6 +58,7 @@ export class RaftKvService implements KvService {
 
   async txn(request: TxnRequest): Promise<TxnResponse> {
     checkTxn(request, this.limits.maxTxnOps);
+    await this.quota.admit(txnCost(request));
     return this.propose({ op: 'txn', request });
   }
 

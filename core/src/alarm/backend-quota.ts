@@ -1,0 +1,74 @@
+import type { Backend } from '../ports/backend.js';
+import type { Clock } from '../ports/clock.js';
+import { EtcdErrors } from '../services/errors.js';
+import type { PutRequest, RequestOp, TxnRequest } from '../services/kv-types.js';
+
+/** etcd's default quota when `--quota-backend-bytes` is 0: 2 GiB. */
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+/** What etcd charges a put beyond its key and value (index and revision bookkeeping). */
+const PUT_OVERHEAD_BYTES = 256;
+/** Sizes are read from the Backend at most this often: a size query may walk engine metadata. */
+const SIZE_MAX_AGE_MS = 100;
+
+/** Bytes a put would add, as etcd estimates them. */
+export function putCost(request: PutRequest): number {
+  return PUT_OVERHEAD_BYTES + request.key.byteLength + request.value.byteLength;
+}
+
+function opsCost(ops: readonly RequestOp[]): number {
+  let cost = 0;
+  for (const op of ops) {
+    if ('requestPut' in op) cost += putCost(op.requestPut);
+    else if ('requestTxn' in op) cost += txnCost(op.requestTxn);
+  }
+  return cost;
+}
+
+/** Only one branch of a txn runs: the dearer one counts. */
+export function txnCost(request: TxnRequest): number {
+  return Math.max(opsCost(request.success), opsCost(request.failure));
+}
+
+/**
+ * `--quota-backend-bytes`: a write that would grow the backend past the quota raises the NOSPACE
+ * alarm (through Raft, so every member caps writes) and fails with etcd's error. The size compared
+ * is the space the data occupies (`inUse`), not the file: engines here differ in whether they hand
+ * free pages back to the file system, and an operator's compact + defrag + disarm must work on all.
+ */
+export class BackendQuota {
+  private readonly limit: number;
+  private measured: { inUse: number; at: number } | undefined;
+  private measuring: Promise<number> | undefined;
+
+  /** `quotaBytes` as the flag: 0 means etcd's default, a negative value turns the quota off. */
+  constructor(
+    private readonly backend: Backend,
+    private readonly clock: Clock,
+    quotaBytes: number,
+    private readonly raiseNoSpace: () => Promise<void>,
+  ) {
+    this.limit = quotaBytes === 0 ? DEFAULT_QUOTA_BYTES : quotaBytes;
+  }
+
+  get quotaBytes(): number {
+    return this.limit;
+  }
+
+  /** Resolves when `cost` more bytes fit; otherwise raises NOSPACE and rejects with etcd's error. */
+  async admit(cost: number): Promise<void> {
+    if (this.limit < 0 || cost === 0) return;
+    if (await this.inUse() + cost < this.limit) return;
+    await this.raiseNoSpace();
+    throw EtcdErrors.noSpace();
+  }
+
+  private async inUse(): Promise<number> {
+    const now = this.clock.now();
+    if (this.measured !== undefined && now - this.measured.at < SIZE_MAX_AGE_MS) return this.measured.inUse;
+    this.measuring ??= this.backend.size().then((size) => {
+      this.measured = { inUse: size.inUse, at: this.clock.now() };
+      return size.inUse;
+    }).finally(() => { this.measuring = undefined; });
+    return this.measuring;
+  }
+}
