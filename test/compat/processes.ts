@@ -63,6 +63,12 @@ export class ServerProcess {
     return this.output.join('');
   }
 
+  /** SIGKILL by PID (a crash: nothing is flushed); resolves once the process is gone. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.pid, 'SIGKILL');
+    await this.exited;
+  }
+
   /** SIGTERM by PID, then SIGKILL if it has not exited within 10 s; resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
@@ -76,10 +82,19 @@ export class ServerProcess {
   }
 }
 
+/** Loopback ports for one member; keep them to restart the member where its clients expect it. */
+export interface MemberPorts {
+  readonly client: number;
+  readonly peer: number;
+}
+
+export async function freeMemberPorts(): Promise<MemberPorts> {
+  return { client: await freePort(), peer: await freePort() };
+}
+
 /** A single Cairn member on loopback ports with fast elections. */
-export async function startCairn(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
-  const client = await freePort();
-  const peer = await freePort();
+export async function startCairn(dataDir: string, extra: string[] = [], ports?: MemberPorts): Promise<ServerProcess> {
+  const { client, peer } = ports ?? await freeMemberPorts();
   return ServerProcess.start('cairn', process.execPath, [
     CAIRN_BIN, '--data-dir', dataDir,
     '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
