@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel, type BatchOperation } from 'classic-level';
+import { ClassicLevel } from 'classic-level';
 import { CorruptStorageError } from '@cairn/core';
 import { FORMAT_KEY } from './key-layout.js';
 import { checkLevelDbLogFile } from './leveldb-log-file-check.js';
@@ -149,7 +149,13 @@ export class LevelDatabase {
       return;
     }
     this.writing = true;
-    engine.batch(batch.ops as unknown as BatchOperation<Engine, Buffer, Buffer>[], { sync: batch.durable && this.options.sync }).then(
+    // A chained batch: abstract-level's array form clones every operation with the options spread in, 2-3x the CPU.
+    const chained = engine.batch();
+    for (const op of batch.ops) {
+      if (op.type === 'put') chained.put(op.key as Buffer, op.value as Buffer);
+      else chained.del(op.key as Buffer);
+    }
+    chained.write({ sync: batch.durable && this.options.sync }).then(
       () => {
         for (const w of batch.waiters) w.resolve();
       },
