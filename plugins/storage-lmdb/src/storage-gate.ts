@@ -1,0 +1,96 @@
+/** Ends a lease taken with `StorageGate.lease()`; calling it again does nothing. */
+export type ReleaseLease = () => void;
+
+/**
+ * Admission to the LMDB environment. Every operation runs concurrently with the others, except an
+ * exclusive section (the defragmenting swap of the data file, closing), which needs the
+ * environment to itself.
+ *
+ * Short operations (a commit, a lookup) start synchronously while the gate is open, so writes
+ * issued in one turn of the event loop still share one LMDB transaction. Leases are for readers
+ * that hold a read transaction for long (read views, ranges, snapshot reads): an exclusive section
+ * first waits for those to end while everything else goes on, and only then closes the gate and
+ * waits for the short operations in flight, so a slow reader never stalls the writers.
+ */
+export class StorageGate {
+  private shortActive = 0;
+  private leases = 0;
+  private closed = false;
+  private openWaiters: (() => void)[] = [];
+  private leasesWaiters: (() => void)[] = [];
+  private shortWaiters: (() => void)[] = [];
+
+  /** True while an exclusive section runs or waits for the operations in flight. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Run a short operation, now if the gate is open, else once it opens. */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return this.whenOpen().then(() => this.run(work));
+    this.shortActive++;
+    let result: Promise<T>;
+    try {
+      result = work();
+    } catch (err) {
+      this.endShort();
+      return Promise.reject(err);
+    }
+    return result.finally(() => this.endShort());
+  }
+
+  /** A lease taken now, or undefined while the gate is closed (then use `leaseWhenOpen`). */
+  lease(): ReleaseLease | undefined {
+    if (this.closed) return undefined;
+    this.leases++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.leases--;
+      if (this.leases === 0) StorageGate.wake(this.leasesWaiters);
+    };
+  }
+
+  async leaseWhenOpen(): Promise<ReleaseLease> {
+    for (;;) {
+      const release = this.lease();
+      if (release !== undefined) return release;
+      await this.whenOpen();
+    }
+  }
+
+  /**
+   * Run `work` alone: after every short operation in flight has finished and (unless
+   * `ignoreLeases`, as closing does) every lease has ended.
+   */
+  async exclusive<T>(work: () => Promise<T>, ignoreLeases = false): Promise<T> {
+    for (;;) {
+      if (this.closed) await this.whenOpen();
+      else if (this.leases > 0 && !ignoreLeases) await new Promise<void>((resolve) => this.leasesWaiters.push(resolve));
+      else break;
+    }
+    // Checked and closed in the same turn: no lease can slip in between.
+    this.closed = true;
+    try {
+      while (this.shortActive > 0) await new Promise<void>((resolve) => this.shortWaiters.push(resolve));
+      return await work();
+    } finally {
+      this.closed = false;
+      StorageGate.wake(this.openWaiters);
+    }
+  }
+
+  private whenOpen(): Promise<void> {
+    return new Promise<void>((resolve) => this.openWaiters.push(resolve));
+  }
+
+  private endShort(): void {
+    this.shortActive--;
+    if (this.shortActive === 0) StorageGate.wake(this.shortWaiters);
+  }
+
+  private static wake(waiters: (() => void)[]): void {
+    for (const wake of waiters.splice(0)) wake();
+  }
+}
