@@ -157,7 +157,14 @@ export class LevelDbSnapshotStore implements SnapshotStore {
     if (this.database === undefined) throw this.notOpen();
     const record = this.records[0];
     if (record === undefined) return undefined;
-    const summary = await verifySnapshotFile(record.file, this.options.chunkBytes);
+    // Counted as a reader, so a save that drops this snapshot meanwhile leaves the file until done.
+    this.startReading(record.file);
+    let summary: SnapshotFileSummary;
+    try {
+      summary = await verifySnapshotFile(record.file, this.options.chunkBytes);
+    } finally {
+      await this.stopReading(record.file);
+    }
     return {
       meta: record.meta,
       size: summary.size,
@@ -171,17 +178,26 @@ export class LevelDbSnapshotStore implements SnapshotStore {
   }
 
   private async *read(file: string, summary: SnapshotFileSummary): AsyncGenerator<Uint8Array> {
-    this.readers.set(file, (this.readers.get(file) ?? 0) + 1);
+    this.startReading(file);
     try {
       yield* readSnapshotFile(file, summary, this.options.chunkBytes);
     } finally {
-      const left = (this.readers.get(file) ?? 1) - 1;
-      if (left > 0) this.readers.set(file, left);
-      else {
-        this.readers.delete(file);
-        if (this.doomed.delete(file)) await unlink(file).catch(() => undefined);
-      }
+      await this.stopReading(file);
     }
+  }
+
+  private startReading(file: string): void {
+    this.readers.set(file, (this.readers.get(file) ?? 0) + 1);
+  }
+
+  private async stopReading(file: string): Promise<void> {
+    const left = (this.readers.get(file) ?? 1) - 1;
+    if (left > 0) {
+      this.readers.set(file, left);
+      return;
+    }
+    this.readers.delete(file);
+    if (this.doomed.delete(file)) await unlink(file).catch(() => undefined);
   }
 
   /** Unlink a dropped snapshot's file now, or when its last reader is done. */

@@ -94,7 +94,13 @@ export async function readSnapshotTrailer(path: string): Promise<SnapshotFileSum
  * throws CorruptStorageError after the last chunk, before the reader can take the data as whole.
  */
 export async function* readSnapshotFile(path: string, expected: SnapshotFileSummary, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new Error(`${path}: snapshot is no longer stored (newer snapshots replaced it before this read began)`, { cause: err });
+  }
   try {
     let position = 0;
     let crc = 0;
