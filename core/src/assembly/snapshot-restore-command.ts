@@ -77,9 +77,13 @@ class RestoreRefusal extends ConfigError {}
 export async function runSnapshotCommand(argv: readonly string[], context: SnapshotCommandContext): Promise<number> {
   const { io } = context;
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === '--help' || sub === '-h') {
     io.out(snapshotRestoreHelp());
-    return sub === undefined ? 2 : 0;
+    return 0;
+  }
+  if (sub === undefined) {
+    io.err(`cairn: snapshot: missing the subcommand (usage: ${SNAPSHOT_RESTORE_USAGE})`);
+    return 2;
   }
   if (sub !== 'restore') {
     io.err(`cairn: snapshot: unknown subcommand "${sub}" (usage: ${SNAPSHOT_RESTORE_USAGE})`);
