@@ -184,10 +184,11 @@ export class LmdbLogStore implements LogStore {
 
   /** The entry filed at `index`, checked: a missing or damaged record is corruption, never a gap. */
   private readEntry(index: number): Entry {
-    // The fast read reuses one buffer; decoding copies the data out of it, the only copy made.
+    // The fast read reuses one buffer; decoding copies the data out of it, the only copy made. A
+    // plain Uint8Array view, because Buffer's slice() would not copy.
     const fast = this.env.databases.raftLog.getBinaryFast(index);
     if (fast === undefined) throw new CorruptStorageError(this.env.dataFile, `log entry ${index} is missing`);
-    return decodeEntryRecord(fast.subarray(0, fast.length), this.env.dataFile, index);
+    return decodeEntryRecord(new Uint8Array(fast.buffer, fast.byteOffset, fast.length), this.env.dataFile, index);
   }
 
   /** Issue one transaction now; reads after this call wait for its commit, the caller for its sync. */
