@@ -28,6 +28,10 @@ cleanup() {
 trap cleanup EXIT
 
 start_member() {
+  if etcdctl --endpoints "127.0.0.1:$port" --dial-timeout 1s endpoint health >/dev/null 2>&1; then
+    echo "something already serves on 127.0.0.1:$port; stop it or set PORT=" >&2
+    exit 1
+  fi
   node core/bin/cairn.js --config-file "$config" --data-dir "$dir/data" --log-level warn \
     --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
     --listen-peer-urls "http://127.0.0.1:$((port + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((port + 10))" \
