@@ -140,6 +140,8 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
       });
       await ports.backend.open();
       try {
+        // Possible only for a plugin told to keep its data outside the data dir (an absolute path option).
+        for await (const _ of ports.backend.range({ limit: 1 })) throw new RestoreRefusal('the backend the config chooses already holds data (outside the data dir?); restore only into an empty one');
         return await loadSnapshotIntoBackend(ports.backend, snapshot, context.loadOptions);
       } finally {
         await ports.backend.close();
