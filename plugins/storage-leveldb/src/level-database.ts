@@ -5,6 +5,7 @@ import { CorruptStorageError } from '@cairn/core';
 import { FORMAT_KEY } from './key-layout.js';
 import { checkLevelDbLogFile } from './leveldb-log-file-check.js';
 import { checkLevelDbTableFile } from './leveldb-table-file-check.js';
+import { lockHolder } from './lock-holder.js';
 
 export interface LevelDatabaseOptions {
   /** The directory LevelDB owns (one process at a time: its LOCK file). */
@@ -270,6 +271,10 @@ export class LevelDatabase {
       const foreign = names.filter((n) => !CREATION_LEFTOVERS.test(n));
       if (foreign.length === 0) return true;
       throw new CorruptStorageError(this.location, `holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''} but no LevelDB CURRENT file: not a LevelDB database, or its CURRENT file was lost`);
+    }
+    const holder = names.includes('LOCK') ? await lockHolder(join(this.location, 'LOCK')) : undefined;
+    if (holder !== undefined) {
+      throw new Error(`${this.location}: LevelDB database is in use by ${holder === process.pid ? 'this process (opened elsewhere in it)' : `another process (PID ${holder})`}: it holds the LOCK`);
     }
     for (const name of names.filter((n) => /^\d+\.log$/.test(n)).sort()) await checkLevelDbLogFile(join(this.location, name));
     if (this.options.verifyTablesOnOpen) {
