@@ -32,7 +32,7 @@ class LevelDbBackendReader implements BackendReader {
       ...(range.reverse === true ? { reverse: true } : {}),
       ...(range.limit === undefined ? {} : { limit: range.limit }),
       ...(snapshot === undefined ? {} : { snapshot }),
-    }, range.limit === undefined ? 256 : Math.min(range.limit, 256));
+    }, range.limit === undefined ? 1000 : Math.min(range.limit, 1000));
     for await (const [stored, value] of pairs) {
       const key = stored.subarray(1);
       yield [key, openBackendValue(key, value, database.location)];
