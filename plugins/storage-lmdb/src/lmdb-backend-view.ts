@@ -19,6 +19,9 @@ export interface ViewState extends ReadState {
   readonly release: ReleaseLease;
 }
 
+/** No key sorts before it: LMDB stores no empty key. */
+const SMALLEST_KEY = Uint8Array.of(0);
+
 const copyOf = (bytes: Uint8Array): Uint8Array => Uint8Array.from(bytes);
 
 /**
@@ -87,7 +90,8 @@ export function* pairsIn(state: ViewState, range: BackendRange): Generator<[Uint
   const reverse = range.reverse === true;
   const pending = pendingInRange(state.layers, gte === undefined ? undefined : layerKey(gte), lt === undefined ? undefined : layerKey(lt), reverse);
   const cursor = state.db.getRange(reverse
-    ? { transaction: state.txn, reverse: true, ...(lt === undefined ? {} : { start: lt, exclusiveStart: true }), ...(gte === undefined ? {} : { end: gte, inclusiveEnd: true }) }
+    // Backwards, lmdb-js stops before its default end (the one-byte key 0x00) unless told to include it.
+    ? { transaction: state.txn, reverse: true, ...(lt === undefined ? {} : { start: lt, exclusiveStart: true }), end: gte ?? SMALLEST_KEY, inclusiveEnd: true }
     : { transaction: state.txn, ...(gte === undefined ? {} : { start: gte }), ...(lt === undefined ? {} : { end: lt }) });
   const direction = reverse ? -1 : 1;
   let next = 0;

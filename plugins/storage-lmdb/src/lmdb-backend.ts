@@ -135,8 +135,7 @@ export class LmdbBackend implements Backend {
     this.pending = new Map();
     this.pendingShared = false;
     this.committing.push(layer);
-    const { backend } = this.env.databases;
-    const { committed, durable } = this.env.write(() => {
+    const { committed, durable } = this.env.write(({ backend }) => {
       for (const { key, record } of layer.values()) {
         if (record === undefined) void backend.remove(key);
         else void backend.put(key, record);

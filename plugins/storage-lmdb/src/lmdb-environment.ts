@@ -133,14 +133,16 @@ export class LmdbEnvironment {
   }
 
   /**
-   * Run `write` (which issues puts and removes on the databases) as one atomic transaction. It is
-   * issued in this turn when the gate is open, so it shares the transaction (and the sync) with
-   * every other write of the turn.
+   * Run `write` (which issues puts and removes on the databases it is given) as one atomic
+   * transaction. It is issued in this turn when the gate is open, so it shares the transaction
+   * (and the sync) with every other write of the turn; else once the gate opens, on the databases
+   * of that moment (a defragment reopens them).
    */
-  write(write: () => void): LmdbCommit {
+  write(write: (dbs: LmdbDatabases) => void): LmdbCommit {
     let flushed: Promise<unknown> | undefined;
     const committed = this.gate.run(async () => {
-      const pending = this.requireRoot().batch(write) as CommitPromise;
+      const dbs = this.databases;
+      const pending = this.requireRoot().batch(() => write(dbs)) as CommitPromise;
       flushed = pending.flushed;
       await pending;
     });

@@ -1,5 +1,5 @@
 import { CorruptStorageError, decodeEntryRecord, encodeEntryRecord, openRecord, sealRecord, type Entry, type LogStore } from '@cairn/core';
-import type { LmdbEnvironment } from './lmdb-environment.js';
+import type { LmdbDatabases, LmdbEnvironment } from './lmdb-environment.js';
 
 /** Key in the raft-state database: the index and term of the last entry compacted away. */
 const LOG_HEAD_KEY = 'log-head';
@@ -111,10 +111,9 @@ export class LmdbLogStore implements LogStore {
     }
     const end = first + entries.length - 1;
     const replacedTo = this.last;
-    const { raftLog } = this.env.databases;
     this.last = end;
     this.lastTerm = entries[entries.length - 1]!.term;
-    return this.track(() => {
+    return this.track(({ raftLog }) => {
       for (let i = 0; i < records.length; i++) void raftLog.put(first + i, records[i]!);
       // The rest of a conflicting suffix goes in the same transaction.
       for (let i = end + 1; i <= replacedTo; i++) void raftLog.remove(i);
@@ -154,10 +153,9 @@ export class LmdbLogStore implements LogStore {
     const from = index;
     const to = this.last;
     if (from > to) return this.lastDurable;
-    const { raftLog } = this.env.databases;
     this.last = from - 1;
     this.lastTerm = this.last === this.offset ? this.offsetTerm : undefined;
-    return this.track(() => {
+    return this.track(({ raftLog }) => {
       for (let i = from; i <= to; i++) void raftLog.remove(i);
     });
   }
@@ -168,7 +166,6 @@ export class LmdbLogStore implements LogStore {
     if (index <= this.offset) return this.lastDurable;
     const from = this.offset + 1;
     const to = Math.min(index, this.last);
-    const { raftLog, raftState } = this.env.databases;
     const head = encodeLogHead(index, term);
     if (index >= this.last) {
       this.last = index;
@@ -176,7 +173,7 @@ export class LmdbLogStore implements LogStore {
     }
     this.offset = index;
     this.offsetTerm = term;
-    return this.track(() => {
+    return this.track(({ raftLog, raftState }) => {
       for (let i = from; i <= to; i++) void raftLog.remove(i);
       void raftState.put(LOG_HEAD_KEY, head);
     });
@@ -192,7 +189,7 @@ export class LmdbLogStore implements LogStore {
   }
 
   /** Issue one transaction now; reads after this call wait for its commit, the caller for its sync. */
-  private track(write: () => void): Promise<void> {
+  private track(write: (dbs: LmdbDatabases) => void): Promise<void> {
     const { committed, durable } = this.env.write(write);
     const failed = (err: unknown): never => {
       this.failure ??= err instanceof Error ? err : new Error(String(err));

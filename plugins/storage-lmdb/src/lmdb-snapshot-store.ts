@@ -110,8 +110,8 @@ export class LmdbSnapshotStore implements SnapshotStore {
       if (!complete.has(seq)) orphans.push(key as [number, number]);
     }
     if (orphans.length > 0) {
-      await this.env.write(() => {
-        for (const key of orphans) void snapshotChunks.remove(key);
+      await this.env.write((dbs) => {
+        for (const key of orphans) void dbs.snapshotChunks.remove(key);
       }).committed;
     }
     this.catalog = catalog;
@@ -130,9 +130,8 @@ export class LmdbSnapshotStore implements SnapshotStore {
     let chunks = 0;
     const inFlight: Promise<void>[] = [];
     const store = (record: Uint8Array): Promise<void> => {
-      const { snapshotChunks } = this.env.databases;
       const key: [number, number] = [seq, chunks++];
-      const { committed } = this.env.write(() => {
+      const { committed } = this.env.write(({ snapshotChunks }) => {
         void snapshotChunks.put(key, record);
       });
       inFlight.push(committed);
@@ -160,10 +159,9 @@ export class LmdbSnapshotStore implements SnapshotStore {
   private async finish(entry: CatalogEntry): Promise<void> {
     const kept = [...this.catalog, entry].sort((a, b) => (newer(a, b) ? -1 : 1));
     const dropped = kept.splice(Math.max(1, this.options.retain));
-    const { snapshotCatalog, snapshotChunks } = this.env.databases;
     const record = encodeCatalogRecord(entry);
     try {
-      await this.env.write(() => {
+      await this.env.write(({ snapshotCatalog, snapshotChunks }) => {
         void snapshotCatalog.put(entry.seq, record);
         for (const old of dropped) {
           void snapshotCatalog.remove(old.seq);
@@ -180,8 +178,7 @@ export class LmdbSnapshotStore implements SnapshotStore {
   /** Remove the chunks of a save that will never complete. */
   private async discard(seq: number, chunks: number): Promise<void> {
     if (chunks === 0 || !this.env.isOpen) return;
-    const { snapshotChunks } = this.env.databases;
-    await this.env.write(() => {
+    await this.env.write(({ snapshotChunks }) => {
       for (let n = 0; n < chunks; n++) void snapshotChunks.remove([seq, n]);
     }).committed;
   }

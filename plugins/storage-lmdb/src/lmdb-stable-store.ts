@@ -53,9 +53,8 @@ export class LmdbStableStore implements StableStore {
     if (!this.opened) return Promise.reject(new Error(`${this.env.dataFile}: the stable store is not open`));
     const saved = copy(state);
     const record = encodeStableStateRecord(saved);
-    const { raftState } = this.env.databases;
     this.current = saved;
-    const { durable } = this.env.write(() => {
+    const { durable } = this.env.write(({ raftState }) => {
       void raftState.put(STABLE_STATE_KEY, record);
     });
     this.lastDurable = durable;

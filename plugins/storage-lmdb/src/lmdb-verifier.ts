@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { CorruptStorageError } from '@cairn/core';
 
 /**
@@ -9,8 +10,9 @@ import { CorruptStorageError } from '@cairn/core';
  * tells us the file is damaged, and open() can refuse it with an error naming it instead.
  */
 const WALK = `
-const [directory, lmdbUrl] = process.argv.slice(1);
-const { open } = await import(lmdbUrl);
+import { createRequire } from 'node:module';
+const [directory, lmdbPath] = process.argv.slice(1);
+const { open } = createRequire(lmdbPath)(lmdbPath);
 const env = open({ path: directory, noSubdir: false, readOnly: true, maxDbs: 8, encoding: 'binary', keyEncoding: 'binary' });
 let pairs = 0;
 const names = [];
@@ -36,10 +38,10 @@ export async function verifyEnvironment(directory: string, dataFile: string): Pr
     return; // nothing to verify yet
   }
   if (size === 0) return;
-  const lmdbUrl = import.meta.resolve('lmdb');
+  const lmdbPath = createRequire(import.meta.url).resolve('lmdb');
   const env = { ...process.env };
   delete env['NODE_OPTIONS']; // the walk needs plain Node, not the test runner's loaders
-  const child = spawn(process.execPath, ['--input-type=module', '-e', WALK, directory, lmdbUrl], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', WALK, directory, lmdbPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });

@@ -1,0 +1,18 @@
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Fresh directories under the OS temporary directory (real paths, as strace prints them), removed by `removeAll()`. */
+export class TemporaryDirectories {
+  private readonly made: string[] = [];
+
+  async make(label = 'lmdb'): Promise<string> {
+    const directory = await realpath(await mkdtemp(join(tmpdir(), `cairn-${label}-`)));
+    this.made.push(directory);
+    return directory;
+  }
+
+  async removeAll(): Promise<void> {
+    for (const directory of this.made.splice(0)) await rm(directory, { recursive: true, force: true });
+  }
+}
