@@ -19,9 +19,10 @@ export class ChildScript {
   private waiters: (() => void)[] = [];
   private ended = false;
 
-  constructor(script: string, args: readonly string[], prefix: readonly string[] = []) {
-    const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-    const [command, ...rest] = prefix.length > 0 ? [...prefix, process.execPath] : [process.execPath];
+  /** `wrapper`: a command to run Node under (e.g. strace and its options); `nodeArgs`: extra Node options. */
+  constructor(script: string, args: readonly string[], options: { wrapper?: readonly string[]; nodeArgs?: readonly string[] } = {}) {
+    const execArgv = [...process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a)), ...(options.nodeArgs ?? [])];
+    const [command, ...rest] = [...(options.wrapper ?? []), process.execPath];
     this.child = spawn(command!, [...rest, ...execArgv, siblingScript(script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
