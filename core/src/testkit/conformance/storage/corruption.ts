@@ -1,4 +1,4 @@
-import { cp, open, readdir, stat, truncate } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, stat, truncate } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Lifecycle } from '../../../ports/lifecycle.js';
@@ -11,8 +11,8 @@ import { buildDiskStore, moduleHref, removeDirectory, temporaryDirectory } from 
 import { applyToStore, CRASH_WORKLOAD, LogWorkload } from './log-workload.js';
 import { pseudoRandomBytes, taggedBytes } from './sample-entries.js';
 import { stableStateNumber } from './stable-workload.js';
-import { runStorageChild } from './storage-child-process.js';
-import type { StorageChildTask, StoreReadResult } from './storage-child-task.js';
+import { StorageChildProcess } from './storage-child-process.js';
+import type { ReadTask, StoreReadResult } from './storage-child-task.js';
 import { logSummaryDifference, summarizeLogModel, summarizeSnapshot, type LogSummary, type SnapshotSummary, type StoreSummary } from './store-summaries.js';
 import type { DiskStoreBuilder, DiskStores, DiskStoreTarget } from './store-fixture.js';
 
@@ -39,7 +39,7 @@ export interface CorruptionReport {
 /** A port's part in the corruption check: what to write, and which reads are acceptable. */
 interface CorruptionScenario<B extends DiskStoreBuilder> {
   readonly builder: B;
-  readonly readTask: StorageChildTask['task'];
+  readonly readTask: ReadTask['task'];
   /** Writes the acknowledged state and closes nothing. */
   writeAcknowledged(store: DiskStores[B]): Promise<void>;
   /** Writes what the tear rounds treat as never acknowledged. */
@@ -85,6 +85,33 @@ async function withStore<B extends DiskStoreBuilder>(target: DiskStoreTarget, bu
   }
 }
 
+/**
+ * Reads every directory in child processes, one child for all of them: a store that crashes the
+ * process on bad data (a signal, an abort) fails that directory only, and a new child goes on.
+ */
+async function readInChildren(target: DiskStoreTarget, task: ReadTask['task'], directories: readonly string[]): Promise<(StoreReadResult | { crashed: string })[]> {
+  const results: (StoreReadResult | { crashed: string })[] = [];
+  while (results.length < directories.length) {
+    const rest = directories.slice(results.length);
+    const child = new StorageChildProcess({ task, module: moduleHref(target.module), directories: rest });
+    try {
+      await child.exited;
+    } finally {
+      child.kill();
+    }
+    const found = child.lines.flatMap((line) => {
+      const m = /^result (\d+) (.*)$/.exec(line);
+      return m === null ? [] : [JSON.parse(m[2]!) as StoreReadResult];
+    });
+    results.push(...found);
+    if (found.length < rest.length) {
+      if (child.lines.every((l) => !l.startsWith('ready '))) throw new Error(`the storage reader did not start: ${child.describeExit()}${child.stderrSuffix()}`);
+      results.push({ crashed: `${child.describeExit()}${child.stderrSuffix()}` });
+    }
+  }
+  return results;
+}
+
 const namesFile = (error: { message: string; file?: string }, directory: string): boolean =>
   error.message.includes(directory) || (error.file?.includes(directory) ?? false);
 
@@ -97,6 +124,7 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
   const rounds: CorruptionRound[] = [];
   const problems: string[] = [];
   try {
+    await mkdir(acknowledged);
     await withStore(target, scenario.builder, acknowledged, (store) => scenario.writeAcknowledged(store));
     const before = await filesUnder(acknowledged);
     const dataFiles = [...before.keys()].filter((f) => target.dataFiles.test(f) && before.get(f)! > 0).sort();
@@ -108,33 +136,7 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
     const after = await filesUnder(withTail);
     const grown = [...after.entries()].filter(([f, size]) => target.dataFiles.test(f) && size > (before.get(f) ?? 0)).map(([f]) => f).sort();
 
-    /** Opens and reads the damaged copy in a child (a store that crashes on bad data fails the round, not the test run). */
-    const judge = async (directory: string, damage: string, allowCut: boolean): Promise<void> => {
-      let result: StoreReadResult | undefined;
-      try {
-        const child = await runStorageChild({ task: scenario.readTask, module: moduleHref(target.module), directory, seed, operations: 0, shape: 'crash', afterLast: 'close' });
-        const line = child.lines.find((l) => l.startsWith('result '));
-        result = line === undefined ? undefined : (JSON.parse(line.slice('result '.length)) as StoreReadResult);
-      } catch (err) {
-        problems.push(`${damage}: reading the damaged store did not end in an error or data: ${(err as Error).message}`);
-        return;
-      }
-      if (result === undefined) {
-        problems.push(`${damage}: the reader printed no result`);
-      } else if (!result.ok) {
-        const e = result.error;
-        if (scenario.verifiesBeforeRead === true && e.stage === 'read') {
-          problems.push(`${damage}: latest() returned a snapshot whose data then failed to read (${e.message}): latest() must verify the checksum before it returns`);
-        } else if (namesFile(e, directory)) rounds.push({ damage, outcome: 'refused' });
-        else problems.push(`${damage}: refused at ${e.stage} with an error that does not name the file (no path under ${directory}): ${e.name}: ${e.message}`);
-      } else {
-        const difference = scenario.intactDifference(result.summary);
-        if (difference === undefined) rounds.push({ damage, outcome: 'intact' });
-        else if (allowCut && scenario.isCutTail(result.summary)) rounds.push({ damage, outcome: 'cut' });
-        else problems.push(`${damage}: read back wrong data without an error: ${difference}`);
-      }
-    };
-
+    const damaged: { directory: string; damage: string; allowCut: boolean }[] = [];
     for (let round = 0; round < (options.flipRounds ?? 6); round++) {
       const file = random.pick(dataFiles);
       const position = random.int(0, before.get(file)!);
@@ -142,8 +144,7 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
       const directory = join(work, `flip-${round}`);
       await cp(acknowledged, directory, { recursive: true });
       await flipByte(join(directory, file), position, mask);
-      await judge(directory, `byte ${position} of ${file} (${before.get(file)} bytes) xor 0x${mask.toString(16)}`, false);
-      await removeDirectory(directory);
+      damaged.push({ directory, damage: `byte ${position} of ${file} (${before.get(file)} bytes) xor 0x${mask.toString(16)}`, allowCut: false });
     }
     let tearsSkipped: string | undefined;
     if (grown.length === 0) {
@@ -156,10 +157,31 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
         const directory = join(work, `tear-${round}`);
         await cp(withTail, directory, { recursive: true });
         await truncate(join(directory, file), length);
-        await judge(directory, `${file} cut to ${length} bytes (acknowledged ${from}, written ${after.get(file)})`, true);
-        await removeDirectory(directory);
+        damaged.push({ directory, damage: `${file} cut to ${length} bytes (acknowledged ${from}, written ${after.get(file)})`, allowCut: true });
       }
     }
+
+    const results = await readInChildren(target, scenario.readTask, damaged.map((d) => d.directory));
+    damaged.forEach(({ directory, damage, allowCut }, i) => {
+      const result = results[i]!;
+      if ('crashed' in result) {
+        problems.push(`${damage}: reading the damaged store ended in neither an error nor data: ${result.crashed}`);
+      } else if (!result.ok) {
+        const e = result.error;
+        if (scenario.verifiesBeforeRead === true && e.stage === 'read') {
+          problems.push(`${damage}: latest() returned a snapshot whose data then failed to read (${e.message}): latest() must verify the checksum before it returns`);
+        } else if (namesFile(e, directory)) {
+          rounds.push({ damage, outcome: 'refused' });
+        } else {
+          problems.push(`${damage}: refused at ${e.stage} with an error that does not name the file (no path under ${directory}): ${e.name}: ${e.message}`);
+        }
+      } else {
+        const difference = scenario.intactDifference(result.summary);
+        if (difference === undefined) rounds.push({ damage, outcome: 'intact' });
+        else if (allowCut && scenario.isCutTail(result.summary)) rounds.push({ damage, outcome: 'cut' });
+        else problems.push(`${damage}: read back wrong data without an error: ${difference}`);
+      }
+    });
     if (problems.length > 0) throw new Error(`corruption: ${problems.length} damaged store(s) handled wrongly:\n  ${problems.join('\n  ')}`);
     return tearsSkipped === undefined ? { rounds } : { rounds, tearsSkipped };
   } finally {

@@ -36,6 +36,7 @@ export function diskStoreFactory<B extends DiskStoreBuilder>(target: DiskStoreTa
   return async () => {
     const directory = await temporaryDirectory('store');
     return {
+      directory,
       create: () => buildDiskStore(target.module, builder, directory),
       dispose: () => removeDirectory(directory),
     };

@@ -6,7 +6,7 @@ import { moduleHref, removeDirectory, temporaryDirectory } from './disk-store-mo
 import { operationTag } from './log-workload.js';
 import { stableStateTag } from './stable-workload.js';
 import { runStorageChild } from './storage-child-process.js';
-import type { StorageChildTask } from './storage-child-task.js';
+import type { WorkloadTask } from './storage-child-task.js';
 import { parseStraceOutput } from './strace-trace.js';
 import type { DiskStoreTarget } from './store-fixture.js';
 
@@ -37,7 +37,7 @@ export const STRACE_MISSING = 'skipped: strace is missing (apt-get install strac
  * trace: each acknowledgement on stdout must come after its data was written and made durable.
  * Rejects listing the violations; rejects with STRACE_MISSING's text when there is no strace.
  */
-async function traceAndAnalyse(target: DiskStoreTarget, task: StorageChildTask['task'], options: FsyncOrderingOptions,
+async function traceAndAnalyse(target: DiskStoreTarget, task: WorkloadTask['task'], options: FsyncOrderingOptions,
   tagOf: (seed: number, n: number) => string): Promise<FsyncOrderingAnalysis> {
   const strace = findStrace();
   if (strace === undefined) throw new Error(STRACE_MISSING);

@@ -5,6 +5,11 @@ export { logStoreConformance, type LogStoreConformanceOptions } from './log-stor
 export { logStoreChecks, checkLogStoreSurvivesCrashes, type LogStoreCheckOptions } from './log-store-checks.js';
 export { stableStoreConformance, type StableStoreConformanceOptions } from './stable-store-conformance.js';
 export { stableStoreChecks, checkStableStoreSurvivesCrashes, type StableStoreCheckOptions } from './stable-store-checks.js';
+export { snapshotStoreConformance, type SnapshotStoreConformanceOptions } from './snapshot-store-conformance.js';
+export { snapshotStoreChecks, snapshotMeta, type SnapshotStoreCheckOptions } from './snapshot-store-checks.js';
+export { SnapshotSource, readBack, type SnapshotSourceOptions, type ReadBack } from './snapshot-source.js';
+export { backendConformance, type BackendConformanceOptions } from './backend-conformance.js';
+export { backendChecks, BackendModel, EDGE_KEYS, type BackendCheckOptions } from './backend-checks.js';
 export type { DiskSectionOptions } from './disk-sections.js';
 export { checkLogStoreSurvivesSigkill, checkStableStoreSurvivesSigkill, type SigkillCheckOptions, type SigkillRound } from './sigkill-crash.js';
 export { checkLogStoreFsyncOrdering, checkStableStoreFsyncOrdering, findStrace, STRACE_MISSING, type FsyncOrderingOptions } from './fsync-ordering.js';

@@ -5,7 +5,7 @@ import { assertOneOf } from './log-store-checks.js';
 import { CRASH_WORKLOAD, logStatesAfterCrash } from './log-workload.js';
 import { assertStableOneOf, stableStatesAfterCrash } from './stable-store-checks.js';
 import { StorageChildProcess } from './storage-child-process.js';
-import type { StorageChildTask } from './storage-child-task.js';
+import type { WorkloadTask } from './storage-child-task.js';
 import type { DiskStoreTarget } from './store-fixture.js';
 
 export interface SigkillCheckOptions {
@@ -30,7 +30,7 @@ export interface SigkillRound {
  * `verify` given the number of the last line it printed.
  */
 async function killRounds(
-  target: DiskStoreTarget, task: StorageChildTask['task'], options: SigkillCheckOptions,
+  target: DiskStoreTarget, task: WorkloadTask['task'], options: SigkillCheckOptions,
   verify: (directory: string, seed: number, acknowledged: number) => Promise<void>,
 ): Promise<SigkillRound[]> {
   const rounds = options.rounds ?? 3;

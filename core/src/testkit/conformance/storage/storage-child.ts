@@ -2,10 +2,10 @@
  * The child process of the kit's disk checks. Started as
  * `node [execArgv...] storage-child.js '<StorageChildTask JSON>'`; it builds the store with the
  * disk store module, runs the task and reports on stdout, one line per event:
- *   ready <pid>    the store is open
- *   ack <n>        operation n resolved (workloads)
- *   result <json>  what a read task found (StoreReadResult)
- *   done           the store was closed
+ *   ready <pid>        the process is up (workloads: the store is open)
+ *   ack <n>            operation n resolved (workloads)
+ *   result <i> <json>  what a read task found in its i-th directory (StoreReadResult)
+ *   done               the store was closed, or every directory was read
  * Lines are written synchronously (stdout is a pipe), so a line that reached the pipe was
  * written after what it reports, and survives a SIGKILL.
  */
@@ -17,7 +17,7 @@ import type { StableStore } from '../../../ports/stable-store.js';
 import { buildDiskStore } from './disk-store-module.js';
 import { applyToStore, CRASH_WORKLOAD, LogWorkload, TRACE_WORKLOAD } from './log-workload.js';
 import { stableStateNumber } from './stable-workload.js';
-import type { ReportedError, StorageChildTask, StoreReadResult } from './storage-child-task.js';
+import type { ReadTask, ReportedError, StorageChildTask, StoreReadResult, WorkloadTask } from './storage-child-task.js';
 import { summarizeLogStore, summarizeSnapshot, type StoreSummary } from './store-summaries.js';
 
 // writeSync: one write(2) per line, done before the next operation starts.
@@ -35,7 +35,7 @@ function reported(stage: ReportedError['stage'], err: unknown): ReportedError {
   };
 }
 
-async function runLogWorkload(task: StorageChildTask): Promise<void> {
+async function runLogWorkload(task: WorkloadTask): Promise<void> {
   const store = await buildDiskStore(task.module, 'createLogStore', task.directory);
   await store.open();
   say(`ready ${process.pid}`);
@@ -47,7 +47,7 @@ async function runLogWorkload(task: StorageChildTask): Promise<void> {
   await finish(task, store);
 }
 
-async function runStableWorkload(task: StorageChildTask): Promise<void> {
+async function runStableWorkload(task: WorkloadTask): Promise<void> {
   const store = await buildDiskStore(task.module, 'createStableStore', task.directory);
   await store.open();
   say(`ready ${process.pid}`);
@@ -58,7 +58,7 @@ async function runStableWorkload(task: StorageChildTask): Promise<void> {
   await finish(task, store);
 }
 
-async function finish(task: StorageChildTask, store: Lifecycle): Promise<void> {
+async function finish(task: WorkloadTask, store: Lifecycle): Promise<void> {
   if (task.afterLast === 'wait') {
     // Stay alive with the store open until the parent kills this process.
     setInterval(() => undefined, 60_000);
@@ -68,16 +68,15 @@ async function finish(task: StorageChildTask, store: Lifecycle): Promise<void> {
   say('done');
 }
 
-async function readStore(task: StorageChildTask): Promise<StoreReadResult> {
+async function readStore(task: ReadTask, directory: string): Promise<StoreReadResult> {
   const builder = task.task === 'read-log' ? 'createLogStore' : task.task === 'read-stable' ? 'createStableStore' : 'createSnapshotStore';
   let store: Lifecycle;
   try {
-    store = await buildDiskStore(task.module, builder, task.directory);
+    store = await buildDiskStore(task.module, builder, directory);
     await store.open();
   } catch (err) {
     return { ok: false, error: reported('open', err) };
   }
-  say(`ready ${process.pid}`);
   let summary: StoreSummary;
   if (task.task === 'read-log') {
     try {
@@ -113,12 +112,19 @@ async function readStore(task: StorageChildTask): Promise<StoreReadResult> {
   return { ok: true, summary };
 }
 
+async function readAll(task: ReadTask): Promise<void> {
+  say(`ready ${process.pid}`);
+  for (const [i, directory] of task.directories.entries()) say(`result ${i} ${JSON.stringify(await readStore(task, directory))}`);
+  say('done');
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as StorageChildTask;
-  if (task.task === 'log-workload') return runLogWorkload(task);
-  if (task.task === 'stable-workload') return runStableWorkload(task);
-  say(`result ${JSON.stringify(await readStore(task))}`);
-  say('done');
+  switch (task.task) {
+    case 'log-workload': return runLogWorkload(task);
+    case 'stable-workload': return runStableWorkload(task);
+    case 'read-log': case 'read-stable': case 'read-snapshot': return readAll(task);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -22,6 +22,8 @@ export interface StoreFixture<S extends Lifecycle> {
    * Given, the kit also runs its in-process crash checks.
    */
   crash?(): void;
+  /** Where the stores keep their files, for stores that do: the kit measures it (retention, leftovers of failed writes). */
+  readonly directory?: string;
   /** Release what the fixture holds; called once, after its last store was closed or crashed. */
   dispose(): Promise<void>;
 }

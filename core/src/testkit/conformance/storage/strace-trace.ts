@@ -26,10 +26,12 @@ function parseCall(pid: number, text: string, enter: number, exit: number): Trac
   if (open <= 0) return undefined;
   const name = text.slice(0, open);
   if (!/^[a-z_0-9]+$/.test(name)) return undefined;
-  // The last ") = " ends the arguments: quoted data may hold ") = " too, but the result comes last.
-  const close = text.lastIndexOf(') = ');
-  if (close < open) return { pid, name, args: text.slice(open + 1).replace(/\)\s*$/, ''), result: '?', enter, exit, text };
-  return { pid, name, args: text.slice(open + 1, close), result: text.slice(close + 4).trim(), enter, exit, text };
+  // The last ") = " ends the arguments (strace pads it to a column with spaces): quoted data may
+  // hold ") = " too, but the result comes last.
+  let close: RegExpExecArray | undefined;
+  for (const m of text.matchAll(/\) +=(?: |$)/g)) close = m;
+  if (close === undefined || close.index < open) return { pid, name, args: text.slice(open + 1).replace(/\)\s*$/, ''), result: '?', enter, exit, text };
+  return { pid, name, args: text.slice(open + 1, close.index), result: text.slice(close.index + close[0].length).trim(), enter, exit, text };
 }
 
 export function parseStraceOutput(output: string): TraceCall[] {
