@@ -15,10 +15,11 @@ gc();
 const baseline = process.memoryUsage().arrayBuffers;
 let peak = 0;
 let seen = 0;
+let reading = false;
 const sample = (): void => {
   if (++seen % 16 !== 0) return;
   gc();
-  peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
+  peak = Math.max(peak, process.memoryUsage().arrayBuffers - (reading ? readBaseline : baseline));
 };
 async function* sampled(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   for await (const part of data) {
@@ -28,7 +29,10 @@ async function* sampled(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Ar
 }
 await storage.snapshotStore.save({ index: 1, term: 1, confState: { voters: [], learners: [] } }, sampled(streamOf(total, 3)));
 console.log(`peak save ${peak}`);
+gc();
+const readBaseline = process.memoryUsage().arrayBuffers;
 peak = 0;
+reading = true;
 let read = 0;
 for await (const part of (await storage.snapshotStore.latest())!.read()) {
   read += part.byteLength;
