@@ -64,6 +64,14 @@ describe('LevelDbBackend', () => {
     expect(await backend.get(bytes('b'))).to.equal(undefined);
   });
 
+  it('keeps empty values, also views of an ArrayBuffer with no storage', async () => {
+    const backend = await openBackend();
+    // zlib.crc32(new Uint8Array(new ArrayBuffer(0)), crc) answers 0 instead of crc.
+    await backend.write([{ type: 'put', key: Uint8Array.of(0), value: new Uint8Array(new ArrayBuffer(0)) }, { type: 'put', key: Uint8Array.of(1), value: Buffer.alloc(0) }]);
+    expect(await collect(backend.range({}))).to.deep.equal(['00=', '01=']);
+    expect(await backend.get(Uint8Array.of(0))).to.have.length(0);
+  });
+
   it('keeps flushed writes across a reopen', async () => {
     let backend = await openBackend();
     for (let i = 0; i < 100; i++) await backend.write([{ type: 'put', key: bytes(`k${i}`), value: bytes(`v${i}`) }]);
