@@ -1,13 +1,21 @@
 import { expect } from 'chai';
+import type { Backend, BackendRange, BackendReadView } from '../../src/ports/backend.js';
+import type { Lifecycle } from '../../src/ports/lifecycle.js';
 import type { LogStore } from '../../src/ports/log-store.js';
+import type { SnapshotStore } from '../../src/ports/snapshot-store.js';
 import type { Entry } from '../../src/raft/types.js';
+import { backendChecks } from '../../src/testkit/conformance/storage/backend-checks.js';
 import { checkLogStoreCorruption } from '../../src/testkit/conformance/storage/corruption.js';
 import { checkLogStoreFsyncOrdering, findStrace, STRACE_MISSING } from '../../src/testkit/conformance/storage/fsync-ordering.js';
 import { checkLogStoreSurvivesCrashes } from '../../src/testkit/conformance/storage/log-store-checks.js';
 import { checkLogStoreSurvivesSigkill } from '../../src/testkit/conformance/storage/sigkill-crash.js';
+import { snapshotStoreChecks } from '../../src/testkit/conformance/storage/snapshot-store-checks.js';
+import { runStorageCheck, type StorageCheck } from '../../src/testkit/conformance/storage/store-incarnations.js';
+import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
 import type { DiskStoreTarget, StoreFixtureFactory } from '../../src/testkit/conformance/storage/store-fixture.js';
 import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
 import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
+import { MemorySnapshotStore } from '../../src/testkit/memory/memory-snapshot-store.js';
 
 const target = (file: string): DiskStoreTarget => ({ module: new URL(file, import.meta.url), dataFiles: /^log\.dat$/ });
 const ackBeforeWrite = target('./file-log-store-ack-before-write.js');
@@ -42,6 +50,33 @@ class WriteBehindLogStore implements LogStore {
     return Promise.resolve();
   }
 }
+
+/** A backend whose read views are the live backend: they see every later write. */
+class LiveViewBackend extends MemoryBackend {
+  override readView(): BackendReadView {
+    return { get: (key) => this.get(key), range: (range) => this.range(range), release: () => undefined };
+  }
+}
+
+/** A backend whose ranges order keys as signed bytes (0x80 before 0x7f), as a naive comparator does. */
+class SignedOrderBackend extends MemoryBackend {
+  override async *range(range: BackendRange): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const pairs: [Uint8Array, Uint8Array][] = [];
+    for await (const pair of super.range({ ...range, limit: undefined })) pairs.push(pair);
+    const signed = (a: Uint8Array, b: Uint8Array): number => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return ((a[i]! << 24) >> 24) - ((b[i]! << 24) >> 24);
+      return a.length - b.length;
+    };
+    pairs.sort((x, y) => (range.reverse === true ? -1 : 1) * signed(x[0], y[0]));
+    yield* pairs.slice(0, range.limit ?? pairs.length);
+  }
+}
+
+const checkTitled = <S extends Lifecycle>(checks: StorageCheck<S>[], title: RegExp): StorageCheck<S> => {
+  const check = checks.find((c) => title.test(c.title));
+  if (check === undefined) throw new Error(`no check titled ${title}`);
+  return check;
+};
 
 describe('storage kit: planted bugs make the matching check fail', function () {
   this.timeout(120_000);
@@ -91,5 +126,23 @@ describe('storage kit: planted bugs make the matching check fail', function () {
     };
     const error = await failureOf(checkLogStoreSurvivesCrashes(factory, { crashRounds: 4 }));
     expect(error.message).to.match(/crashed with \d+ operations acknowledged/);
+  });
+
+  it('the snapshot streaming check catches a store that holds a snapshot whole in memory', async () => {
+    const factory: StoreFixtureFactory<SnapshotStore> = async () => ({ create: () => new MemorySnapshotStore(), dispose: async () => undefined });
+    const error = await failureOf(runStorageCheck(factory, checkTitled(snapshotStoreChecks({ retain: 2, snapshotBytes: 32 << 20 }), /streams/)));
+    expect(error.message).to.match(/it was held whole, not streamed/);
+  });
+
+  it('the backend read-view check catches views that see later writes', async () => {
+    const factory: StoreFixtureFactory<Backend> = async () => ({ create: () => new LiveViewBackend(), dispose: async () => undefined });
+    const error = await failureOf(runStorageCheck(factory, checkTitled(backendChecks(), /read view/)));
+    expect(error.message).to.match(/in a view taken before the writes/);
+  });
+
+  it('the backend range check catches keys ordered as signed bytes', async () => {
+    const factory: StoreFixtureFactory<Backend> = async () => ({ create: () => new SignedOrderBackend(), dispose: async () => undefined });
+    const error = await failureOf(runStorageCheck(factory, checkTitled(backendChecks(), /unsigned byte order/)));
+    expect(error.message).to.match(/range\(.*\) over the edge keys: keys \[/);
   });
 });

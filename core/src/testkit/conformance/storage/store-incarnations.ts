@@ -83,7 +83,10 @@ export async function runStorageCheck<S extends Lifecycle>(factory: StoreFixture
   const stores = await StoreIncarnations.open(factory);
   try {
     await check.run(stores);
-  } finally {
-    await stores.dispose();
+  } catch (err) {
+    // The check's failure is the news; a store that also fails to close must not hide it.
+    await stores.dispose().catch(() => undefined);
+    throw err;
   }
+  await stores.dispose();
 }
