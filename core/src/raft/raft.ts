@@ -55,7 +55,7 @@ export class Raft implements RaftCore {
   /** Index of the newest configuration change in the log; another waits until it is applied. */
   private pendingConfIndex = 0;
   private transferee: MemberId = NO_MEMBER;
-  /** The latest snapshot the application took (what lagging followers are sent). */
+  /** The latest compaction point (what Snap messages to lagging followers name; the driver sends the state as of a later index). */
   private snapshotMeta: SnapshotMeta | undefined;
 
   // Pending output, collected into the next Ready.
@@ -592,7 +592,10 @@ export class Raft implements RaftCore {
         return;
       case MessageType.SnapStatus:
         if (pr.state !== ProgressState.Snapshot) return;
+        // The driver streams the state as of its applied index, at or past the point we named:
+        // probe after what the follower now holds, not after what we asked for.
         if (m.reject) pr.pendingSnapshot = 0;
+        else pr.pendingSnapshot = Math.max(pr.pendingSnapshot, m.index);
         pr.becomeProbe();
         // Wait for the follower's answer (or the next heartbeat) before probing again.
         pr.probeSent = true;

@@ -78,7 +78,7 @@ export enum MessageType {
   HeartbeatResp = 10,
   /** Leader → follower: install the snapshot described by `snapshot`. The bytes travel beside it (Transport.sendSnapshot). */
   Snap = 11,
-  /** Local: the driver reports whether a snapshot reached `from`. `reject` = failed. */
+  /** Local: the driver reports whether a snapshot reached `from`. `reject` = failed; otherwise `index` = the index of the snapshot it stored. */
   SnapStatus = 12,
   /** Local: the driver reports that `from` could not be reached. */
   Unreachable = 13,
@@ -104,7 +104,7 @@ export interface Message {
   readonly term: number;
   /** App: term of the entry before `entries`. Vote/PreVote: candidate's last log term. */
   readonly logTerm: number;
-  /** App: index of the entry before `entries`. AppResp: the index acknowledged or rejected. Vote: candidate's last index. ReadIndexResp: the read index. */
+  /** App: index of the entry before `entries`. AppResp: the index acknowledged or rejected. Vote: candidate's last index. ReadIndexResp: the read index. SnapStatus: the snapshot's index. */
   readonly index: number;
   readonly entries: readonly Entry[];
   readonly commit: number;

@@ -27,6 +27,13 @@ export class ScriptedNetwork {
   readonly members = new Map<MemberId, ScriptedMember>();
   /** Return false to drop a message. */
   filter: (m: Message) => boolean = () => true;
+  /**
+   * What a leader's driver streams for a Snap message: by default what Raft named; a driver that
+   * builds the snapshot on demand rewrites it to its current applied index.
+   */
+  snapshotFor: (m: Message) => SnapshotMeta = (m) => m.snapshot!;
+  /** When set, the driver's SnapStatus reports are kept here instead of delivered (step them by hand). */
+  heldSnapStatus: Message[] | undefined;
   private readonly isolated = new Set<MemberId>();
   readonly sent: Message[] = [];
   private queue: Message[] = [];
@@ -159,11 +166,14 @@ export class ScriptedNetwork {
       if (!this.filter(msg)) continue;
       if (msg.type === MessageType.Snap) {
         // The bytes travel beside the message; report success to the sender as the driver would.
-        this.queue.push(msg);
-        this.queue.push({
-          type: MessageType.SnapStatus, from: msg.to, to: msg.from, term: 0, logTerm: 0, index: 0,
+        const snapshot = this.snapshotFor(msg);
+        this.queue.push({ ...msg, snapshot });
+        const status: Message = {
+          type: MessageType.SnapStatus, from: msg.to, to: msg.from, term: 0, logTerm: 0, index: snapshot.index,
           entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(0),
-        });
+        };
+        if (this.heldSnapStatus !== undefined) this.heldSnapStatus.push(status);
+        else this.queue.push(status);
         continue;
       }
       this.queue.push(msg);
