@@ -1,5 +1,5 @@
 import type { AlarmRegistry } from '../alarm/alarm-registry.js';
-import type { StateMachine } from '../raft/state-machine.js';
+import type { StateMachine, StateMachineSnapshot } from '../raft/state-machine.js';
 import type { SnapshotMeta } from '../raft/types.js';
 import { EtcdErrors } from '../services/errors.js';
 import { AlarmType } from '../services/registry.js';
@@ -48,15 +48,16 @@ export class KvStateMachine implements StateMachine {
     return this.store.skip(index);
   }
 
-  async appliedIndex(): Promise<number> {
-    return this.store.appliedIndex;
+  async appliedIndex(): Promise<number | undefined> {
+    // A restore cut short left the store half old, half new: the driver must restore again.
+    return this.store.restoreInterrupted ? undefined : this.store.appliedIndex;
   }
 
   flush(): Promise<void> {
     return this.store.flush();
   }
 
-  snapshot(): AsyncIterable<Uint8Array> {
+  snapshot(): StateMachineSnapshot {
     return this.store.snapshot();
   }
 

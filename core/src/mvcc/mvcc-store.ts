@@ -11,7 +11,7 @@ import { decodeKeyRecord, encodeKeyRecord, toKeyValue, type KeyRecord } from './
 import { KeyIndex, keyBytes, type IndexedRevision } from './key-index.js';
 import { keyInterval, needsEveryMatch, passesRevisionFilters, sortKeyValues } from './range-query.js';
 import {
-  decodeRevisionKey, decodeU64, encodeRevisionKey, encodeU64, metaKey, META_PREFIX, RECORD_PREFIX, type Revision,
+  decodeRevisionKey, decodeU64, encodeRevisionKey, encodeU64, metaKey, RECORD_PREFIX, type Revision,
 } from './revision-key.js';
 
 /** Whether a lease exists, as the lease store sees it when a put is applied. */
@@ -24,6 +24,21 @@ export interface MvccEvent {
   readonly type: 'put' | 'delete';
   /** For a delete: the key and its mod revision (the delete's revision). */
   readonly kv: KeyValue;
+}
+
+/** The whole key space as of one applied index, pinned when `MvccStore.snapshot()` returned. */
+export interface MvccSnapshot {
+  readonly index: number;
+  /** Length-prefixed pairs in key order; read at most once. */
+  readonly data: AsyncIterable<Uint8Array>;
+  /** Let go of the read view (idempotent; reading `data` to its end or stopping the read does it too). */
+  release(): void;
+}
+
+/** Bounds of one backend batch during a restore. */
+export interface RestoreLimits {
+  readonly batchOps?: number;
+  readonly batchBytes?: number;
 }
 
 export interface MvccStoreOptions {
@@ -39,6 +54,13 @@ export interface MvccStoreOptions {
 export const META_REVISION = metaKey('revision');
 export const META_COMPACT = metaKey('compact-revision');
 export const META_APPLIED = metaKey('applied-index');
+/** Present while a restore rewrites the store (its value: the index being restored); found at open, the store is incomplete. */
+const META_RESTORING = metaKey('restoring');
+/** A restore writes at most this much per backend batch, whatever the store's size. */
+export const RESTORE_BATCH_OPS = 1000;
+export const RESTORE_BATCH_BYTES = 4 * 1024 * 1024;
+/** Snapshot pairs are sent in chunks of about this size (not one chunk per pair). */
+const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 const RECORDS_START = Uint8Array.of(RECORD_PREFIX);
 const RECORDS_END = Uint8Array.of(RECORD_PREFIX + 1);
 const EMPTY = new Uint8Array(0);
@@ -73,6 +95,8 @@ export class MvccStore {
   private revision = 1;
   private compacted = 0;
   private applied = 0;
+  /** A restore began and has not finished (in this process, or before a crash): the store is incomplete. */
+  private restoring = false;
   private index = new KeyIndex();
   private readonly listeners: ((events: readonly MvccEvent[], revision: number) => void)[] = [];
 
@@ -86,13 +110,16 @@ export class MvccStore {
   }
 
   private async load(): Promise<void> {
+    this.index = new KeyIndex();
+    this.restoring = (await this.backend.get(META_RESTORING)) !== undefined;
+    // Half old, half new: nothing in it is worth indexing (or trusting) until it is restored again.
+    if (this.restoring) return;
     const rev = await this.backend.get(META_REVISION);
     const compact = await this.backend.get(META_COMPACT);
     const applied = await this.backend.get(META_APPLIED);
     this.revision = rev === undefined ? 1 : decodeU64(rev, 'revision');
     this.compacted = compact === undefined ? 0 : decodeU64(compact, 'compact revision');
     this.applied = applied === undefined ? 0 : decodeU64(applied, 'applied index');
-    this.index = new KeyIndex();
     for await (const [k, v] of this.backend.range({ gte: RECORDS_START, lt: RECORDS_END })) {
       const at = decodeRevisionKey(k);
       const r = decodeKeyRecord(v);
@@ -111,6 +138,11 @@ export class MvccStore {
 
   get appliedIndex(): number {
     return this.applied;
+  }
+
+  /** True when a restore was cut short (found at open) or is under way: the state is incomplete until one completes. */
+  get restoreInterrupted(): boolean {
+    return this.restoring;
   }
 
   get keyCount(): number {
@@ -424,43 +456,129 @@ export class MvccStore {
     }
   }
 
-  /** The whole key space (records and metadata) as length-prefixed pairs: the Raft snapshot. */
-  async *snapshot(): AsyncIterable<Uint8Array> {
+  /**
+   * The whole key space (records and metadata) as length-prefixed pairs: the Raft snapshot. The
+   * read view and the applied index are taken together, before any await, so no write can fall
+   * between them; the stream then reads that view while writes go on.
+   */
+  snapshot(): MvccSnapshot {
     const view = this.backend.readView();
-    try {
-      for await (const [k, v] of view.range({})) {
-        const head = Buffer.allocUnsafe(8);
-        head.writeUInt32BE(k.length, 0);
-        head.writeUInt32BE(v.length, 4);
-        yield Buffer.concat([head, k, v]);
-      }
-    } finally {
+    const index = this.applied;
+    let started = false;
+    let released = false;
+    let viewReleased = false;
+    const releaseView = (): void => {
+      if (viewReleased) return;
+      viewReleased = true;
       view.release();
-    }
+    };
+    const stream = async function* (): AsyncGenerator<Uint8Array> {
+      started = true;
+      try {
+        if (released) throw new Error(`MVCC snapshot at ${index} was released before it was read`);
+        const stored = await view.get(META_APPLIED);
+        const at = stored === undefined ? 0 : decodeU64(stored, 'applied index');
+        if (at !== index) throw new Error(`MVCC snapshot view is at applied index ${at}, not ${index}: a write fell between them`);
+        let parts: Uint8Array[] = [];
+        let size = 0;
+        for await (const [k, v] of view.range({})) {
+          const head = Buffer.allocUnsafe(8);
+          head.writeUInt32BE(k.length, 0);
+          head.writeUInt32BE(v.length, 4);
+          parts.push(head, k, v);
+          size += 8 + k.length + v.length;
+          if (size >= SNAPSHOT_CHUNK_BYTES) {
+            yield Buffer.concat(parts, size);
+            parts = [];
+            size = 0;
+          }
+        }
+        if (size > 0) yield Buffer.concat(parts, size);
+      } finally {
+        releaseView();
+      }
+    };
+    const data = stream();
+    return {
+      index,
+      data,
+      release: () => {
+        if (released) return;
+        released = true;
+        // Never started: its finally will not run. Started: end it at its next step, which releases the view.
+        if (!started) releaseView();
+        else void data.return(undefined).catch(() => undefined);
+      },
+    };
   }
 
-  /** Replace everything with a snapshot's pairs in one atomic batch, then reload. */
-  async restore(data: AsyncIterable<Uint8Array>, appliedIndex: number): Promise<void> {
-    const ops: BackendOp[] = [];
-    for await (const [k] of this.backend.range({ gte: Uint8Array.of(META_PREFIX) })) ops.push({ type: 'del', key: k });
-    let pending = Buffer.alloc(0);
-    for await (const chunk of data) {
-      pending = Buffer.concat([pending, chunk]);
-      let offset = 0;
-      while (pending.length - offset >= 8) {
-        const kl = pending.readUInt32BE(offset);
-        const vl = pending.readUInt32BE(offset + 4);
-        if (pending.length - offset < 8 + kl + vl) break;
-        const key = pending.subarray(offset + 8, offset + 8 + kl);
-        const value = pending.subarray(offset + 8 + kl, offset + 8 + kl + vl);
-        ops.push({ type: 'put', key: Uint8Array.from(key), value: Uint8Array.from(value) });
-        offset += 8 + kl + vl;
+  /**
+   * Replace everything with a snapshot's pairs (in key order, as `snapshot()` sends them), in
+   * bounded batches, so a store larger than memory restores too. A marker is durable before the
+   * first change and goes only after the last one is durable: a crash midway leaves the store
+   * marked incomplete (`restoreInterrupted` at open), never a half-restored store that looks whole.
+   * Pairs equal to what the store already holds are not written again.
+   */
+  async restore(data: AsyncIterable<Uint8Array>, appliedIndex: number, limits: RestoreLimits = {}): Promise<void> {
+    const batchOps = limits.batchOps ?? RESTORE_BATCH_OPS;
+    const batchBytes = limits.batchBytes ?? RESTORE_BATCH_BYTES;
+    await this.backend.write([{ type: 'put', key: META_RESTORING, value: encodeU64(appliedIndex) }]);
+    await this.backend.flush();
+    this.restoring = true;
+
+    let ops: BackendOp[] = [];
+    let bytes = 0;
+    const stage = async (op: BackendOp): Promise<void> => {
+      ops.push(op);
+      bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+      if (ops.length >= batchOps || bytes >= batchBytes) {
+        await this.backend.write(ops);
+        ops = [];
+        bytes = 0;
       }
-      pending = pending.subarray(offset);
+    };
+    // The marker and the applied index are written last, by the final batch.
+    const reserved = (key: Uint8Array): boolean => sameBytes(key, META_RESTORING) || sameBytes(key, META_APPLIED);
+    // Merge by key order: keys only the old state has are deleted, changed ones put, equal ones left.
+    const view = this.backend.readView();
+    const old = view.range({})[Symbol.asyncIterator]();
+    try {
+      let current = await old.next();
+      let previous: Uint8Array | undefined;
+      for await (const [key, value] of snapshotPairs(data)) {
+        if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw new Error('MVCC snapshot keys are out of order');
+        previous = key;
+        if (sameBytes(key, META_APPLIED) && decodeU64(value, 'applied index') !== appliedIndex) {
+          throw new Error(`MVCC snapshot data is at applied index ${decodeU64(value, 'applied index')}, its metadata says ${appliedIndex}`);
+        }
+        if (reserved(key)) continue;
+        while (current.done !== true && Buffer.compare(current.value[0], key) < 0) {
+          if (!reserved(current.value[0])) await stage({ type: 'del', key: current.value[0] });
+          current = await old.next();
+        }
+        if (current.done !== true && Buffer.compare(current.value[0], key) === 0) {
+          if (!sameBytes(current.value[1], value)) await stage({ type: 'put', key, value });
+          current = await old.next();
+        } else {
+          await stage({ type: 'put', key, value });
+        }
+      }
+      while (current.done !== true) {
+        if (!reserved(current.value[0])) await stage({ type: 'del', key: current.value[0] });
+        current = await old.next();
+      }
+    } finally {
+      await old.return?.();
+      view.release();
     }
-    if (pending.length !== 0) throw new Error(`MVCC snapshot ends inside a record (${pending.length} stray bytes)`);
-    ops.push({ type: 'put', key: META_APPLIED, value: encodeU64(appliedIndex) });
-    await this.backend.write(ops);
+    if (ops.length > 0) await this.backend.write(ops);
+    // Every batch durable before the marker goes, so it never disappears ahead of the data.
+    await this.backend.flush();
+    await this.backend.write([
+      { type: 'put', key: META_APPLIED, value: encodeU64(appliedIndex) },
+      { type: 'del', key: META_RESTORING },
+    ]);
+    await this.backend.flush();
     await this.load();
   }
 
@@ -476,6 +594,28 @@ export class MvccStore {
  */
 function innerHeader(revision: number): ResponseHeader {
   return { clusterId: 0n, memberId: 0n, revision, raftTerm: 0 };
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+
+/** The (key, value) pairs of a snapshot stream, whatever its chunking. */
+async function* snapshotPairs(data: AsyncIterable<Uint8Array>): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  let pending: Buffer = Buffer.alloc(0);
+  for await (const chunk of data) {
+    pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+    let offset = 0;
+    while (pending.length - offset >= 8) {
+      const kl = pending.readUInt32BE(offset);
+      const vl = pending.readUInt32BE(offset + 4);
+      if (pending.length - offset < 8 + kl + vl) break;
+      const key = Uint8Array.from(pending.subarray(offset + 8, offset + 8 + kl));
+      const value = Uint8Array.from(pending.subarray(offset + 8 + kl, offset + 8 + kl + vl));
+      offset += 8 + kl + vl;
+      yield [key, value];
+    }
+    pending = pending.subarray(offset);
+  }
+  if (pending.length !== 0) throw new Error(`MVCC snapshot ends inside a record (${pending.length} stray bytes)`);
 }
 
 function keyString(key: Uint8Array): string {

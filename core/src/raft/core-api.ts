@@ -39,7 +39,10 @@ export interface RaftConfig {
 export interface RaftInitialState {
   readonly hardState: HardState;
   readonly confState: ConfState;
-  /** The compaction point: the latest snapshot, if any. */
+  /**
+   * The compaction point (index and term of the last entry compacted away), if any. Its membership
+   * only ever travels in Snap messages, which the driver rewrites to the state it streams.
+   */
   readonly snapshot?: SnapshotMeta;
   /** The durable log after the snapshot. */
   readonly entries: readonly Entry[];
@@ -88,8 +91,11 @@ export interface RaftCore {
   /** The driver finished all of `ready`'s work. */
   advance(ready: Ready): void;
   /**
-   * The application took a snapshot at `meta.index` (which must be applied): entries up to it may
-   * be dropped from memory, and lagging followers are sent this snapshot.
+   * The state machine is durable at `meta.index` (which must be applied): entries up to
+   * `meta.index - catchUpEntries` are dropped from memory, and a follower that needs one of them
+   * is sent a Snap message naming this point. The driver streams the state as it is when it sends
+   * and rewrites the message's `snapshot` to that (later) index; the follower acknowledges that
+   * index, and its progress moves on from there.
    */
   compact(meta: SnapshotMeta): void;
   /** Apply a committed ConfChange entry; returns the new membership. */

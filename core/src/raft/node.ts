@@ -10,7 +10,7 @@ import type { PlantedBugs, RaftConfig, RaftCore, RaftInitialState, RaftStatus } 
 import { decodeEnvelope, encodeEnvelope } from './proposal-envelope.js';
 import { createRaft } from './raft.js';
 import { decodeConfChange, encodeConfChange } from './conf-change.js';
-import type { StateMachine } from './state-machine.js';
+import type { StateMachine, StateMachineSnapshot } from './state-machine.js';
 import {
   ConfChangeType, EntryType, MessageType, NO_MEMBER, Role,
   type ConfChange, type ConfState, type Entry, type HardState, type MemberId, type Message, type Ready, type SnapshotMeta,
@@ -54,9 +54,9 @@ export interface RaftNodeOptions {
   readonly stateMachine: StateMachine;
   /** Milliseconds per Raft tick (etcd's heartbeat interval is 1 tick). */
   readonly tickMs?: number;
-  /** Take a snapshot and compact the log every this many applied entries. */
+  /** Flush the state machine and compact the log every this many applied entries (no snapshot is copied). */
   readonly snapshotCount?: number;
-  /** Entries the LogStore keeps behind a snapshot, for slow followers and restarts. */
+  /** Entries the LogStore keeps behind the compaction point, so a slightly lagging follower gets entries, not a snapshot. */
   readonly snapshotCatchUpEntries?: number;
   /** A proposal, read or transfer not done by then fails with etcd's timeout error. */
   readonly requestTimeoutMs?: number;
@@ -130,8 +130,6 @@ export class RaftNode {
   /** An inbound snapshot is stored and its Snap message not yet through a Ready: refuse others meanwhile. */
   private snapshotPending = false;
   private snapshotStepped = false;
-  /** This member is saving a snapshot of its own state; an inbound one must wait (latest() is by save order). */
-  private ownSnapshotSaving = false;
 
   private hardState: HardState = { term: 0, vote: NO_MEMBER, commit: 0 };
   private confState: ConfState = { voters: [], learners: [] };
@@ -212,25 +210,44 @@ export class RaftNode {
       this.confState = saved.confState;
     }
 
+    // The state machine is the durable state; the log starts where it was last compacted. A stored
+    // snapshot is always one this member received: restore it when the state machine is behind it.
     const stored = await snapshotStore.latest();
-    let applied = await sm.appliedIndex();
-    if (stored !== undefined && stored.meta.index > applied) {
+    const held = await sm.appliedIndex();
+    if (held === undefined && stored === undefined) {
+      throw new Error(`member ${this.id}: the state machine's last snapshot restore was cut short and no stored snapshot is left to restore it from; refusing to start on a half-restored store`);
+    }
+    let applied = held ?? 0;
+    if (stored !== undefined && (held === undefined || stored.meta.index > held)) {
+      if (held === undefined) this.logger.warn({ index: stored.meta.index }, 'state machine restore was cut short; restoring the stored snapshot again');
       await sm.restore(stored.meta, stored.read());
       applied = stored.meta.index;
-      // A snapshot newer than everything applied also carries the newer membership.
+    }
+    if (stored !== undefined && stored.meta.index === applied) {
+      // Restored now, or installed before a crash that may have cut short the log's alignment with
+      // it or the save of its membership: finish both (the membership at `applied` is the snapshot's).
+      if (stored.meta.index >= logStore.firstIndex() - 1) await this.alignLogWith(stored.meta);
       this.confState = stored.meta.confState;
     }
-    let snapshot: SnapshotMeta | undefined;
-    if (stored !== undefined) {
-      snapshot = stored.meta;
-      await this.alignLogWith(stored.meta);
-      this.snapshotIndex = stored.meta.index;
+    const compactedTo = logStore.firstIndex() - 1;
+    if (applied < compactedTo) {
+      throw new Error(`member ${this.id}: the state machine holds entries up to ${applied}, but the log was compacted up to ${compactedTo}; entries ${applied + 1}..${compactedTo} are gone (the state machine's storage does not belong with this log)`);
     }
-    const from = Math.max(logStore.firstIndex(), (snapshot?.index ?? 0) + 1);
-    const entries = from <= logStore.lastIndex() ? await logStore.entries(from, logStore.lastIndex() + 1) : [];
+    if (applied > logStore.lastIndex()) {
+      throw new Error(`member ${this.id}: the state machine holds entries up to ${applied}, past the log's last index ${logStore.lastIndex()} (the state machine's storage does not belong with this log)`);
+    }
+    const compactedTerm = await logStore.term(compactedTo);
+    if (compactedTerm === undefined) throw new Error(`member ${this.id}: the log store does not know the term of its compaction point ${compactedTo}`);
+    // Raft needs the compaction point's index and term; the membership it carries is only ever sent
+    // in Snap messages, which sendSnapshot rewrites to what it streams.
+    const snapshot: SnapshotMeta | undefined = compactedTo === 0 ? undefined : { index: compactedTo, term: compactedTerm, confState: this.confState };
+    this.snapshotIndex = Math.max(compactedTo, stored?.meta.index ?? 0);
+    const entries = compactedTo < logStore.lastIndex() ? await logStore.entries(compactedTo + 1, logStore.lastIndex() + 1) : [];
     this.applied = applied;
-    this.appliedTerm = applied === 0 ? 0 : (await logStore.term(applied)) ?? snapshot?.term ?? 0;
-    this.hardState = { ...this.hardState, commit: Math.max(this.hardState.commit, applied, snapshot?.index ?? 0) };
+    const appliedTerm = await logStore.term(applied);
+    if (appliedTerm === undefined) throw new Error(`member ${this.id}: the log store does not know the term of applied entry ${applied}`);
+    this.appliedTerm = appliedTerm;
+    this.hardState = { ...this.hardState, commit: Math.max(this.hardState.commit, applied) };
 
     const r = this.options.raft ?? {};
     const config: RaftConfig = {
@@ -459,9 +476,9 @@ export class RaftNode {
       this.kick();
       return;
     }
-    // The one being installed must stay the latest stored until its Ready is handled.
+    // The one being installed must stay the latest stored until its Ready is handled. (Only
+    // inbound snapshots are ever saved, so nothing else can take its place meanwhile.)
     if (this.snapshotPending) throw new Error(`member ${this.id} is installing another snapshot`);
-    if (this.ownSnapshotSaving) throw new Error(`member ${this.id} is saving a snapshot of its own`);
     this.snapshotPending = true;
     try {
       await this.options.ports.snapshotStore.save(meta, data);
@@ -553,7 +570,7 @@ export class RaftNode {
       if (this.reads.has(key)) this.readsAwaitingApply.push({ index: rs.index, key });
     }
     this.settleReads();
-    if (this.applied - this.snapshotIndex >= this.snapshotCount) await this.takeSnapshot();
+    if (this.applied - this.snapshotIndex >= this.snapshotCount) await this.compactLog();
   }
 
   private noteSoftState(leader: MemberId, role: Role): void {
@@ -585,24 +602,45 @@ export class RaftNode {
     if (plain.length > 0) this.options.ports.transport.send(plain);
   }
 
+  /**
+   * Stream the state machine as it is now to `m.to` (etcd's "merged snapshot"): Raft asked for a
+   * snapshot because the follower needs entries compacted away, and the state machine is the only
+   * copy of them. Called between Readys, when nothing is being applied, so the state pinned here is
+   * at `this.applied`, with `this.appliedTerm` and `this.confState`; the message is rewritten to
+   * say so. That index is at or past the one Raft asked for (it compacted only what was applied).
+   */
   private sendSnapshot(m: Message): void {
-    const report = (reject: boolean): void => {
+    const report = (reject: boolean, index = 0): void => {
       if (this.halted) return;
-      this.inbox.push(() => this.raft!.step(message(MessageType.SnapStatus, m.to, this.id, { reject })));
+      this.inbox.push(() => this.raft!.step(message(MessageType.SnapStatus, m.to, this.id, { reject, index })));
       this.kick();
     };
+    let snap: StateMachineSnapshot;
+    try {
+      snap = this.options.stateMachine.snapshot();
+    } catch (err) {
+      this.logger.warn({ to: m.to, error: String(err) }, 'snapshot to send could not be taken');
+      report(true);
+      return;
+    }
+    const asked = m.snapshot?.index ?? 0;
+    if (snap.index !== this.applied || snap.index < asked || (snap.term !== undefined && snap.term !== this.appliedTerm)) {
+      snap.release();
+      this.logger.warn({ to: m.to, index: snap.index, applied: this.applied, asked }, 'snapshot to send is not at the applied index');
+      report(true);
+      return;
+    }
+    const meta: SnapshotMeta = { index: snap.index, term: this.appliedTerm, confState: this.confState };
     void (async () => {
-      const stored = await this.options.ports.snapshotStore.latest();
-      if (stored === undefined || m.snapshot === undefined || stored.meta.index !== m.snapshot.index || stored.meta.term !== m.snapshot.term) {
-        this.logger.warn({ to: m.to, index: m.snapshot?.index }, 'snapshot to send is no longer stored');
-        report(true);
-        return;
+      try {
+        await this.options.ports.transport.sendSnapshot({ ...m, snapshot: meta }, snap.data);
+      } finally {
+        snap.release();
       }
-      await this.options.ports.transport.sendSnapshot(m, stored.read());
-      this.logger.debug({ to: m.to, index: stored.meta.index }, 'snapshot sent');
-      report(false);
+      this.logger.debug({ to: m.to, index: meta.index, term: meta.term }, 'snapshot sent');
+      report(false, meta.index);
     })().catch((err: unknown) => {
-      this.logger.warn({ to: m.to, error: String(err) }, 'snapshot send failed');
+      this.logger.warn({ to: m.to, index: meta.index, error: String(err) }, 'snapshot send failed');
       report(true);
     });
   }
@@ -707,23 +745,23 @@ export class RaftNode {
     }
   }
 
-  private async takeSnapshot(): Promise<void> {
-    // An inbound snapshot waits to be installed: saving ours now would make it the latest instead.
+  /**
+   * Compact the log behind the applied index without copying the state: the state machine is the
+   * durable state, so it is flushed first (a restart then finds it at or past the log's start,
+   * also after a crash before the log is compacted), then Raft and the LogStore drop entries up to
+   * `applied - catchUpEntries`. The LogStore remembers the compaction point's index and term, the
+   * StableStore the membership: nothing is written to the SnapshotStore.
+   */
+  private async compactLog(): Promise<void> {
+    // An inbound snapshot awaits install; installing it moves the compaction point anyway.
     if (this.snapshotPending) return;
-    const sm = this.options.stateMachine;
-    const { snapshotStore, logStore } = this.options.ports;
-    this.ownSnapshotSaving = true;
+    const { logStore } = this.options.ports;
     const meta: SnapshotMeta = { index: this.applied, term: this.appliedTerm, confState: this.confState };
-    try {
-      await sm.flush();
-      if (this.halted) return;
-      await snapshotStore.save(meta, sm.snapshot());
-    } finally {
-      this.ownSnapshotSaving = false;
-    }
+    await this.options.stateMachine.flush();
     if (this.halted) return;
     this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
-    this.logger.debug({ index: meta.index, term: meta.term }, 'saved snapshot');
+    this.logger.debug({ index: meta.index, term: meta.term }, 'state machine flushed; compacting the log');
+    // After advance: Raft may compact only what advance() has seen applied.
     this.afterAdvance.push(async () => {
       this.raft!.compact(meta);
       const keepFrom = meta.index - this.catchUpEntries;

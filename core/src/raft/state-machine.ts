@@ -1,9 +1,28 @@
 import type { SnapshotMeta } from './types.js';
 
 /**
+ * The state as of one applied index, pinned when `StateMachine.snapshot()` returned: applies made
+ * afterwards do not show in `data`.
+ */
+export interface StateMachineSnapshot {
+  /** The applied index the data reflects. */
+  readonly index: number;
+  /** Term of the entry at `index`, when the state machine knows it (the driver knows it otherwise). */
+  readonly term?: number;
+  /** The state's bytes, in order; read at most once. */
+  readonly data: AsyncIterable<Uint8Array>;
+  /** Let go of the pinned view (it may hold space). Idempotent; reading `data` to its end, or stopping the read, does it too. */
+  release(): void;
+}
+
+/**
  * What the node driver applies committed entries to (the MVCC store in a real member, a small
  * register in the simulator). Entries arrive in index order, each exactly once across restarts:
  * the state machine records the applied index atomically with the effects of each entry.
+ *
+ * The state machine is the durable state: the driver compacts the Raft log behind what `flush()`
+ * made durable and never copies the state for that; it reads the whole state (`snapshot()`) only
+ * to send it to a member that needs entries compacted away.
  */
 export interface StateMachine {
   /**
@@ -17,13 +36,22 @@ export interface StateMachine {
    * configuration change), so the applied index keeps advancing.
    */
   skip(index: number): Promise<void>;
-  /** The highest index whose effects the state machine holds (0 when fresh). */
-  appliedIndex(): Promise<number>;
-  /** Make every applied effect durable (called before the log is compacted behind it). */
+  /**
+   * The highest index whose effects the state machine holds (0 when fresh). Undefined when a
+   * `restore()` was cut short (a crash midway): the state is incomplete, and the driver restores
+   * the latest stored snapshot again or refuses to start.
+   */
+  appliedIndex(): Promise<number | undefined>;
+  /** Make every applied effect durable. The driver calls it before it compacts the log behind the applied index. */
   flush(): Promise<void>;
-  /** Stream the state as of `appliedIndex()`; the stream stays consistent while applies go on. */
-  snapshot(): AsyncIterable<Uint8Array>;
-  /** Replace the whole state with a snapshot's data; afterwards appliedIndex() = meta.index. */
+  /**
+   * Pin the current state and its applied index, synchronously, and stream it from there; applies
+   * made while the stream is read do not show in it. The caller releases it.
+   */
+  snapshot(): StateMachineSnapshot;
+  /**
+   * Replace the whole state with a snapshot's data, durably; afterwards appliedIndex() = meta.index.
+   * A crash midway leaves appliedIndex() undefined, never a half-restored state that looks whole.
+   */
   restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void>;
 }
-

@@ -174,10 +174,12 @@ async function compareWithModel(seed: number, steps: number, plantedCompactionBu
       if (random.chance(0.5)) {
         store = await MvccStore.open(backend, { header, plantedCompactionBug });
       } else {
-        const fresh = new MemoryBackend();
-        const next = await MvccStore.open(fresh, { header, plantedCompactionBug });
-        await next.restore(store.snapshot(), index);
-        backend = fresh;
+        // Into an empty backend (a new member), or into one holding an older state (a lagging one), in small batches.
+        const target = random.chance(0.5) ? new MemoryBackend() : backend.recover();
+        const next = await MvccStore.open(target, { header, plantedCompactionBug });
+        const snapshot = store.snapshot();
+        await next.restore(snapshot.data, snapshot.index, { batchOps: random.int(1, 20) });
+        backend = target;
         store = next;
       }
       what = 'reopen';

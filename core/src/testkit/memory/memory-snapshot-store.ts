@@ -37,6 +37,8 @@ export class MemorySnapshotStore implements SnapshotStore {
   private records: SnapshotRecord[];
   private seq = 0;
   private readonly retain: number;
+  /** Number of save calls, for tests that check what a member stores. */
+  saveCalls = 0;
 
   constructor(
     private readonly disk: MemoryDisk = new MemoryDisk(),
@@ -57,6 +59,7 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+    this.saveCalls++;
     const chunks: Uint8Array[] = [];
     let size = 0;
     for await (const chunk of data) {

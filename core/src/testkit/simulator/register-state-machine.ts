@@ -1,4 +1,4 @@
-import type { StateMachine } from '../../raft/state-machine.js';
+import type { StateMachine, StateMachineSnapshot } from '../../raft/state-machine.js';
 import type { SnapshotMeta } from '../../raft/types.js';
 import type { RegisterOutput } from '../linearizability/register-model.js';
 
@@ -72,7 +72,7 @@ export class RegisterStateMachine implements StateMachine {
     this.data.applied = index;
   }
 
-  async appliedIndex(): Promise<number> {
+  async appliedIndex(): Promise<number | undefined> {
     return this.data.applied;
   }
 
@@ -80,13 +80,18 @@ export class RegisterStateMachine implements StateMachine {
     this.durable = { applied: this.data.applied, values: new Map(this.data.values) };
   }
 
-  snapshot(): AsyncIterable<Uint8Array> {
-    // Pinned now: applies made while the stream is read do not show in it.
-    const bytes = encoder.encode(JSON.stringify({ applied: this.data.applied, values: [...this.data.values] }));
-    return (async function* () {
-      yield bytes.subarray(0, bytes.length >> 1);
-      yield bytes.subarray(bytes.length >> 1);
-    })();
+  snapshot(): StateMachineSnapshot {
+    // Pinned now, with its index: applies made while the stream is read do not show in it.
+    const index = this.data.applied;
+    const bytes = encoder.encode(JSON.stringify({ applied: index, values: [...this.data.values] }));
+    return {
+      index,
+      data: (async function* () {
+        yield bytes.subarray(0, bytes.length >> 1);
+        yield bytes.subarray(bytes.length >> 1);
+      })(),
+      release: () => { /* nothing pinned but the bytes */ },
+    };
   }
 
   async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
