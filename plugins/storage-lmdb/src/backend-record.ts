@@ -8,13 +8,22 @@ import { CorruptStorageError } from '@cairn/core';
  */
 const CRC_BYTES = 4;
 
+/**
+ * CRC-32 of key then value. An empty value adds nothing, so it is left out: Node's crc32() of a
+ * zero-length array over a zero-length ArrayBuffer returns 0 instead of the running value.
+ */
+function pairCrc(key: Uint8Array, value: Uint8Array): number {
+  const crc = crc32(key);
+  return value.byteLength === 0 ? crc : crc32(value, crc);
+}
+
 /** LMDB's largest key with lmdb-js's default 4 KiB pages. */
 export const MAX_BACKEND_KEY_BYTES = 1978;
 
 export function encodeBackendRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
   const record = new Uint8Array(CRC_BYTES + value.byteLength);
   record.set(value, CRC_BYTES);
-  new DataView(record.buffer).setUint32(0, crc32(value, crc32(key)));
+  new DataView(record.buffer).setUint32(0, pairCrc(key, value));
   return record;
 }
 
@@ -23,7 +32,7 @@ export function decodeBackendRecord(key: Uint8Array, record: Uint8Array, file: s
   if (record.byteLength < CRC_BYTES) throw new CorruptStorageError(file, `backend value of key ${printable(key)} is torn (${record.byteLength} bytes)`);
   const value = record.subarray(CRC_BYTES);
   const stored = new DataView(record.buffer, record.byteOffset, CRC_BYTES).getUint32(0);
-  if (crc32(value, crc32(key)) !== stored) throw new CorruptStorageError(file, `backend pair of key ${printable(key)}: checksum mismatch`);
+  if (pairCrc(key, value) !== stored) throw new CorruptStorageError(file, `backend pair of key ${printable(key)}: checksum mismatch`);
   return value;
 }
 

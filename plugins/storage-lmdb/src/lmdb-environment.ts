@@ -27,8 +27,6 @@ export interface LmdbDatabases {
   readonly raftState: Database<Uint8Array, string>;
   /** Complete snapshots: sequence number → sealed catalog record. */
   readonly snapshotCatalog: Database<Uint8Array, number>;
-  /** Snapshot data: [sequence number, chunk number] → sealed chunk. */
-  readonly snapshotChunks: Database<Uint8Array, [number, number]>;
   /** The MVCC key space: raw key → checked value. */
   readonly backend: Database<Uint8Array, Uint8Array>;
 }
@@ -247,7 +245,6 @@ export class LmdbEnvironment {
         raftLog: root.openDB<Uint8Array, number>({ name: 'raft-log', encoding: 'binary' }),
         raftState: root.openDB<Uint8Array, string>({ name: 'raft-state', encoding: 'binary' }),
         snapshotCatalog: root.openDB<Uint8Array, number>({ name: 'snapshot-catalog', encoding: 'binary' }),
-        snapshotChunks: root.openDB<Uint8Array, [number, number]>({ name: 'snapshot-chunks', encoding: 'binary' }),
         backend: root.openDB<Uint8Array, Uint8Array>({ name: 'backend', encoding: 'binary', keyEncoding: 'binary' }),
       };
     } catch (err) {

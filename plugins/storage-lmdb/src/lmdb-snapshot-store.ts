@@ -1,15 +1,18 @@
-import { crc32 } from 'node:zlib';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, openRecord, sealRecord,
   type SnapshotMeta, type SnapshotStore, type StoredSnapshot,
 } from '@cairn/core';
 import type { LmdbEnvironment } from './lmdb-environment.js';
 import { SnapshotChunker } from './snapshot-chunker.js';
+import { readSnapshotFrames, SnapshotFileWriter, syncDirectory } from './snapshot-file.js';
 
 export interface LmdbSnapshotStoreOptions {
   /** How many of the newest snapshots to keep. */
   readonly retain: number;
-  /** Bytes of data per chunk record. */
+  /** Bytes of data per chunk (frame) of a snapshot file. */
   readonly chunkBytes: number;
 }
 
@@ -22,10 +25,13 @@ interface CatalogEntry {
   readonly chunks: number;
 }
 
-/** Chunk writes in flight during a save; the next waits for the oldest, so memory stays bounded. */
-const CHUNKS_IN_FLIGHT = 2;
 const CATALOG_HEAD_BYTES = 16;
-
+/** Snapshot files live beside data.mdb, in this directory. */
+export const SNAPSHOT_DIRECTORY = 'snapshots';
+const SNAPSHOT_FILE = /^(\d+)\.snap$/;
+const PARTIAL_FILE = /^\d+\.snap\.partial$/;
+/** Frames may be this big whatever chunkBytes is now (it may have been larger when a file was written). */
+const LARGEST_CHUNK = 64 << 20;
 /** Catalog record: sealed u32 chunk count | f64 size | u32 data CRC-32 | snapshot meta record (core codec). */
 function encodeCatalogRecord(entry: CatalogEntry): Uint8Array {
   const meta = encodeSnapshotMetaRecord(entry.meta);
@@ -56,11 +62,14 @@ const newer = (a: CatalogEntry, b: CatalogEntry): boolean =>
 const nameOf = (e: CatalogEntry): string => `snapshot ${e.meta.term}-${e.meta.index} (#${e.seq})`;
 
 /**
- * Snapshots in the environment: the data as sealed chunks of a fixed size, written while the
- * stream arrives (one chunk transaction at a time, so memory holds a few chunks, never the
- * snapshot), then one durable transaction writes the catalog record (metadata, size, CRC-32 of
- * the data) and drops the snapshots beyond the newest `retain`. A snapshot without a catalog
- * record (a save that failed, or a crash during one) is invisible and removed at the next open.
+ * Snapshots: the data in a file of checksummed chunks under snapshots/ (written while the stream
+ * arrives, one chunk at a time, then fdatasync'd and renamed into place, the directory synced),
+ * and a catalog record in LMDB (metadata, size, CRC-32 of the data) written by one durable
+ * transaction that also drops the catalog records beyond the newest `retain`; their files are
+ * deleted after it. Only a snapshot with a catalog record exists; a file without one (a save that
+ * failed or was cut short by a crash) is deleted at the next open. The data is in files, not in
+ * LMDB, because LMDB never returns space to the file system: every snapshot ever saved would
+ * stay in data.mdb's size.
  */
 export class LmdbSnapshotStore implements SnapshotStore {
   /** Complete, durable snapshots. */
@@ -69,14 +78,17 @@ export class LmdbSnapshotStore implements SnapshotStore {
   /** Saves finish one after the other, so each drops what the previous one kept. */
   private finishing: Promise<void> = Promise.resolve();
   private opened = false;
+  private readonly directory: string;
 
-  constructor(private readonly env: LmdbEnvironment, private readonly options: LmdbSnapshotStoreOptions) {}
+  constructor(private readonly env: LmdbEnvironment, private readonly options: LmdbSnapshotStoreOptions) {
+    this.directory = join(env.directory, SNAPSHOT_DIRECTORY);
+  }
 
   async open(): Promise<void> {
     if (this.opened) return;
     await this.env.acquire();
     try {
-      await this.load();
+      this.load();
     } catch (err) {
       await this.env.release();
       throw err;
@@ -91,8 +103,8 @@ export class LmdbSnapshotStore implements SnapshotStore {
     await this.env.release();
   }
 
-  private async load(): Promise<void> {
-    const { snapshotCatalog, snapshotChunks } = this.env.databases;
+  private load(): void {
+    const { snapshotCatalog } = this.env.databases;
     const file = this.env.dataFile;
     const catalog: CatalogEntry[] = [];
     let highest = 0;
@@ -101,21 +113,20 @@ export class LmdbSnapshotStore implements SnapshotStore {
       catalog.push(decodeCatalogRecord(key, value, file));
       highest = Math.max(highest, key);
     }
+    mkdirSync(this.directory, { recursive: true });
     const complete = new Set(catalog.map((e) => e.seq));
-    const orphans: [number, number][] = [];
-    for (const key of snapshotChunks.getKeys({})) {
-      const seq = Array.isArray(key) ? key[0] : undefined;
-      if (typeof seq !== 'number') throw new CorruptStorageError(file, `snapshot chunk key ${JSON.stringify(key)} is malformed`);
-      highest = Math.max(highest, seq);
-      if (!complete.has(seq)) orphans.push(key as [number, number]);
-    }
-    if (orphans.length > 0) {
-      await this.env.write((dbs) => {
-        for (const key of orphans) void dbs.snapshotChunks.remove(key);
-      }).committed;
+    for (const name of readdirSync(this.directory)) {
+      const seq = SNAPSHOT_FILE.exec(name)?.[1];
+      if (seq !== undefined) highest = Math.max(highest, Number(seq));
+      // Partial files and files no catalog record names are saves that never completed.
+      if (PARTIAL_FILE.test(name) || (seq !== undefined && !complete.has(Number(seq)))) rmSync(join(this.directory, name), { force: true });
     }
     this.catalog = catalog;
     this.nextSeq = highest + 1;
+  }
+
+  private fileOf(seq: number): string {
+    return join(this.directory, `${seq}.snap`);
   }
 
   async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
@@ -126,27 +137,30 @@ export class LmdbSnapshotStore implements SnapshotStore {
       confState: { voters: [...meta.confState.voters], learners: [...meta.confState.learners] },
     };
     const seq = this.nextSeq++;
+    const final = this.fileOf(seq);
+    const partial = `${final}.partial`;
     const chunker = new SnapshotChunker(this.options.chunkBytes);
     let chunks = 0;
-    const inFlight: Promise<void>[] = [];
-    const store = (record: Uint8Array): Promise<void> => {
-      const key: [number, number] = [seq, chunks++];
-      const { committed } = this.env.write(({ snapshotChunks }) => {
-        void snapshotChunks.put(key, record);
-      });
-      inFlight.push(committed);
-      return inFlight.length > CHUNKS_IN_FLIGHT ? inFlight.shift()! : Promise.resolve();
-    };
+    const writer = await SnapshotFileWriter.create(partial);
     try {
       for await (const piece of data) {
-        for (const record of chunker.push(piece)) await store(record);
+        for (const record of chunker.push(piece)) {
+          await writer.append(record);
+          chunks++;
+        }
       }
       const last = chunker.finish();
-      if (last !== undefined) await store(last);
-      await Promise.all(inFlight);
+      if (last !== undefined) {
+        await writer.append(last);
+        chunks++;
+      }
+      await writer.finish();
+      await rename(partial, final);
+      syncDirectory(this.directory);
     } catch (err) {
-      await Promise.allSettled(inFlight);
-      await this.discard(seq, chunks);
+      await writer.abandon();
+      await rm(partial, { force: true });
+      await rm(final, { force: true });
       throw err;
     }
     const entry: CatalogEntry = { seq, meta: frozen, size: chunker.size, checksum: chunker.checksum, chunks };
@@ -155,32 +169,23 @@ export class LmdbSnapshotStore implements SnapshotStore {
     await finish;
   }
 
-  /** Make `entry` complete and durable in one transaction that also drops what falls out of retention. */
+  /** Make `entry` complete and durable in one transaction that also drops what falls out of retention; then delete their files. */
   private async finish(entry: CatalogEntry): Promise<void> {
     const kept = [...this.catalog, entry].sort((a, b) => (newer(a, b) ? -1 : 1));
     const dropped = kept.splice(Math.max(1, this.options.retain));
     const record = encodeCatalogRecord(entry);
     try {
-      await this.env.write(({ snapshotCatalog, snapshotChunks }) => {
+      await this.env.write(({ snapshotCatalog }) => {
         void snapshotCatalog.put(entry.seq, record);
-        for (const old of dropped) {
-          void snapshotCatalog.remove(old.seq);
-          for (let n = 0; n < old.chunks; n++) void snapshotChunks.remove([old.seq, n]);
-        }
+        for (const old of dropped) void snapshotCatalog.remove(old.seq);
       }).durable;
     } catch (err) {
-      await this.discard(entry.seq, entry.chunks).catch(() => undefined);
+      await rm(this.fileOf(entry.seq), { force: true });
       throw err;
     }
     this.catalog = kept;
-  }
-
-  /** Remove the chunks of a save that will never complete. */
-  private async discard(seq: number, chunks: number): Promise<void> {
-    if (chunks === 0 || !this.env.isOpen) return;
-    await this.env.write(({ snapshotChunks }) => {
-      for (let n = 0; n < chunks; n++) void snapshotChunks.remove([seq, n]);
-    }).committed;
+    // A reader with a file open keeps reading it: the data goes when the last handle closes.
+    for (const old of dropped) await rm(this.fileOf(old.seq), { force: true });
   }
 
   async latest(): Promise<StoredSnapshot | undefined> {
@@ -203,34 +208,21 @@ export class LmdbSnapshotStore implements SnapshotStore {
     return this.catalog.slice().sort((a, b) => (newer(a, b) ? -1 : 1)).map((e) => e.meta);
   }
 
-  /** The data of `entry` from one read transaction, each chunk checked, the whole checked at the end. */
+  /** The data of `entry`, each chunk checked, the whole checked at the end. */
   private async *chunksOf(entry: CatalogEntry): AsyncGenerator<Uint8Array> {
-    const file = this.env.dataFile;
-    const release = await this.env.gate.leaseWhenOpen();
+    const path = this.fileOf(entry.seq);
+    let handle;
     try {
-      const txn = this.env.readTransaction();
-      try {
-        const { snapshotCatalog, snapshotChunks } = this.env.databases;
-        if (snapshotCatalog.get(entry.seq, { transaction: txn }) === undefined) {
-          throw new Error(`${file}: ${nameOf(entry)} is no longer stored: newer snapshots replaced it`);
-        }
-        let crc = 0;
-        let size = 0;
-        for (let n = 0; n < entry.chunks; n++) {
-          const record = snapshotChunks.get([entry.seq, n], { transaction: txn });
-          if (record === undefined) throw new CorruptStorageError(file, `${nameOf(entry)}: chunk ${n} of ${entry.chunks} is missing`);
-          const body = openRecord(record, file, `${nameOf(entry)} chunk ${n}`);
-          crc = crc32(body, crc);
-          size += body.byteLength;
-          yield body;
-        }
-        if (size !== entry.size) throw new CorruptStorageError(file, `${nameOf(entry)}: ${size} bytes of data, the catalog says ${entry.size}`);
-        if (crc !== entry.checksum) throw new CorruptStorageError(file, `${nameOf(entry)}: checksum mismatch over its data`);
-      } finally {
-        txn.done();
-      }
+      handle = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${path}: cannot read ${nameOf(entry)}: ${(err as Error).message}`);
+      if (!this.catalog.includes(entry)) throw new Error(`${path}: ${nameOf(entry)} is no longer stored: newer snapshots replaced it`);
+      throw new CorruptStorageError(path, `${nameOf(entry)}: its data file is missing`);
+    }
+    try {
+      yield* readSnapshotFrames(handle, path, { ...entry, largestChunk: LARGEST_CHUNK }, nameOf(entry));
     } finally {
-      release();
+      await handle.close();
     }
   }
 }
