@@ -31,7 +31,7 @@ export interface MvccSnapshot {
   readonly index: number;
   /** Length-prefixed pairs in key order; read at most once. */
   readonly data: AsyncIterable<Uint8Array>;
-  /** Let go of the read view (idempotent; reading `data` to its end or stopping the read does it too). */
+  /** Let go of the read view (idempotent; reading `data` to its end or stopping the read does it too). A read under way then fails. */
   release(): void;
 }
 
@@ -489,6 +489,8 @@ export class MvccStore {
           size += 8 + k.length + v.length;
           if (size >= SNAPSHOT_CHUNK_BYTES) {
             yield Buffer.concat(parts, size);
+            // Released while being read: fail the read rather than end it, which would look complete.
+            if (released) throw new Error(`MVCC snapshot at ${index} was released while being read`);
             parts = [];
             size = 0;
           }
@@ -498,16 +500,14 @@ export class MvccStore {
         releaseView();
       }
     };
-    const data = stream();
     return {
       index,
-      data,
+      data: stream(),
       release: () => {
         if (released) return;
         released = true;
-        // Never started: its finally will not run. Started: end it at its next step, which releases the view.
+        // Never started, its finally never runs; started, it releases the view when it stops.
         if (!started) releaseView();
-        else void data.return(undefined).catch(() => undefined);
       },
     };
   }

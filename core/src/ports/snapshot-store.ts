@@ -13,6 +13,10 @@ export interface StoredSnapshot {
 /**
  * Snapshots of the state machine, streamed in and out (never whole in memory). Each is stored with
  * a checksum of its data; a snapshot whose checksum does not match is never returned.
+ *
+ * A member saves only snapshots it receives from a leader, before installing them (and restores
+ * the latest at start if its state machine is behind it). Its own log compaction copies nothing
+ * here, and the snapshots it sends are streamed from its state machine, not from this store.
  */
 export interface SnapshotStore extends Lifecycle {
   /**

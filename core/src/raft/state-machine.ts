@@ -11,7 +11,11 @@ export interface StateMachineSnapshot {
   readonly term?: number;
   /** The state's bytes, in order; read at most once. */
   readonly data: AsyncIterable<Uint8Array>;
-  /** Let go of the pinned view (it may hold space). Idempotent; reading `data` to its end, or stopping the read, does it too. */
+  /**
+   * Let go of the pinned view (it may hold space). Idempotent; reading `data` to its end, or
+   * stopping the read, does it too. A read still under way must then fail, never end early: a
+   * receiver cannot tell a stream cut short from a complete one.
+   */
   release(): void;
 }
 

@@ -109,6 +109,23 @@ describe('MVCC store: the Raft snapshot', () => {
       error = err;
     }
     expect(String(error)).to.match(/released before it was read/);
+
+    // Released while a transport is reading it: the read fails; it never just ends, looking complete.
+    for (let i = 0; i < 200; i++) await source.put(source.appliedIndex + 1, { key: bytes(`big-${i}`), value: new Uint8Array(1024).fill(i) });
+    const cut = source.snapshot();
+    const chunks: Uint8Array[] = [];
+    let failed: unknown;
+    try {
+      for await (const chunk of cut.data) {
+        chunks.push(chunk);
+        cut.release();
+      }
+    } catch (err) {
+      failed = err;
+    }
+    expect(chunks).to.have.length(1);
+    expect(String(failed)).to.match(/released while being read/);
+    expect(backend.releases).to.equal(backend.views);
   });
 
   it('restores in bounded batches, writing only what differs from what the store already holds', async () => {
