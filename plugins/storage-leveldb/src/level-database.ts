@@ -150,13 +150,19 @@ export class LevelDatabase {
       return;
     }
     this.writing = true;
-    // A chained batch: abstract-level's array form clones every operation with the options spread in, 2-3x the CPU.
-    const chained = engine.batch();
-    for (const op of batch.ops) {
-      if (op.type === 'put') chained.put(op.key as Buffer, op.value as Buffer);
-      else chained.del(op.key as Buffer);
+    let written: Promise<void>;
+    try {
+      // A chained batch: abstract-level's array form clones every operation with the options spread in, 2-3x the CPU.
+      const chained = engine.batch();
+      for (const op of batch.ops) {
+        if (op.type === 'put') chained.put(op.key as Buffer, op.value as Buffer);
+        else chained.del(op.key as Buffer);
+      }
+      written = chained.write({ sync: batch.durable && this.options.sync });
+    } catch (err) {
+      written = Promise.reject(err);
     }
-    chained.write({ sync: batch.durable && this.options.sync }).then(
+    written.then(
       () => {
         for (const w of batch.waiters) w.resolve();
       },
