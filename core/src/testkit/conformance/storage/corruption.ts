@@ -1,4 +1,4 @@
-import { cp, mkdir, open, readdir, stat, truncate } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Lifecycle } from '../../../ports/lifecycle.js';
@@ -17,7 +17,10 @@ import { logSummaryDifference, summarizeLogModel, summarizeSnapshot, type LogSum
 import type { DiskStoreBuilder, DiskStores, DiskStoreTarget } from './store-fixture.js';
 
 export interface CorruptionCheckOptions {
-  /** Rounds that flip one byte of a data file (default 6) and rounds that tear an unacknowledged tail (default 3). */
+  /**
+   * Rounds that flip one byte of a data file (default 8: half anywhere, half inside acknowledged
+   * data) and rounds that tear an unacknowledged tail (default 3).
+   */
   readonly flipRounds?: number;
   readonly tearRounds?: number;
   readonly seed?: number;
@@ -48,6 +51,12 @@ interface CorruptionScenario<B extends DiskStoreBuilder> {
   intactDifference(summary: StoreSummary): string | undefined;
   /** True when `summary` is the acknowledged state plus part (or all) of the unacknowledged write. */
   isCutTail(summary: StoreSummary): boolean;
+  /**
+   * Byte strings found only in the acknowledged data: half of the flips land inside one of their
+   * occurrences in the data files, so that a store whose files are mostly free space is hit where
+   * its data is.
+   */
+  markers(): readonly Uint8Array[];
   /** The port promises to verify before it hands data out, so an error only while reading is too late. */
   readonly verifiesBeforeRead?: boolean;
 }
@@ -83,6 +92,18 @@ async function withStore<B extends DiskStoreBuilder>(target: DiskStoreTarget, bu
   } finally {
     await (store as Lifecycle).close();
   }
+}
+
+/** Where the markers occur in the data files (at most 64 occurrences per marker and file). */
+async function markerOccurrences(directory: string, files: readonly string[], markers: readonly Uint8Array[]): Promise<{ file: string; at: number; length: number }[]> {
+  const found: { file: string; at: number; length: number }[] = [];
+  for (const file of files) {
+    const bytes = await readFile(join(directory, file));
+    for (const marker of markers) {
+      for (let at = bytes.indexOf(marker), n = 0; at >= 0 && n < 64; at = bytes.indexOf(marker, at + 1), n++) found.push({ file, at, length: marker.byteLength });
+    }
+  }
+  return found;
 }
 
 /**
@@ -137,14 +158,17 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
     const grown = [...after.entries()].filter(([f, size]) => target.dataFiles.test(f) && size > (before.get(f) ?? 0)).map(([f]) => f).sort();
 
     const damaged: { directory: string; damage: string; allowCut: boolean }[] = [];
-    for (let round = 0; round < (options.flipRounds ?? 6); round++) {
-      const file = random.pick(dataFiles);
-      const position = random.int(0, before.get(file)!);
+    const targets = await markerOccurrences(acknowledged, dataFiles, scenario.markers());
+    for (let round = 0; round < (options.flipRounds ?? 8); round++) {
+      const targeted = round % 2 === 1 && targets.length > 0;
+      const target = targeted ? random.pick(targets) : undefined;
+      const file = target?.file ?? random.pick(dataFiles);
+      const position = target === undefined ? random.int(0, before.get(file)!) : target.at + random.int(0, target.length);
       const mask = random.int(1, 256);
       const directory = join(work, `flip-${round}`);
       await cp(acknowledged, directory, { recursive: true });
       await flipByte(join(directory, file), position, mask);
-      damaged.push({ directory, damage: `byte ${position} of ${file} (${before.get(file)} bytes) xor 0x${mask.toString(16)}`, allowCut: false });
+      damaged.push({ directory, damage: `byte ${position} of ${file} (${before.get(file)} bytes${targeted ? ', inside acknowledged data' : ''}) xor 0x${mask.toString(16)}`, allowCut: false });
     }
     let tearsSkipped: string | undefined;
     if (grown.length === 0) {
@@ -217,6 +241,10 @@ export function checkLogStoreCorruption(target: DiskStoreTarget, options: Corrup
         tails.push(summarizeLogModel(m));
       }
     },
+    markers: () => {
+      const live = workload.model.entries.filter((e) => e.data.byteLength >= 48);
+      return Array.from({ length: Math.min(8, live.length) }, (_, i) => live[Math.floor((i * live.length) / 8)]!.data.subarray(0, 40));
+    },
     intactDifference: (summary) => (summary.kind === 'log' ? logSummaryDifference(summary.log, acknowledged!) : `a ${summary.kind} summary`),
     isCutTail: (summary) => summary.kind === 'log' && tails.some((t) => logSummaryDifference(summary.log, t) === undefined),
   }, options);
@@ -234,6 +262,7 @@ export function checkStableStoreCorruption(target: DiskStoreTarget, options: Cor
     async writeUnacknowledged(store: StableStore) {
       await store.save(stableStateNumber(seed, 6));
     },
+    markers: () => [new TextEncoder().encode(stableStateNumber(seed, 5).hardState.vote)],
     intactDifference: (summary) => (summary.kind !== 'stable' ? `a ${summary.kind} summary`
       : isDeepStrictEqual(summary.state, stableStateNumber(seed, 5)) ? undefined : `load() returned ${JSON.stringify(summary.state)}`),
     isCutTail: (summary) => summary.kind === 'stable' && isDeepStrictEqual(summary.state, stableStateNumber(seed, 6)),
@@ -277,6 +306,7 @@ export function checkSnapshotStoreCorruption(target: DiskStoreTarget, options: C
       await store.save(meta(30), snapshotData(sizes[30], 30));
       tail = await snapshotSummaryOf(meta(30), sizes[30], 30);
     },
+    markers: () => [0, 700_000, 1_400_000, 2_100_000].map((offset) => pseudoRandomBytes(256 * 1024, 20 * 65_537 + Math.floor(offset / (256 * 1024))).subarray(offset % (256 * 1024), (offset % (256 * 1024)) + 32)),
     intactDifference: (summary) => (summary.kind !== 'snapshot' ? `a ${summary.kind} summary`
       : isDeepStrictEqual(summary.snapshot, acknowledged) ? undefined
         : summary.snapshot === null ? 'latest() returned no snapshot'
