@@ -33,8 +33,11 @@ export class LmdbBackendView implements BackendReadView {
   private state: ViewState | undefined;
   private pending: Promise<ViewState> | undefined;
   private released = false;
+  /** Why the view cannot be read any more though it was not released (the backend closed). */
+  private ended: string | undefined;
 
-  constructor(source: ViewState | (() => Promise<ViewState>)) {
+  /** `onRelease` hears of the view's end, once. */
+  constructor(source: ViewState | (() => Promise<ViewState>), private readonly onRelease: (view: LmdbBackendView) => void = () => undefined) {
     if (typeof source === 'function') {
       this.pending = source().then((state) => {
         if (this.released) state.release();
@@ -52,19 +55,45 @@ export class LmdbBackendView implements BackendReadView {
   }
 
   async *range(range: BackendRange): AsyncIterable<[Uint8Array, Uint8Array]> {
-    const state = await this.current();
-    for (const pair of pairsIn(state, range)) yield pair;
+    const pairs = pairsIn(await this.current(), range);
+    try {
+      for (;;) {
+        // Checked before each step, so the cursor is never moved on a transaction already done.
+        this.check();
+        const next = pairs.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      if (this.ended === undefined) pairs.return(undefined);
+    }
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
     this.state?.release();
+    this.onRelease(this);
+  }
+
+  /** End the view now (its environment is closing): later reads fail with `reason`. */
+  end(reason: string): void {
+    if (this.released || this.ended !== undefined) return;
+    this.ended = reason;
+    this.state?.release();
+    this.released = true;
+  }
+
+  private check(): void {
+    if (this.ended !== undefined) throw new Error(`read view: ${this.ended}`);
+    if (this.released) throw new Error('read view used after release()');
   }
 
   private async current(): Promise<ViewState> {
-    if (this.released) throw new Error('read view used after release()');
-    return this.state ?? await this.pending!;
+    this.check();
+    const state = this.state ?? await this.pending!;
+    this.check();
+    return state;
   }
 }
 

@@ -20,6 +20,8 @@ export class LmdbBackend implements Backend {
   /** Layers whose commit is in flight, oldest first: reads still need them until it lands. */
   private committing: WriteLayer[] = [];
   private commitScheduled = false;
+  /** Read views not yet released (ranges use one each). */
+  private readonly views = new Set<LmdbBackendView>();
   private lastDurable: Promise<void> = Promise.resolve();
   /** A commit that failed lost writes that had resolved: nothing may be written or flushed after it. */
   private failure: Error | undefined;
@@ -40,6 +42,9 @@ export class LmdbBackend implements Backend {
       if (this.failure === undefined) await this.flush();
     } finally {
       this.opened = false;
+      // Views still open end here, while their transactions can still be ended cleanly.
+      for (const view of this.views) view.end(`the backend at ${this.env.dataFile} was closed`);
+      this.views.clear();
       await this.env.release();
     }
   }
@@ -85,11 +90,12 @@ export class LmdbBackend implements Backend {
   readView(): BackendReadView {
     if (!this.opened) throw this.notOpen();
     const release = this.env.gate.lease();
-    if (release !== undefined) return new LmdbBackendView(this.stateNow(release));
-    return new LmdbBackendView(async () => {
-      const lease = await this.env.gate.leaseWhenOpen();
-      return this.stateNow(lease);
-    });
+    const forget = (view: LmdbBackendView): void => { this.views.delete(view); };
+    const view = release !== undefined
+      ? new LmdbBackendView(this.stateNow(release), forget)
+      : new LmdbBackendView(async () => this.stateNow(await this.env.gate.leaseWhenOpen()), forget);
+    this.views.add(view);
+    return view;
   }
 
   size(): Promise<BackendSize> {

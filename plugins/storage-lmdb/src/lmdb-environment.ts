@@ -121,7 +121,10 @@ export class LmdbEnvironment {
       if (this.users === 0) return;
       this.users--;
       if (this.users > 0) return;
-      await this.gate.exclusive(() => this.closeFiles(), true);
+      await this.gate.exclusive(async () => {
+        await this.closeFiles();
+        this.gate.dropLeases();
+      }, true);
     });
   }
 

@@ -15,6 +15,8 @@ export type ReleaseLease = () => void;
 export class StorageGate {
   private shortActive = 0;
   private leases = 0;
+  /** Bumped when the files close: leases taken before then no longer count. */
+  private generation = 0;
   private closed = false;
   private openWaiters: (() => void)[] = [];
   private leasesWaiters: (() => void)[] = [];
@@ -43,13 +45,21 @@ export class StorageGate {
   lease(): ReleaseLease | undefined {
     if (this.closed) return undefined;
     this.leases++;
+    const generation = this.generation;
     let held = true;
     return () => {
-      if (!held) return;
+      if (!held || generation !== this.generation) return;
       held = false;
       this.leases--;
       if (this.leases === 0) StorageGate.wake(this.leasesWaiters);
     };
+  }
+
+  /** Forget every lease: the files they read are closed (a reader left unreleased must not block the next open's defragment). */
+  dropLeases(): void {
+    this.generation++;
+    this.leases = 0;
+    StorageGate.wake(this.leasesWaiters);
   }
 
   async leaseWhenOpen(): Promise<ReleaseLease> {
