@@ -11,11 +11,13 @@ import { checkLogStoreSurvivesCrashes } from '../../src/testkit/conformance/stor
 import { checkLogStoreSurvivesSigkill } from '../../src/testkit/conformance/storage/sigkill-crash.js';
 import { snapshotStoreChecks } from '../../src/testkit/conformance/storage/snapshot-store-checks.js';
 import { runStorageCheck, type StorageCheck } from '../../src/testkit/conformance/storage/store-incarnations.js';
+import { removeDirectory, temporaryDirectory } from '../../src/testkit/conformance/storage/disk-store-module.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
 import type { DiskStoreTarget, StoreFixtureFactory } from '../../src/testkit/conformance/storage/store-fixture.js';
 import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
 import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
 import { MemorySnapshotStore } from '../../src/testkit/memory/memory-snapshot-store.js';
+import { FileSnapshotStore } from './file-snapshot-store.js';
 
 const target = (file: string): DiskStoreTarget => ({ module: new URL(file, import.meta.url), dataFiles: /^log\.dat$/ });
 const ackBeforeWrite = target('./file-log-store-ack-before-write.js');
@@ -144,5 +146,14 @@ describe('storage kit: planted bugs make the matching check fail', function () {
     const factory: StoreFixtureFactory<Backend> = async () => ({ create: () => new SignedOrderBackend(), dispose: async () => undefined });
     const error = await failureOf(runStorageCheck(factory, checkTitled(backendChecks(), /unsigned byte order/)));
     expect(error.message).to.match(/range\(.*\) over the edge keys: keys \[/);
+  });
+
+  it('the snapshot retention check catches a store that keeps more than it says', async () => {
+    const factory: StoreFixtureFactory<SnapshotStore> = async () => {
+      const directory = await temporaryDirectory('retain');
+      return { directory, create: () => new FileSnapshotStore(directory, 100), dispose: () => removeDirectory(directory) };
+    };
+    const error = await failureOf(runStorageCheck(factory, checkTitled(snapshotStoreChecks({ retain: 2 }), /keeps only the newest/)));
+    expect(error.message).to.match(/older snapshots are not removed/);
   });
 });
