@@ -60,6 +60,24 @@ describe('LmdbLogStore', () => {
     await compacting;
   });
 
+  it('appends issued while a defragment holds the environment land after it, in order', async () => {
+    const log = storage.logStore;
+    await log.append(entries(1, 100, 1, 2000));
+    await log.compactTo(90, 1);
+    const defragmenting = storage.environment.defragment();
+    while (!storage.environment.gate.isClosed) await new Promise((resolve) => setImmediate(resolve));
+    const appends = [log.append(entries(101, 5, 2)), log.append(entries(106, 5, 2)), log.append(entries(104, 3, 3))];
+    expect(log.lastIndex()).to.equal(106);
+    await defragmenting;
+    await Promise.all(appends);
+    await log.close();
+    await log.open();
+    expect([log.firstIndex(), log.lastIndex()]).to.deep.equal([91, 106]);
+    expect((await log.entries(91, 107)).map((e) => `${e.index}/${e.term}`)).to.deep.equal([
+      ...Array.from({ length: 10 }, (_, i) => `${91 + i}/1`), '101/2', '102/2', '103/2', '104/3', '105/3', '106/3',
+    ]);
+  });
+
   it('refuses to open a log with an entry missing in the middle, naming data.mdb', async () => {
     await storage.logStore.append(entries(1, 30, 1));
     await storage.logStore.close();
