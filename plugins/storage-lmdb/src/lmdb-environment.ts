@@ -114,7 +114,7 @@ export class LmdbEnvironment {
 
   /**
    * One user fewer; the last one closes the files once every transaction in flight is on disk.
-   * Read views and snapshot reads still open then end with an error.
+   * Read views still open then end with an error.
    */
   release(): Promise<void> {
     return this.serially(async () => {
@@ -174,8 +174,8 @@ export class LmdbEnvironment {
   /**
    * Give free pages back to the file system: copy the environment with compaction (LMDB's
    * mdb_env_copy2 with MDB_CP_COMPACT), sync the copy, and swap it in for data.mdb. Runs alone:
-   * it waits for read views and snapshot reads to end, then holds every storage operation for the
-   * copy and the swap, as etcd's defrag does.
+   * it waits for read views and ranges to end, then holds every storage operation for the copy
+   * and the swap, as etcd's defrag does.
    */
   defragment(): Promise<void> {
     return this.serially(() => this.gate.exclusive(async () => {

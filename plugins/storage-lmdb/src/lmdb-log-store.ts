@@ -121,11 +121,9 @@ export class LmdbLogStore implements LogStore {
   }
 
   async entries(lo: number, hi: number, maxBytes = Infinity): Promise<Entry[]> {
-    if (lo < this.offset + 1 || hi > this.last + 1 || lo > hi) {
-      throw new RangeError(`entries [${lo}, ${hi}) outside the log [${this.offset + 1}, ${this.last + 1})`);
-    }
-    await this.settled();
-    return this.env.gate.run(async () => {
+    this.checkSlice(lo, hi);
+    return this.readSettled(() => {
+      this.checkSlice(lo, hi);
       const out: Entry[] = [];
       let size = 0;
       for (let i = lo; i < hi; i++) {
@@ -139,11 +137,39 @@ export class LmdbLogStore implements LogStore {
   }
 
   async term(index: number): Promise<number | undefined> {
+    const known = this.knownTerm(index);
+    if (known !== 'read') return known;
+    return this.readSettled(() => {
+      const now = this.knownTerm(index);
+      return now === 'read' ? this.readEntry(index).term : now;
+    });
+  }
+
+  /** The term of `index` from memory, or 'read' when it must come from the disk. */
+  private knownTerm(index: number): number | undefined | 'read' {
     if (index === this.offset) return this.offsetTerm;
     if (index < this.offset || index > this.last) return undefined;
     if (index === this.last && this.lastTerm !== undefined) return this.lastTerm;
-    await this.settled();
-    return this.env.gate.run(async () => this.readEntry(index).term);
+    return 'read';
+  }
+
+  private checkSlice(lo: number, hi: number): void {
+    if (lo < this.offset + 1 || hi > this.last + 1 || lo > hi) {
+      throw new RangeError(`entries [${lo}, ${hi}) outside the log [${this.offset + 1}, ${this.last + 1})`);
+    }
+  }
+
+  /**
+   * Run `read` on LMDB once every write issued so far has committed, so the disk holds what
+   * memory says (a write issued while it waited makes it wait again). `read` runs in one turn.
+   */
+  private async readSettled<T>(read: () => T): Promise<T> {
+    for (;;) {
+      const commit = this.lastCommit;
+      await commit;
+      const result = await this.env.gate.run(async () => (commit === this.lastCommit ? { value: read() } : undefined));
+      if (result !== undefined) return result.value;
+    }
   }
 
   truncateFrom(index: number): Promise<void> {
@@ -199,10 +225,6 @@ export class LmdbLogStore implements LogStore {
     this.lastDurable = durable.catch(failed);
     this.lastCommit.catch(() => undefined);
     return this.lastDurable;
-  }
-
-  private async settled(): Promise<void> {
-    await this.lastCommit;
   }
 
   private refusal(): Promise<never> | undefined {
