@@ -20,7 +20,7 @@ interface SnapshotFile {
 /**
  * A test-only SnapshotStore: one file per snapshot, `<index>-<seq>.snap`, holding
  * u32 meta length | sealed meta record | data | trailer. Written as `.tmp`, fdatasync, renamed,
- * directory fsynced; the newest `retain` are kept. latest() verifies the data's checksum by
+ * directory fsynced; the `retain` most recently saved are kept. latest() verifies the data's checksum by
  * streaming the file before it returns.
  */
 export class FileSnapshotStore implements SnapshotStore {
@@ -38,14 +38,14 @@ export class FileSnapshotStore implements SnapshotStore {
 
   async close(): Promise<void> { /* every save closes its file */ }
 
-  /** Snapshot files, newest first (highest index, then the later save). */
+  /** Snapshot files, most recently saved first. */
   private async files(): Promise<SnapshotFile[]> {
     const files: SnapshotFile[] = [];
     for (const name of await readdir(this.directory)) {
       const m = NAME.exec(name);
       if (m !== null) files.push({ path: join(this.directory, name), index: Number(m[1]), seq: Number(m[2]) });
     }
-    return files.sort((a, b) => b.index - a.index || b.seq - a.seq);
+    return files.sort((a, b) => b.seq - a.seq);
   }
 
   async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {

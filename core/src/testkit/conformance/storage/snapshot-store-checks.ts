@@ -7,9 +7,9 @@ import { readBack, SnapshotSource } from './snapshot-source.js';
 import type { StorageCheck, StoreIncarnations } from './store-incarnations.js';
 
 export interface SnapshotStoreCheckOptions {
-  /** How many of the newest snapshots the fixture's stores keep (their `retain` option). */
+  /** How many of the most recently saved snapshots the fixture's stores keep (their `retain` option). */
   readonly retain: number;
-  /** The snapshots the store holds, newest first: lets the retention check look past latest(). */
+  /** The snapshots the store holds, most recently saved first: lets the retention check look past latest(). */
   readonly retained?: (store: SnapshotStore) => Promise<readonly SnapshotMeta[]>;
   /** Bytes of the large streamed snapshot (default 48 MiB). */
   readonly snapshotBytes?: number;
@@ -111,6 +111,23 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
       },
     },
     {
+      title: 'latest() is the most recently saved snapshot, not the one with the highest index, across reopen too',
+      async run(stores) {
+        // A member may store a deposed leader's snapshot and then have to install the new leader's,
+        // whose index is lower: the later save must be the latest (see the SnapshotStore port).
+        await save(stores.store, 40, 100_000);
+        const lower = await save(stores.store, 30, 120_000);
+        await assertLatest(stores.store, 30, lower, 'after a save at a lower index than the previous one');
+        await stores.reopen();
+        await assertLatest(stores.store, 30, lower, 'after close and reopen');
+        const next = await save(stores.store, 35, 80_000);
+        await assertLatest(stores.store, 35, next, 'after one more save');
+        if (options.retained !== undefined && options.retain >= 2) {
+          assert.deepEqual((await options.retained(stores.store)).slice(0, 2), [snapshotMeta(35), snapshotMeta(30)], 'the two most recently saved, newest first');
+        }
+      },
+    },
+    {
       title: 'a save whose data fails midway or at once leaves nothing, and latest() stays the previous snapshot',
       async run(stores) {
         const kept = await save(stores.store, 10, 500_000);
@@ -136,7 +153,7 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
       },
     },
     {
-      title: `keeps only the newest ${options.retain} snapshot(s)`,
+      title: `keeps only the ${options.retain} most recently saved snapshot(s)`,
       async run(stores) {
         const bytes = MiB;
         let newest: SnapshotSource | undefined;
