@@ -22,14 +22,14 @@ export interface LevelDbSnapshotStoreOptions {
 
 interface SnapshotRecord {
   readonly meta: SnapshotMeta;
-  /** Commit order, to rank snapshots at the same index (the latest committed wins). */
+  /** Commit order: the latest committed is the latest snapshot, whatever its index (see the SnapshotStore port). */
   readonly seq: number;
   readonly file: string;
 }
 
 const hex16 = (n: number): string => n.toString(16).padStart(16, '0');
 const fileNameOf = (index: number, seq: number): string => `${hex16(index)}-${hex16(seq)}.snap`;
-const newestFirst = (a: SnapshotRecord, b: SnapshotRecord): number => b.meta.index - a.meta.index || b.seq - a.seq;
+const newestFirst = (a: SnapshotRecord, b: SnapshotRecord): number => b.seq - a.seq;
 
 const freeze = (meta: SnapshotMeta): SnapshotMeta => ({
   index: meta.index, term: meta.term, confState: { voters: [...meta.confState.voters], learners: [...meta.confState.learners] },
@@ -40,7 +40,7 @@ const freeze = (meta: SnapshotMeta): SnapshotMeta => ({
  * into a temporary file (through a 1 MiB buffer, never whole in memory) with a CRC-32 trailer,
  * fsyncs it, renames it to its final name, fsyncs the directory, and only then commits the
  * metadata under `S` + index + commit sequence in one synced LevelDB batch that also drops the
- * metadata of snapshots past the `retain` newest; their files are unlinked after. A crash at any
+ * metadata of snapshots past the `retain` most recently saved; their files are unlinked after. A crash at any
  * point leaves either no trace of the new snapshot or all of it: files without metadata are
  * removed on the next open.
  */
