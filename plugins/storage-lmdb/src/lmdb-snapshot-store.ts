@@ -10,7 +10,7 @@ import { SnapshotChunker } from './snapshot-chunker.js';
 import { readSnapshotFrames, SnapshotFileWriter, syncDirectory } from './snapshot-file.js';
 
 export interface LmdbSnapshotStoreOptions {
-  /** How many of the newest snapshots to keep. */
+  /** How many of the most recently saved snapshots to keep. */
   readonly retain: number;
   /** Bytes of data per chunk (frame) of a snapshot file. */
   readonly chunkBytes: number;
@@ -18,6 +18,7 @@ export interface LmdbSnapshotStoreOptions {
 
 /** A complete snapshot, as its catalog record describes it. */
 interface CatalogEntry {
+  /** Order of completed saves; also names the file. */
   readonly seq: number;
   readonly meta: SnapshotMeta;
   readonly size: number;
@@ -29,7 +30,7 @@ const CATALOG_HEAD_BYTES = 16;
 /** Snapshot files live beside data.mdb, in this directory. */
 export const SNAPSHOT_DIRECTORY = 'snapshots';
 const SNAPSHOT_FILE = /^(\d+)\.snap$/;
-const PARTIAL_FILE = /^\d+\.snap\.partial$/;
+const PARTIAL_FILE = /^incoming-\d+\.partial$/;
 /** Frames may be this big whatever chunkBytes is now (it may have been larger when a file was written). */
 const LARGEST_CHUNK = 64 << 20;
 /** Catalog record: sealed u32 chunk count | f64 size | u32 data CRC-32 | snapshot meta record (core codec). */
@@ -57,16 +58,17 @@ function decodeCatalogRecord(seq: number, record: Uint8Array, file: string): Cat
   return { seq, meta, size, checksum, chunks };
 }
 
-const newer = (a: CatalogEntry, b: CatalogEntry): boolean =>
-  a.meta.index > b.meta.index || (a.meta.index === b.meta.index && a.seq > b.seq);
+/** Saved later: the port ranks snapshots by completed saves, not by index. */
+const newer = (a: CatalogEntry, b: CatalogEntry): boolean => a.seq > b.seq;
 const nameOf = (e: CatalogEntry): string => `snapshot ${e.meta.term}-${e.meta.index} (#${e.seq})`;
 
 /**
  * Snapshots: the data in a file of checksummed chunks under snapshots/ (written while the stream
  * arrives, one chunk at a time, then fdatasync'd and renamed into place, the directory synced),
  * and a catalog record in LMDB (metadata, size, CRC-32 of the data) written by one durable
- * transaction that also drops the catalog records beyond the newest `retain`; their files are
- * deleted after it. Only a snapshot with a catalog record exists; a file without one (a save that
+ * transaction that also drops the catalog records beyond the `retain` most recently saved; their
+ * files are deleted after it. latest() is the most recently saved one (not the highest index: a
+ * deposed leader's snapshot must not shadow the one a member installs next). Only a snapshot with a catalog record exists; a file without one (a save that
  * failed or was cut short by a crash) is deleted at the next open. The data is in files, not in
  * LMDB, because LMDB never returns space to the file system: every snapshot ever saved would
  * stay in data.mdb's size.
@@ -75,6 +77,8 @@ export class LmdbSnapshotStore implements SnapshotStore {
   /** Complete, durable snapshots. */
   private catalog: CatalogEntry[] = [];
   private nextSeq = 1;
+  /** Names the files of saves in progress. */
+  private nextIncoming = 1;
   /** Saves finish one after the other, so each drops what the previous one kept. */
   private finishing: Promise<void> = Promise.resolve();
   private opened = false;
@@ -136,9 +140,7 @@ export class LmdbSnapshotStore implements SnapshotStore {
       term: meta.term,
       confState: { voters: [...meta.confState.voters], learners: [...meta.confState.learners] },
     };
-    const seq = this.nextSeq++;
-    const final = this.fileOf(seq);
-    const partial = `${final}.partial`;
+    const partial = join(this.directory, `incoming-${this.nextIncoming++}.partial`);
     const chunker = new SnapshotChunker(this.options.chunkBytes);
     let chunks = 0;
     const writer = await SnapshotFileWriter.create(partial);
@@ -155,22 +157,31 @@ export class LmdbSnapshotStore implements SnapshotStore {
         chunks++;
       }
       await writer.finish();
-      await rename(partial, final);
-      syncDirectory(this.directory);
     } catch (err) {
       await writer.abandon();
       await rm(partial, { force: true });
-      await rm(final, { force: true });
       throw err;
     }
-    const entry: CatalogEntry = { seq, meta: frozen, size: chunker.size, checksum: chunker.checksum, chunks };
-    const finish = this.finishing.then(() => this.finish(entry));
+    const shape = { meta: frozen, size: chunker.size, checksum: chunker.checksum, chunks };
+    const finish = this.finishing.then(() => this.finish(partial, shape));
     this.finishing = finish.catch(() => undefined);
     await finish;
   }
 
-  /** Make `entry` complete and durable in one transaction that also drops what falls out of retention; then delete their files. */
-  private async finish(entry: CatalogEntry): Promise<void> {
+  /**
+   * Give the synced file of a finished save its place in the order of completed saves, make it
+   * complete and durable in one transaction that also drops what falls out of retention, then
+   * delete their files. Saves finish one at a time, in the order their data ended.
+   */
+  private async finish(partial: string, shape: Omit<CatalogEntry, 'seq'>): Promise<void> {
+    const entry: CatalogEntry = { seq: this.nextSeq++, ...shape };
+    try {
+      await rename(partial, this.fileOf(entry.seq));
+      syncDirectory(this.directory);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
     const kept = [...this.catalog, entry].sort((a, b) => (newer(a, b) ? -1 : 1));
     const dropped = kept.splice(Math.max(1, this.options.retain));
     const record = encodeCatalogRecord(entry);
@@ -203,7 +214,7 @@ export class LmdbSnapshotStore implements SnapshotStore {
     };
   }
 
-  /** Metadata of every stored snapshot, newest first. */
+  /** Metadata of every stored snapshot, most recently saved first. */
   list(): SnapshotMeta[] {
     return this.catalog.slice().sort((a, b) => (newer(a, b) ? -1 : 1)).map((e) => e.meta);
   }

@@ -15,7 +15,7 @@ export interface LmdbPluginOptions {
   readonly mapSize?: number;
   /** Never fsync. Loses acknowledged writes when the machine crashes: tests only. */
   readonly noSync?: boolean;
-  /** Snapshots kept (the newest ones). */
+  /** Snapshots kept (the most recently saved ones). */
   readonly retainSnapshots?: number;
   /** Bytes of snapshot data per stored chunk. */
   readonly snapshotChunkBytes?: number;
@@ -91,7 +91,7 @@ export const lmdbStoragePlugin: CairnPlugin<LmdbPluginOptions> = {
           default: LMDB_DEFAULTS.noSync,
           description: 'Never fsync. A crash of the machine then loses acknowledged writes: for tests only.',
         },
-        retainSnapshots: { type: 'integer', minimum: 1, default: LMDB_DEFAULTS.retainSnapshots, description: 'How many of the newest snapshots to keep.' },
+        retainSnapshots: { type: 'integer', minimum: 1, default: LMDB_DEFAULTS.retainSnapshots, description: 'How many of the most recently saved snapshots to keep.' },
         snapshotChunkBytes: {
           type: 'integer',
           minimum: 4096,

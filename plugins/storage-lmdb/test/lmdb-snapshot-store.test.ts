@@ -91,22 +91,38 @@ describe('LmdbSnapshotStore', () => {
     }
   });
 
-  it('keeps only the newest snapshots (by index, then by order of saving) and their chunks', async () => {
+  it('keeps the most recently saved snapshots and their files; latest() is the last saved, whatever its index', async () => {
     const store = storage.snapshotStore;
     await store.save(meta(10), streamOf(150_000, 10));
     await store.save(meta(30), streamOf(150_000, 30));
     await store.save(meta(20), streamOf(150_000, 20));
-    expect(store.list().map((m) => m.index)).to.deep.equal([30, 20]);
-    // An older one than everything kept is dropped at once.
+    expect(store.list().map((m) => m.index)).to.deep.equal([20, 30]);
+    expect((await store.latest())?.meta.index).to.equal(20);
     await store.save(meta(5), streamOf(150_000, 5));
-    expect(store.list().map((m) => m.index)).to.deep.equal([30, 20]);
+    expect(store.list().map((m) => m.index)).to.deep.equal([5, 20]);
     await store.save(meta(30, 2), streamOf(1000, 31));
-    expect(store.list()).to.deep.equal([meta(30, 2), meta(30)]);
+    expect(store.list()).to.deep.equal([meta(30, 2), meta(5)]);
     expect((await store.latest())?.meta).to.deep.equal(meta(30, 2));
-    expect(await snapshotFiles(directory)).to.have.length(2);
+    expect(await snapshotFiles(directory)).to.deep.equal(['4.snap', '5.snap']);
     await store.close();
     await store.open();
-    expect(store.list()).to.deep.equal([meta(30, 2), meta(30)]);
+    expect(store.list()).to.deep.equal([meta(30, 2), meta(5)]);
+  });
+
+  it('concurrent saves rank by when their data ended, not by when they began', async () => {
+    const store = storage.snapshotStore;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      yield patternBytes(1000, 1);
+      await held;
+      yield patternBytes(1000, 2);
+    }
+    const first = store.save(meta(100), slow());
+    await store.save(meta(50), streamOf(1000, 50));
+    release();
+    await first;
+    expect(store.list().map((m) => m.index)).to.deep.equal([100, 50]);
   });
 
   it('a save whose data fails leaves nothing behind and changes nothing', async () => {
