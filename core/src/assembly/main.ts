@@ -10,7 +10,7 @@ const stopRequested = new Promise<string>((resolve) => {
 });
 
 const code = await runCairn(process.argv.slice(2), etcdApplication, {
-  storage: 'memory',
+  storage: '@cairn/storage-lmdb',
   transportSingle: 'memory',
   transportCluster: '@cairn/transport-tcp',
   api: ['@cairn/api-grpc'],
