@@ -26,6 +26,14 @@ export interface MvccEvent {
   readonly kv: KeyValue;
 }
 
+/** The stored revisions as of one moment, pinned when `MvccStore.pinnedRecords()` returned. */
+export interface PinnedRecords {
+  readonly appliedIndex: number;
+  readonly compactRevision: number;
+  records(): AsyncIterable<{ at: Revision; record: KeyRecord }>;
+  release(): void;
+}
+
 /** The whole key space as of one applied index, pinned when `MvccStore.snapshot()` returned. */
 export interface MvccSnapshot {
   readonly index: number;
@@ -431,29 +439,39 @@ export class MvccStore {
 
   /** CRC-32 of every record at or below `revision` (0: current), and the compact revision. */
   async hashKv(revision: number): Promise<{ hash: number; revision: number; compactRevision: number }> {
-    const rev = revision > 0 ? revision : this.revision;
-    if (rev > this.revision) throw EtcdErrors.futureRevision();
-    if (rev < this.compacted) throw EtcdErrors.compacted();
+    // The view and the revisions it is compared with are taken together, before any await.
     const view = this.backend.readView();
+    const current = this.revision;
+    const compacted = this.compacted;
     let hash = 0;
     try {
+      const rev = revision > 0 ? revision : current;
+      if (rev > current) throw EtcdErrors.futureRevision();
+      if (rev < compacted) throw EtcdErrors.compacted();
       for await (const [k, v] of view.range({ gte: RECORDS_START, lt: encodeRevisionKey({ main: rev + 1, sub: 0 }) })) {
         hash = crc32(v, crc32(k, hash));
       }
     } finally {
       view.release();
     }
-    return { hash, revision: this.revision, compactRevision: this.compacted };
+    return { hash, revision: current, compactRevision: compacted };
   }
 
-  /** Every stored revision in (main, sub) order from a stable view, and the metadata beside it. */
-  async *records(): AsyncIterable<{ at: Revision; record: KeyRecord }> {
+  /**
+   * Every stored revision in (main, sub) order, from a view pinned now together with the applied
+   * index and compact revision of the same moment (what an etcd snapshot file records beside
+   * them). `records()` may be iterated more than once; `release()` frees the view.
+   */
+  pinnedRecords(): PinnedRecords {
     const view = this.backend.readView();
-    try {
-      for await (const [k, v] of view.range({ gte: RECORDS_START, lt: RECORDS_END })) yield { at: decodeRevisionKey(k), record: decodeKeyRecord(v) };
-    } finally {
-      view.release();
-    }
+    return {
+      appliedIndex: this.applied,
+      compactRevision: this.compacted,
+      async *records() {
+        for await (const [k, v] of view.range({ gte: RECORDS_START, lt: RECORDS_END })) yield { at: decodeRevisionKey(k), record: decodeKeyRecord(v) };
+      },
+      release: () => view.release(),
+    };
   }
 
   /**

@@ -69,14 +69,22 @@ export class MemberMaintenanceService implements MaintenanceService {
 
   /** The store as an etcd backend file (bbolt), so `etcdctl snapshot status/restore` read it. */
   snapshot(): AsyncIterable<Uint8Array> {
-    const store = this.store;
-    return etcdSnapshotFile({
+    // Pinned now, so the records and the consistent index in the file describe the same moment.
+    const pinned = this.store.pinnedRecords();
+    const file = etcdSnapshotFile({
       records: async function* () {
-        for await (const { at, record } of store.records()) yield { main: at.main, sub: at.sub, ...record };
+        for await (const { at, record } of pinned.records()) yield { main: at.main, sub: at.sub, ...record };
       },
-      consistentIndex: store.appliedIndex,
-      compactRevision: store.compactRevision,
+      consistentIndex: pinned.appliedIndex,
+      compactRevision: pinned.compactRevision,
     });
+    return (async function* () {
+      try {
+        yield* file;
+      } finally {
+        pinned.release();
+      }
+    })();
   }
 
   async moveLeader(targetId: string): Promise<{ readonly header: ResponseHeader }> {

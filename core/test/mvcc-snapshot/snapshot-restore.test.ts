@@ -50,13 +50,15 @@ async function storeWithHistory(backend: Backend, keys: number, valueSize: numbe
   return store;
 }
 
+/** The store's records as a snapshot file source; the pinned view lives as long as the test's store. */
 function sourceOf(store: MvccStore): SnapshotRecordSource {
+  const pinned = store.pinnedRecords();
   return {
     records: async function* () {
-      for await (const { at, record } of store.records()) yield { main: at.main, sub: at.sub, ...record };
+      for await (const { at, record } of pinned.records()) yield { main: at.main, sub: at.sub, ...record };
     },
-    consistentIndex: store.appliedIndex,
-    compactRevision: store.compactRevision,
+    consistentIndex: pinned.appliedIndex,
+    compactRevision: pinned.compactRevision,
   };
 }
 
