@@ -1,144 +1,101 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
-import type { LogStore } from '../../src/ports/log-store.js';
-import { CorruptStorageError, decodeEntryRecord, encodeEntryRecord, openRecord, sealRecord } from '../../src/raft/stored-records.js';
-import type { Entry } from '../../src/raft/types.js';
-import { createFile, fsyncDirectory } from './file-durability.js';
+import { CorruptStorageError, type Entry, type LogStore } from '@cairn/core';
+import { createFile, ensureDirectory, fsyncDirectory, removeIfPresent, writeFully } from './file-durability.js';
+import { appendFrame, appendFrameBytes, compactFrame, scanFrames, truncateFrame, type LogFrame } from './log-frame.js';
 
-/** Planted bugs, each of which one of the kit's disk checks must catch. */
-export type FileLogStoreBug =
-  /** append resolves at once; the write and fsync happen later (the SIGKILL check catches it). */
-  | 'ack-before-write'
-  /** append resolves after write(2) returned, before fdatasync (only the strace check sees it). */
-  | 'ack-before-sync'
-  /** a frame that fails its checksum is taken for a torn tail and cut off with all after it (the corruption check catches it). */
-  | 'cut-at-bad-frame';
-
-const enum FrameKind {
-  /** Entries from `from` on, replacing whatever was there. */
-  Append = 1,
-  /** Drop entries >= index. */
-  Truncate = 2,
-  /** Drop entries <= index, remembering its term. */
-  Compact = 3,
+export interface FileLogStoreOptions {
+  /**
+   * Rewrite the file once a compaction leaves less than half of it live, if it has at least this
+   * many bytes (default 1 MiB): smaller files are cheaper to keep than to copy.
+   */
+  readonly rewriteMinBytes?: number;
 }
 
-/** u32 body length | u32 CRC-32 of those 4 bytes: a flipped length is refused, not read as a torn tail. */
-const HEADER_BYTES = 8;
-
-function frame(body: Uint8Array): Uint8Array {
-  const sealed = sealRecord(body);
-  const out = new Uint8Array(HEADER_BYTES + sealed.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, sealed.byteLength);
-  view.setUint32(4, crc32(out.subarray(0, 4)));
-  out.set(sealed, HEADER_BYTES);
-  return out;
+/** The log as a compaction leaves it: what a rewrite puts in the new file. */
+interface LiveLog {
+  readonly offset: number;
+  readonly offsetTerm: number;
+  readonly entries: readonly Entry[];
 }
 
-function appendBody(entries: readonly Entry[]): Uint8Array {
-  const records = entries.map(encodeEntryRecord);
-  const out = new Uint8Array(1 + 8 + records.reduce((n, r) => n + 4 + r.byteLength, 0));
-  const view = new DataView(out.buffer);
-  view.setUint8(0, FrameKind.Append);
-  view.setFloat64(1, entries[0]!.index);
-  let at = 9;
-  for (const r of records) {
-    view.setUint32(at, r.byteLength);
-    out.set(r, at + 4);
-    at += 4 + r.byteLength;
-  }
-  return out;
-}
-
-function markerBody(kind: FrameKind, index: number, term = 0): Uint8Array {
-  const out = new Uint8Array(17);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, kind);
-  view.setFloat64(1, index);
-  view.setFloat64(9, term);
-  return out;
-}
+/** Entry data per append frame of a rewritten file: bounds each write and each frame's buffer. */
+const REWRITE_FRAME_DATA_BYTES = 1 << 20;
 
 /**
- * A test-only LogStore: one append-only file of checksummed frames, one write and one fdatasync
- * per operation, everything also held in memory. Opening replays the frames; a torn last frame
- * (the file ends inside it) is cut off, any other damage is a CorruptStorageError naming the file.
+ * The Raft log in one append-only file, `log.dat`, of checksummed frames (see log-frame.ts): each
+ * operation is one write at the end of the file and one fdatasync, and resolves after both. The
+ * whole log is also held in memory; opening replays the frames. A torn last frame (the file ends
+ * inside it: its fdatasync never returned) is cut off; any other damage is a CorruptStorageError
+ * naming the file.
+ *
+ * Truncations and compactions are marker frames, so the file only grows, until a compaction
+ * leaves most of it dead: then the live log is written to `log.dat.rewrite`, fdatasynced, renamed
+ * over `log.dat`, and the directory fsynced, and only then does that compaction resolve. A crash
+ * before the rename leaves the old file whole (the leftover is removed at open); after it, the new
+ * file holds the same log.
  */
 export class FileLogStore implements LogStore {
   readonly path: string;
+  private readonly rewritePath: string;
+  private readonly rewriteMinBytes: number;
   private handle: FileHandle | undefined;
+  /** Bytes in the file; advanced in the queue, by each write that completed. */
   private size = 0;
   private offset = 0;
   private offsetTerm = 0;
   private log: Entry[] = [];
-  /** Operations run one after another, in call order. */
+  /** Writes run one after another, in call order; memory is updated at call time. */
   private queue: Promise<void> = Promise.resolve();
+  /** The first failed write or sync: the file's state is unknown after it, so every later operation fails with it. */
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
 
-  constructor(directory: string, private readonly bug?: FileLogStoreBug) {
+  constructor(private readonly directory: string, options: FileLogStoreOptions = {}) {
     this.path = join(directory, 'log.dat');
+    this.rewritePath = `${this.path}.rewrite`;
+    this.rewriteMinBytes = options.rewriteMinBytes ?? 1 << 20;
   }
 
   async open(): Promise<void> {
-    const created = await createFile(this.path);
-    if (created) await fsyncDirectory(this.path);
-    this.handle = await open(this.path, 'r+');
-    const bytes = await this.handle.readFile();
-    let at = 0;
-    while (at < bytes.byteLength) {
-      if (bytes.byteLength - at < HEADER_BYTES) break;
-      const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_BYTES);
-      const length = view.getUint32(0);
-      if (crc32(bytes.subarray(at, at + 4)) !== view.getUint32(4)) {
-        if (this.bug === 'cut-at-bad-frame') break;
-        throw new CorruptStorageError(this.path, `frame header at byte ${at}: checksum mismatch`);
+    this.closing = undefined;
+    await ensureDirectory(this.directory);
+    // A rewrite that never reached its rename: the file it was to replace is still whole.
+    if (await removeIfPresent(this.rewritePath)) await fsyncDirectory(this.rewritePath);
+    if (await createFile(this.path)) await fsyncDirectory(this.path);
+    const handle = await open(this.path, 'r+');
+    try {
+      const bytes = await handle.readFile();
+      let end = 0;
+      for (const scanned of scanFrames(bytes, this.path)) {
+        if (scanned.kind === 'damaged') {
+          this.damagedFrame(scanned.error);
+        } else if (scanned.kind === 'frame') {
+          this.replay(scanned.frame, scanned.at);
+          end = scanned.at + scanned.bytes;
+        }
       }
-      if (at + HEADER_BYTES + length > bytes.byteLength) break;
-      let body: Uint8Array;
-      try {
-        body = openRecord(bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length), this.path, `frame at byte ${at}`);
-      } catch (err) {
-        if (this.bug === 'cut-at-bad-frame') break;
-        throw err;
+      if (end < bytes.byteLength) {
+        // The last frame is torn: it was never acknowledged (its fdatasync had not returned).
+        await handle.truncate(end);
+        await handle.datasync();
       }
-      this.replay(body, at);
-      at += HEADER_BYTES + length;
+      this.size = end;
+    } catch (err) {
+      await handle.close();
+      throw err;
     }
-    if (at < bytes.byteLength) {
-      // The last frame is torn: it was never acknowledged (its fdatasync had not returned).
-      await this.handle.truncate(at);
-      await this.handle.datasync();
-    }
-    this.size = at;
+    this.handle = handle;
   }
 
-  private replay(body: Uint8Array, at: number): void {
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    const kind = view.getUint8(0);
-    const index = view.getFloat64(1);
-    if (kind === FrameKind.Append) {
-      if (index <= this.offset || index > this.lastIndex() + 1) throw new CorruptStorageError(this.path, `frame at byte ${at} appends at ${index} outside [${this.firstIndex()}, ${this.lastIndex() + 1}]`);
-      this.log.length = index - this.offset - 1;
-      for (let p = 9; p < body.byteLength;) {
-        const length = view.getUint32(p);
-        this.log.push(decodeEntryRecord(body.subarray(p + 4, p + 4 + length), this.path, this.lastIndex() + 1));
-        p += 4 + length;
-      }
-    } else if (kind === FrameKind.Truncate) {
-      this.applyTruncate(index);
-    } else if (kind === FrameKind.Compact) {
-      this.applyCompact(index, view.getFloat64(9));
-    } else {
-      throw new CorruptStorageError(this.path, `frame at byte ${at} of unknown kind ${kind}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    await this.queue;
-    await handle?.close();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.queue;
+      const handle = this.handle;
+      this.handle = undefined;
+      await handle?.close();
+    })();
+    return this.closing;
   }
 
   firstIndex(): number {
@@ -176,20 +133,62 @@ export class FileLogStore implements LogStore {
     const copies = entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: e.data.slice() }));
     this.log.length = first - this.offset - 1;
     this.log.push(...copies);
-    return this.persist(frame(appendBody(copies)));
+    const bytes = appendFrame(copies);
+    return this.operation((handle, written) => this.appendToFile(handle, bytes, written));
   }
 
   truncateFrom(index: number): Promise<void> {
     if (index <= this.offset) return Promise.reject(new RangeError(`truncate from ${index} reaches below first index ${this.firstIndex()}`));
     if (index > this.lastIndex()) return this.queue;
     this.applyTruncate(index);
-    return this.persist(frame(markerBody(FrameKind.Truncate, index)));
+    const bytes = truncateFrame(index);
+    return this.operation((handle, written) => this.appendToFile(handle, bytes, written));
   }
 
   compactTo(index: number, term: number): Promise<void> {
     if (index <= this.offset) return this.queue;
     this.applyCompact(index, term);
-    return this.persist(frame(markerBody(FrameKind.Compact, index, term)));
+    const live: LiveLog = { offset: this.offset, offsetTerm: this.offsetTerm, entries: this.log.slice() };
+    return this.operation(async (handle, written) => {
+      // Decided in the queue, where the file's size is exact; `live` is the log as this call left it.
+      const marker = compactFrame(live.offset, live.offsetTerm);
+      const liveBytes = marker.byteLength + (live.entries.length === 0 ? 0 : appendFrameBytes(live.entries));
+      if (this.size >= this.rewriteMinBytes && 2 * liveBytes < this.size + marker.byteLength) await this.rewrite(handle, live, written);
+      else await this.appendToFile(handle, marker, written);
+    });
+  }
+
+  /**
+   * When an operation is acknowledged: given `written` (its bytes are in the file: write(2)
+   * returned) and `durable` (its fdatasync, or its rewrite's directory fsync, returned), the promise
+   * the caller gets. A correct store returns `durable`. This is the seam the example's tests use to
+   * plant bugs (acknowledge at once, or once written); nothing else overrides it.
+   */
+  protected acknowledge(_written: Promise<void>, durable: Promise<void>): Promise<void> {
+    return durable;
+  }
+
+  /**
+   * What open does with a frame that is complete but fails its checksum: refuse the file. A
+   * subclass that returns instead drops that frame and every one after it as if they were a torn
+   * tail, which loses acknowledged entries (the example's planted corruption bug).
+   */
+  protected damagedFrame(error: CorruptStorageError): void {
+    throw error;
+  }
+
+  private replay(frame: LogFrame, at: number): void {
+    if (frame.kind === 'append') {
+      if (frame.from <= this.offset || frame.from > this.lastIndex() + 1) {
+        throw new CorruptStorageError(this.path, `frame at byte ${at} appends at ${frame.from} outside [${this.firstIndex()}, ${this.lastIndex() + 1}]`);
+      }
+      this.log.length = frame.from - this.offset - 1;
+      this.log.push(...frame.entries);
+    } else if (frame.kind === 'truncate') {
+      this.applyTruncate(frame.index);
+    } else {
+      this.applyCompact(frame.index, frame.term);
+    }
   }
 
   private applyTruncate(index: number): void {
@@ -202,22 +201,58 @@ export class FileLogStore implements LogStore {
     this.offsetTerm = term;
   }
 
-  /** Writes `bytes` at the end of the file and syncs; resolves when durable (unless a bug is planted). */
-  private persist(bytes: Uint8Array): Promise<void> {
-    const handle = this.handle;
-    if (handle === undefined) return Promise.reject(new Error(`${this.path}: the log store is not open`));
-    const position = this.size;
-    this.size += bytes.byteLength;
-    let written!: () => void;
-    const writtenOnly = new Promise<void>((resolve) => { written = resolve; });
+  /** Queues `work` on the open file; resolves as `acknowledge` decides. */
+  private operation(work: (handle: FileHandle, written: () => void) => Promise<void>): Promise<void> {
+    if (this.closing !== undefined || this.handle === undefined) return Promise.reject(new Error(`${this.path}: the log store is not open`));
+    let markWritten!: () => void;
+    let failWritten!: (err: unknown) => void;
+    const written = new Promise<void>((resolve, reject) => { markWritten = resolve; failWritten = reject; });
     const durable = this.queue.then(async () => {
-      await handle.write(bytes, 0, bytes.byteLength, position);
-      written();
-      await handle.datasync();
+      if (this.failure !== undefined) throw this.failure;
+      try {
+        await work(this.handle!, markWritten);
+      } catch (err) {
+        this.failure = err as Error;
+        throw err;
+      }
     });
+    durable.catch(failWritten);
+    written.catch(() => undefined);
     this.queue = durable.catch(() => undefined);
-    if (this.bug === undefined) return durable;
-    durable.catch(() => undefined);
-    return this.bug === 'ack-before-write' ? Promise.resolve() : writtenOnly;
+    return this.acknowledge(written, durable);
+  }
+
+  /** One write at the end of the file, then fdatasync. */
+  private async appendToFile(handle: FileHandle, bytes: Uint8Array, written: () => void): Promise<void> {
+    this.size += await writeFully(handle, bytes, this.size);
+    written();
+    await handle.datasync();
+  }
+
+  /** The live log into a new file that replaces the old one; the old handle is closed once the new file is in place and durable. */
+  private async rewrite(old: FileHandle, live: LiveLog, written: () => void): Promise<void> {
+    const handle = await open(this.rewritePath, 'w');
+    let size = 0;
+    try {
+      size += await writeFully(handle, compactFrame(live.offset, live.offsetTerm), size);
+      for (let from = 0; from < live.entries.length;) {
+        let to = from + 1;
+        for (let data = live.entries[from]!.data.byteLength; to < live.entries.length && data + live.entries[to]!.data.byteLength <= REWRITE_FRAME_DATA_BYTES; to++) {
+          data += live.entries[to]!.data.byteLength;
+        }
+        size += await writeFully(handle, appendFrame(live.entries.slice(from, to)), size);
+        from = to;
+      }
+      await handle.datasync();
+      written();
+      await rename(this.rewritePath, this.path);
+      await fsyncDirectory(this.path);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    this.handle = handle;
+    this.size = size;
+    await old.close();
   }
 }

@@ -2,14 +2,20 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { SnapshotStore, StoredSnapshot } from '../../src/ports/snapshot-store.js';
-import { CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord } from '../../src/raft/stored-records.js';
-import type { SnapshotMeta } from '../../src/raft/types.js';
-import { fsyncDirectory } from './file-durability.js';
+import { CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, type SnapshotMeta, type SnapshotStore, type StoredSnapshot } from '@cairn/core';
+import { ensureDirectory, fsyncDirectory, writeFully } from './file-durability.js';
+
+export interface FileSnapshotStoreOptions {
+  /** How many of the most recently saved snapshots to keep (default 2). */
+  readonly retain?: number;
+}
 
 /** After the data: u32 CRC-32 of the data | f64 its length. */
 const TRAILER_BYTES = 12;
+/** `<index>-<save number>.snap`: the save number orders snapshots by completed save, as the port asks. */
 const NAME = /^(\d{16})-(\d{8})\.snap$/;
+/** A save under way (or one a crash cut short): never read, removed at open. */
+const TEMPORARY = /\.snap\.tmp$/;
 
 interface SnapshotFile {
   readonly path: string;
@@ -18,21 +24,29 @@ interface SnapshotFile {
 }
 
 /**
- * A test-only SnapshotStore: one file per snapshot, `<index>-<seq>.snap`, holding
- * u32 meta length | sealed meta record | data | trailer. Written as `.tmp`, fdatasync, renamed,
- * directory fsynced; the `retain` most recently saved are kept. latest() verifies the data's checksum by
- * streaming the file before it returns.
+ * Snapshots as one file each, holding u32 meta length | sealed meta record | data | trailer. A save
+ * streams the data into a `.snap.tmp` file, fdatasyncs it, numbers it (saves are ranked by when
+ * they complete, not by index), renames it to `<index>-<number>.snap`, removes all but the `retain`
+ * most recently saved, and fsyncs the directory before it resolves. latest() streams the newest
+ * file once to verify the data's checksum before it returns, so a damaged snapshot is refused
+ * (CorruptStorageError naming the file) before anyone installs it.
  */
 export class FileSnapshotStore implements SnapshotStore {
+  private readonly retain: number;
+  /** The number the next completed save gets. */
   private seq = 0;
+  /** Names the temporary files of saves under way. */
+  private pending = 0;
 
-  constructor(private readonly directory: string, private readonly retain = 2) {}
+  constructor(private readonly directory: string, options: FileSnapshotStoreOptions = {}) {
+    this.retain = Math.max(1, options.retain ?? 2);
+  }
 
   async open(): Promise<void> {
-    const names = await readdir(this.directory);
-    const leftovers = names.filter((n) => n.endsWith('.tmp'));
+    await ensureDirectory(this.directory);
+    const leftovers = (await readdir(this.directory)).filter((n) => TEMPORARY.test(n));
     for (const name of leftovers) await rm(join(this.directory, name), { force: true });
-    if (leftovers.length > 0) await fsyncDirectory(join(this.directory, 'x'));
+    if (leftovers.length > 0) await fsyncDirectory(join(this.directory, leftovers[0]!));
     this.seq = (await this.files()).reduce((m, f) => Math.max(m, f.seq + 1), 0);
   }
 
@@ -49,26 +63,28 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 
   async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const path = join(this.directory, `${meta.index.toString().padStart(16, '0')}-${(this.seq++).toString().padStart(8, '0')}.snap`);
-    const temporary = `${path}.tmp`;
+    const index = meta.index.toString().padStart(16, '0');
+    const temporary = join(this.directory, `${index}-pending-${this.pending++}.snap.tmp`);
     const handle = await open(temporary, 'w');
     try {
       const record = encodeSnapshotMetaRecord(meta);
       const head = Buffer.alloc(4 + record.byteLength);
       head.writeUInt32BE(record.byteLength, 0);
       head.set(record, 4);
-      await handle.write(head);
+      let at = await writeFully(handle, head, 0);
       let crc = 0;
       let size = 0;
       for await (const chunk of data) {
+        // Node's crc32 of an empty view without a backing store answers 0, not the running value.
+        if (chunk.byteLength === 0) continue;
         crc = crc32(chunk, crc);
         size += chunk.byteLength;
-        await handle.write(chunk);
+        at += await writeFully(handle, chunk, at);
       }
       const trailer = Buffer.alloc(TRAILER_BYTES);
       trailer.writeUInt32BE(crc, 0);
       trailer.writeDoubleBE(size, 4);
-      await handle.write(trailer);
+      await writeFully(handle, trailer, at);
       await handle.datasync();
     } catch (err) {
       await handle.close();
@@ -76,6 +92,8 @@ export class FileSnapshotStore implements SnapshotStore {
       throw err;
     }
     await handle.close();
+    // Numbered only now: a save that started earlier but finished later is the more recent one.
+    const path = join(this.directory, `${index}-${(this.seq++).toString().padStart(8, '0')}.snap`);
     await rename(temporary, path);
     for (const old of (await this.files()).slice(this.retain)) await rm(old.path, { force: true });
     await fsyncDirectory(path);

@@ -1,24 +1,27 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StableState, StableStore } from '../../src/ports/stable-store.js';
-import { decodeStableStateRecord, encodeStableStateRecord } from '../../src/raft/stored-records.js';
-import { fsyncDirectory } from './file-durability.js';
+import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
+import { ensureDirectory, fsyncDirectory, removeIfPresent, writeFully } from './file-durability.js';
 
 /**
- * A test-only StableStore: the state as one checksummed record in `stable`, replaced by writing
- * `stable.tmp`, fdatasync, rename over `stable`, fsync of the directory.
+ * Term, vote, commit and membership as one checksummed record in `stable`, replaced whole by
+ * writing `stable.tmp`, fdatasync, rename over `stable`, fsync of the directory: after a crash the
+ * file is the old state or the new one, never a mix. A damaged record is a CorruptStorageError
+ * naming the file.
  */
 export class FileStableStore implements StableStore {
   readonly path: string;
   private state: StableState | undefined;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(directory: string) {
+  constructor(private readonly directory: string) {
     this.path = join(directory, 'stable');
   }
 
   async open(): Promise<void> {
-    await rm(`${this.path}.tmp`, { force: true });
+    await ensureDirectory(this.directory);
+    // A save that never reached its rename; `stable` still holds the state before it.
+    await removeIfPresent(`${this.path}.tmp`);
     let bytes: Buffer | undefined;
     try {
       bytes = await readFile(this.path);
@@ -43,7 +46,7 @@ export class FileStableStore implements StableStore {
       const temporary = `${this.path}.tmp`;
       const handle = await open(temporary, 'w');
       try {
-        await handle.write(record);
+        await writeFully(handle, record, 0);
         await handle.datasync();
       } finally {
         await handle.close();

@@ -1,4 +1,11 @@
-// FileLogStore with a planted bug: append resolves before its data is written.
-import { FileLogStore } from './file-log-store.js';
+// A planted bug, for the kit's checks to catch: operations resolve at once, before their frame is
+// written (the SIGKILL check sees acknowledged entries missing).
+import { FileLogStore } from '../src/index.js';
 
-export const createLogStore = (directory: string): FileLogStore => new FileLogStore(directory, 'ack-before-write');
+class AckBeforeWriteLogStore extends FileLogStore {
+  protected override acknowledge(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export const createLogStore = (directory: string): FileLogStore => new AckBeforeWriteLogStore(directory);

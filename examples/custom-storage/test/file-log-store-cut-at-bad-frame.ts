@@ -1,4 +1,11 @@
-// FileLogStore with a planted bug: a frame that fails its checksum is cut off as if it were a torn tail.
-import { FileLogStore } from './file-log-store.js';
+// A planted bug, for the kit's checks to catch: a frame that fails its checksum is taken for a
+// torn tail and cut off with every frame after it (the corruption check sees entries lost silently).
+import { FileLogStore } from '../src/index.js';
 
-export const createLogStore = (directory: string): FileLogStore => new FileLogStore(directory, 'cut-at-bad-frame');
+class CutAtBadFrameLogStore extends FileLogStore {
+  protected override damagedFrame(): void {
+    // Swallowed: open keeps what came before the frame and truncates the file there.
+  }
+}
+
+export const createLogStore = (directory: string): FileLogStore => new CutAtBadFrameLogStore(directory);

@@ -1,15 +1,14 @@
-import type { SnapshotStore } from '../../src/ports/snapshot-store.js';
-import { logStoreConformance } from '../../src/testkit/conformance/storage/log-store-conformance.js';
-import { snapshotStoreConformance } from '../../src/testkit/conformance/storage/snapshot-store-conformance.js';
-import { stableStoreConformance } from '../../src/testkit/conformance/storage/stable-store-conformance.js';
-import type { FileSnapshotStore } from './file-snapshot-store.js';
+import type { SnapshotStore } from '@cairn/core';
+import { logStoreConformance, snapshotStoreConformance, stableStoreConformance } from '@cairn/core/testkit';
+import type { FileSnapshotStore } from '../src/index.js';
 
-// The whole kit, disk sections included, against the correct test-only file stores.
-const module = new URL('./file-stores.js', import.meta.url);
+// The whole kit, disk sections included, against the stores as the plugin binds them: one line per port.
+const stores = new URL('./file-stores.js', import.meta.url);
 
-logStoreConformance('FileLogStore (test-only, append-only file)', { module, dataFiles: /^log\.dat$/ });
-stableStoreConformance('FileStableStore (test-only, write and rename)', { module, dataFiles: /^stable$/ });
-snapshotStoreConformance('FileSnapshotStore (test-only, one file per snapshot)', { module, dataFiles: /\.snap$/ }, {
+logStoreConformance('FileLogStore (append-only file)', { module: stores, dataFiles: /^log\.dat$/ });
+logStoreConformance('FileLogStore (rewritten at every compaction that leaves it half dead)', { module: new URL('./file-stores-eager-rewrite.js', import.meta.url), dataFiles: /^log\.dat$/ });
+stableStoreConformance('FileStableStore (write and rename)', { module: stores, dataFiles: /^stable$/ });
+snapshotStoreConformance('FileSnapshotStore (one file per snapshot)', { module: stores, dataFiles: /^snapshots\/.*\.snap$/ }, {
   retain: 2,
   retained: (store: SnapshotStore) => (store as FileSnapshotStore).list(),
 });
