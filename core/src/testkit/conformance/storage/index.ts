@@ -13,7 +13,7 @@ export { backendChecks, BackendModel, EDGE_KEYS, type BackendCheckOptions } from
 export type { DiskSectionOptions } from './disk-sections.js';
 export { checkLogStoreSurvivesSigkill, checkStableStoreSurvivesSigkill, type SigkillCheckOptions, type SigkillRound } from './sigkill-crash.js';
 export { checkLogStoreFsyncOrdering, checkStableStoreFsyncOrdering, findStrace, STRACE_MISSING, type FsyncOrderingOptions } from './fsync-ordering.js';
-export { analyseFsyncOrdering, type FsyncOrderingAnalysis, type FsyncOrderingRule, type FsyncViolation } from './fsync-ordering-rule.js';
+export { analyseFsyncOrdering, FSYNC_TRACE_SYSCALLS, type FsyncOrderingAnalysis, type FsyncOrderingRule, type FsyncViolation } from './fsync-ordering-rule.js';
 export { parseStraceOutput, type TraceCall } from './strace-trace.js';
 export { checkLogStoreCorruption, checkStableStoreCorruption, checkSnapshotStoreCorruption, type CorruptionCheckOptions, type CorruptionReport, type CorruptionRound } from './corruption.js';
 export { LogModel, assertLogMatches } from './log-model.js';
