@@ -58,7 +58,12 @@ export class FileLogStore implements LogStore {
   }
 
   async open(): Promise<void> {
+    // Everything comes from the file: a store closed and opened again starts over from it.
     this.closing = undefined;
+    this.failure = undefined;
+    this.offset = 0;
+    this.offsetTerm = 0;
+    this.log = [];
     await ensureDirectory(this.directory);
     // A rewrite that never reached its rename: the file it was to replace is still whole.
     if (await removeIfPresent(this.rewritePath)) await fsyncDirectory(this.rewritePath);
