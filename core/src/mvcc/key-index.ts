@@ -23,13 +23,24 @@ function lowerBound(keys: readonly string[], key: string): number {
   return lo;
 }
 
+/** One shared zero lease for index entries: a BigInt decoded per record would cost every key a heap object. */
+export const NO_LEASE = 0n;
+
+/**
+ * A key's revisions, oldest first: most keys have exactly one, held as itself, since an array
+ * (and the spare capacity V8 gives it on the first push) would cost several times the revision.
+ */
+type History = IndexedRevision | IndexedRevision[];
+
+const revisionsOf = (h: History): readonly IndexedRevision[] => (Array.isArray(h) ? h : [h]);
+
 /**
  * The in-memory index of the MVCC store: for each key, its revisions in order (values stay in the
  * Backend). Rebuilt from the Backend's records at open.
  */
 export class KeyIndex {
   private readonly sorted: string[] = [];
-  private readonly history = new Map<string, IndexedRevision[]>();
+  private readonly history = new Map<string, History>();
 
   get keyCount(): number {
     return this.sorted.length;
@@ -37,19 +48,22 @@ export class KeyIndex {
 
   /** Record a new revision of `key` (revisions arrive in increasing order). */
   add(key: string, rev: IndexedRevision): void {
-    let revs = this.history.get(key);
-    if (revs === undefined) {
-      revs = [];
-      this.history.set(key, revs);
+    const h = this.history.get(key);
+    if (h === undefined) {
+      this.history.set(key, rev);
       this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+    } else if (Array.isArray(h)) {
+      h.push(rev);
+    } else {
+      this.history.set(key, [h, rev]);
     }
-    revs.push(rev);
   }
 
   /** The newest revision of `key` at or below `atRev`, if it is not a tombstone. */
   liveAt(key: string, atRev: number): IndexedRevision | undefined {
-    const revs = this.history.get(key);
-    if (revs === undefined) return undefined;
+    const h = this.history.get(key);
+    if (h === undefined) return undefined;
+    const revs = revisionsOf(h);
     for (let i = revs.length - 1; i >= 0; i--) {
       const r = revs[i]!;
       if (r.main <= atRev) return r.tombstone ? undefined : r;
@@ -79,7 +93,8 @@ export class KeyIndex {
   compact(rev: number, plantedBug = false): Revision[] {
     const dropped: Revision[] = [];
     const emptied: string[] = [];
-    for (const [key, revs] of this.history) {
+    for (const [key, h] of this.history) {
+      const revs = revisionsOf(h);
       let keep = -1;
       for (let i = revs.length - 1; i >= 0; i--) {
         if (revs[i]!.main <= rev) {
@@ -91,8 +106,10 @@ export class KeyIndex {
       // The planted bug (tests only) also drops the live revision that reads at `rev` still need.
       const cut = revs[keep]!.tombstone || plantedBug ? keep + 1 : keep;
       if (cut === 0) continue;
-      for (const r of revs.splice(0, cut)) dropped.push(r);
-      if (revs.length === 0) emptied.push(key);
+      for (const r of revs.slice(0, cut)) dropped.push(r);
+      const left = revs.slice(cut);
+      if (left.length === 0) emptied.push(key);
+      else this.history.set(key, left.length === 1 ? left[0]! : left);
     }
     for (const key of emptied) {
       this.history.delete(key);

@@ -8,7 +8,7 @@ import {
   type TxnRequest, type TxnResponse,
 } from '../services/kv-types.js';
 import { decodeKeyRecord, encodeKeyRecord, toKeyValue, type KeyRecord } from './key-record.js';
-import { KeyIndex, keyBytes, type IndexedRevision } from './key-index.js';
+import { KeyIndex, keyBytes, NO_LEASE, type IndexedRevision } from './key-index.js';
 import { keyInterval, needsEveryMatch, passesRevisionFilters, sortKeyValues } from './range-query.js';
 import {
   decodeRevisionKey, decodeU64, encodeRevisionKey, encodeU64, metaKey, RECORD_PREFIX, type Revision,
@@ -641,7 +641,7 @@ function keyString(key: Uint8Array): string {
 }
 
 function indexed(at: Revision, r: KeyRecord): IndexedRevision {
-  return { main: at.main, sub: at.sub, tombstone: r.tombstone, createRevision: r.createRevision, version: r.version, lease: r.lease };
+  return { main: at.main, sub: at.sub, tombstone: r.tombstone, createRevision: r.createRevision, version: r.version, lease: r.lease === 0n ? NO_LEASE : r.lease };
 }
 
 function operandNumber(c: Compare): number | bigint {
