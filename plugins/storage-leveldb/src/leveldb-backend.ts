@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendReader, BackendSize } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp, LevelSnapshot } from './level-database.js';
 import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { BACKEND_END, BACKEND_START, FLUSH_MARKER_KEY, backendKey } from './key-layout.js';
 import { openBackendValue, sealBackendValue } from './backend-record.js';
 
@@ -48,15 +49,13 @@ class LevelDbBackendReader implements BackendReader {
  * snapshots.
  */
 export class LevelDbBackend implements Backend {
-  private database: LevelDatabase | undefined;
-  private opening: Promise<void> | undefined;
+  private readonly handle: PooledDatabaseHandle;
   private readonly reader: LevelDbBackendReader;
   private readonly views = new Set<LevelSnapshot>();
   private flushes = 0;
-  private readonly pool: LevelDatabasePool;
 
   constructor(private readonly options: LevelDbBackendOptions) {
-    this.pool = options.pool ?? levelDatabases;
+    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
     this.reader = new LevelDbBackendReader(() => this.open_());
   }
 
@@ -65,26 +64,14 @@ export class LevelDbBackend implements Backend {
   }
 
   open(): Promise<void> {
-    this.opening ??= this.pool.acquire(this.options.database).then(
-      (database) => {
-        this.database = database;
-      },
-      (err: unknown) => {
-        this.opening = undefined;
-        throw err;
-      },
-    );
-    return this.opening;
+    return this.handle.open();
   }
 
-  async close(): Promise<void> {
-    const database = this.database;
-    if (database === undefined) return;
-    this.database = undefined;
-    this.opening = undefined;
-    for (const view of this.views) await view.close().catch(() => undefined);
-    this.views.clear();
-    await this.pool.release(database);
+  close(): Promise<void> {
+    return this.handle.close(async () => {
+      for (const view of this.views) await view.close().catch(() => undefined);
+      this.views.clear();
+    });
   }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -168,7 +155,8 @@ export class LevelDbBackend implements Backend {
   }
 
   private open_(): LevelDatabase {
-    if (this.database === undefined) throw new Error(`${this.location}: backend is not open`);
-    return this.database;
+    const database = this.handle.database;
+    if (database === undefined) throw new Error(`${this.location}: backend is not open`);
+    return database;
   }
 }

@@ -1,6 +1,7 @@
 import { CorruptStorageError, decodeEntryRecord, encodeEntryRecord, openRecord, sealRecord, type Entry, type LogStore } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp } from './level-database.js';
 import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { ENTRY_END, LOG_OFFSET_KEY, entryIndexOf, entryKey } from './key-layout.js';
 import { TermRuns } from './term-runs.js';
 
@@ -41,71 +42,58 @@ function decodeOffset(record: Uint8Array, file: string): { index: number; term: 
  * into one (see LevelDatabase).
  */
 export class LevelDbLogStore implements LogStore {
-  private database: LevelDatabase | undefined;
-  private opening: Promise<void> | undefined;
+  private readonly handle: PooledDatabaseHandle;
   private offset = 0;
   private offsetTerm = 0;
   private last = 0;
   private readonly terms = new TermRuns();
   /** Lowest index each write in flight changes: reads reaching it wait until it has landed. */
   private readonly inFlightFloors: number[] = [];
-  private readonly pool: LevelDatabasePool;
 
-  constructor(private readonly options: LevelDbLogStoreOptions) {
-    this.pool = options.pool ?? levelDatabases;
+  constructor(options: LevelDbLogStoreOptions) {
+    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
   }
 
   get location(): string {
-    return this.options.database.location;
+    return this.handle.location;
+  }
+
+  private get database(): LevelDatabase | undefined {
+    return this.handle.database;
   }
 
   open(): Promise<void> {
-    this.opening ??= this.load().catch((err: unknown) => {
-      this.opening = undefined;
-      throw err;
-    });
-    return this.opening;
+    return this.handle.open((database) => this.load(database));
   }
 
-  async close(): Promise<void> {
-    const database = this.database;
-    if (database === undefined) return;
-    this.database = undefined;
-    this.opening = undefined;
-    await this.pool.release(database);
+  close(): Promise<void> {
+    return this.handle.close();
   }
 
-  private async load(): Promise<void> {
-    const database = await this.pool.acquire(this.options.database);
-    try {
-      const file = database.location;
-      const offsetRecord = await database.read(LOG_OFFSET_KEY);
-      const offset = offsetRecord === undefined ? { index: 0, term: 0 } : decodeOffset(offsetRecord, file);
-      this.offset = offset.index;
-      this.offsetTerm = offset.term;
-      this.terms.clear();
-      let expected = offset.index + 1;
-      let previousTerm = offset.term;
-      for await (const [key, value] of database.entries({ gte: entryKey(0), lt: ENTRY_END }, 1024)) {
-        const index = entryIndexOf(key);
-        if (index === undefined) throw new CorruptStorageError(file, `malformed log key ${key.toString('hex')}`);
-        if (index !== expected) {
-          throw new CorruptStorageError(file, index <= offset.index
-            ? `log entry ${index} lies at or below the compaction point ${offset.index}`
-            : `log entries ${expected}..${index - 1} are missing`);
-        }
-        const entry = decodeEntryRecord(value, file, index);
-        if (entry.term < previousTerm) throw new CorruptStorageError(file, `log entry ${index} has term ${entry.term}, below the term ${previousTerm} before it`);
-        previousTerm = entry.term;
-        this.terms.push(index, entry.term);
-        expected++;
+  private async load(database: LevelDatabase): Promise<void> {
+    const file = database.location;
+    const offsetRecord = await database.read(LOG_OFFSET_KEY);
+    const offset = offsetRecord === undefined ? { index: 0, term: 0 } : decodeOffset(offsetRecord, file);
+    this.offset = offset.index;
+    this.offsetTerm = offset.term;
+    this.terms.clear();
+    let expected = offset.index + 1;
+    let previousTerm = offset.term;
+    for await (const [key, value] of database.entries({ gte: entryKey(0), lt: ENTRY_END }, 1024)) {
+      const index = entryIndexOf(key);
+      if (index === undefined) throw new CorruptStorageError(file, `malformed log key ${key.toString('hex')}`);
+      if (index !== expected) {
+        throw new CorruptStorageError(file, index <= offset.index
+          ? `log entry ${index} lies at or below the compaction point ${offset.index}`
+          : `log entries ${expected}..${index - 1} are missing`);
       }
-      this.last = expected - 1;
-      this.database = database;
-    } catch (err) {
-      await this.pool.release(database);
-      throw err;
+      const entry = decodeEntryRecord(value, file, index);
+      if (entry.term < previousTerm) throw new CorruptStorageError(file, `log entry ${index} has term ${entry.term}, below the term ${previousTerm} before it`);
+      previousTerm = entry.term;
+      this.terms.push(index, entry.term);
+      expected++;
     }
+    this.last = expected - 1;
   }
 
   append(entries: readonly Entry[]): Promise<void> {

@@ -5,6 +5,7 @@ import {
 } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp } from './level-database.js';
 import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { SNAPSHOT_END, SNAPSHOT_START, snapshotKey, snapshotKeyParts } from './key-layout.js';
 import { readSnapshotFile, verifySnapshotFile, writeSnapshotFile, type SnapshotFileSummary } from './snapshot-file.js';
 
@@ -45,8 +46,7 @@ const freeze = (meta: SnapshotMeta): SnapshotMeta => ({
  * removed on the next open.
  */
 export class LevelDbSnapshotStore implements SnapshotStore {
-  private database: LevelDatabase | undefined;
-  private opening: Promise<void> | undefined;
+  private readonly handle: PooledDatabaseHandle;
   /** Committed snapshots, newest first. */
   private records: SnapshotRecord[] = [];
   private nextSeq = 1;
@@ -56,11 +56,10 @@ export class LevelDbSnapshotStore implements SnapshotStore {
   /** Files being read right now, and dropped files whose unlink waits for their readers. */
   private readonly readers = new Map<string, number>();
   private readonly doomed = new Set<string>();
-  private readonly pool: LevelDatabasePool;
   private readonly retain: number;
 
   constructor(private readonly options: LevelDbSnapshotStoreOptions) {
-    this.pool = options.pool ?? levelDatabases;
+    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
     this.retain = Math.max(1, options.retain);
   }
 
@@ -68,48 +67,38 @@ export class LevelDbSnapshotStore implements SnapshotStore {
     return this.options.directory;
   }
 
+  private get database(): LevelDatabase | undefined {
+    return this.handle.database;
+  }
+
   open(): Promise<void> {
-    this.opening ??= this.readFromDisk().catch((err: unknown) => {
-      this.opening = undefined;
-      throw err;
+    return this.handle.open((database) => this.readFromDisk(database));
+  }
+
+  close(): Promise<void> {
+    return this.handle.close(async () => {
+      await this.commits.catch(() => undefined);
     });
-    return this.opening;
   }
 
-  async close(): Promise<void> {
-    const database = this.database;
-    if (database === undefined) return;
-    this.database = undefined;
-    this.opening = undefined;
-    await this.commits.catch(() => undefined);
-    await this.pool.release(database);
-  }
-
-  private async readFromDisk(): Promise<void> {
-    const database = await this.pool.acquire(this.options.database);
-    try {
-      await mkdir(this.directory, { recursive: true });
-      const records: SnapshotRecord[] = [];
-      for await (const [key, value] of database.entries({ gte: SNAPSHOT_START, lt: SNAPSHOT_END })) {
-        const parts = snapshotKeyParts(key);
-        if (parts === undefined) throw new CorruptStorageError(database.location, `malformed snapshot key ${key.toString('hex')}`);
-        const meta = decodeSnapshotMetaRecord(value, database.location);
-        if (meta.index !== parts.index) throw new CorruptStorageError(database.location, `snapshot metadata filed at index ${parts.index} describes index ${meta.index}`);
-        records.push({ meta, seq: parts.seq, file: join(this.directory, fileNameOf(parts.index, parts.seq)) });
-      }
-      records.sort(newestFirst);
-      this.records = records;
-      this.nextSeq = records.reduce((m, r) => Math.max(m, r.seq + 1), 1);
-      // Data files without committed metadata are saves a crash interrupted.
-      const kept = new Set(records.map((r) => r.file));
-      for (const name of await readdir(this.directory)) {
-        const path = join(this.directory, name);
-        if (!kept.has(path) && /^[0-9a-f]{16}(-[0-9a-f]{16}\.snap|\.tmp)$/.test(name)) await unlink(path).catch(() => undefined);
-      }
-      this.database = database;
-    } catch (err) {
-      await this.pool.release(database);
-      throw err;
+  private async readFromDisk(database: LevelDatabase): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    const records: SnapshotRecord[] = [];
+    for await (const [key, value] of database.entries({ gte: SNAPSHOT_START, lt: SNAPSHOT_END })) {
+      const parts = snapshotKeyParts(key);
+      if (parts === undefined) throw new CorruptStorageError(database.location, `malformed snapshot key ${key.toString('hex')}`);
+      const meta = decodeSnapshotMetaRecord(value, database.location);
+      if (meta.index !== parts.index) throw new CorruptStorageError(database.location, `snapshot metadata filed at index ${parts.index} describes index ${meta.index}`);
+      records.push({ meta, seq: parts.seq, file: join(this.directory, fileNameOf(parts.index, parts.seq)) });
+    }
+    records.sort(newestFirst);
+    this.records = records;
+    this.nextSeq = records.reduce((m, r) => Math.max(m, r.seq + 1), 1);
+    // Data files without committed metadata are saves a crash interrupted.
+    const kept = new Set(records.map((r) => r.file));
+    for (const name of await readdir(this.directory)) {
+      const path = join(this.directory, name);
+      if (!kept.has(path) && /^[0-9a-f]{16}(-[0-9a-f]{16}\.snap|\.tmp)$/.test(name)) await unlink(path).catch(() => undefined);
     }
   }
 

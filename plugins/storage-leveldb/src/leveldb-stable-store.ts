@@ -1,6 +1,7 @@
 import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions } from './level-database.js';
 import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { STABLE_STATE_KEY } from './key-layout.js';
 
 export interface LevelDbStableStoreOptions {
@@ -22,33 +23,27 @@ const copy = (s: StableState): StableState => ({
  * save is written with `sync`, merged with a log append issued in the same turn into one fsync.
  */
 export class LevelDbStableStore implements StableStore {
-  private database: LevelDatabase | undefined;
-  private opening: Promise<void> | undefined;
+  private readonly handle: PooledDatabaseHandle;
   private state: StableState | undefined;
-  private readonly pool: LevelDatabasePool;
 
-  constructor(private readonly options: LevelDbStableStoreOptions) {
-    this.pool = options.pool ?? levelDatabases;
+  constructor(options: LevelDbStableStoreOptions) {
+    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
   }
 
   get location(): string {
-    return this.options.database.location;
+    return this.handle.location;
+  }
+
+  private get database(): LevelDatabase | undefined {
+    return this.handle.database;
   }
 
   open(): Promise<void> {
-    this.opening ??= this.readFromDisk().catch((err: unknown) => {
-      this.opening = undefined;
-      throw err;
-    });
-    return this.opening;
+    return this.handle.open((database) => this.readFromDisk(database));
   }
 
-  async close(): Promise<void> {
-    const database = this.database;
-    if (database === undefined) return;
-    this.database = undefined;
-    this.opening = undefined;
-    await this.pool.release(database);
+  close(): Promise<void> {
+    return this.handle.close();
   }
 
   async load(): Promise<StableState | undefined> {
@@ -65,16 +60,9 @@ export class LevelDbStableStore implements StableStore {
     return write;
   }
 
-  private async readFromDisk(): Promise<void> {
-    const database = await this.pool.acquire(this.options.database);
-    try {
-      const record = await database.read(STABLE_STATE_KEY);
-      this.state = record === undefined ? undefined : decodeStableStateRecord(record, database.location);
-      this.database = database;
-    } catch (err) {
-      await this.pool.release(database);
-      throw err;
-    }
+  private async readFromDisk(database: LevelDatabase): Promise<void> {
+    const record = await database.read(STABLE_STATE_KEY);
+    this.state = record === undefined ? undefined : decodeStableStateRecord(record, database.location);
   }
 
   private notOpen(): Error {
