@@ -73,6 +73,8 @@ const RECORDS_START = Uint8Array.of(RECORD_PREFIX);
 const RECORDS_END = Uint8Array.of(RECORD_PREFIX + 1);
 const EMPTY = new Uint8Array(0);
 const revisionKeyString = (r: Revision): string => `${r.main}:${r.sub}`;
+/** Backend reads a range keeps in flight at once. */
+const READS_IN_FLIGHT = 64;
 
 /** Outcome of applying a write: a response, or etcd's error (deterministic on every member). */
 export type ApplyOutcome<T> = { readonly ok: T } | { readonly error: Error };
@@ -188,12 +190,18 @@ export class MvccStore {
     const everything = needsEveryMatch(r);
     const selected = everything || limit <= 0 ? matches : matches.slice(0, limit);
     const needValues = r.keysOnly !== true || r.sortTarget === SortTarget.Value;
+    const passing = selected.filter(([, at]) => passesRevisionFilters(r, { modRevision: at.main, createRevision: at.createRevision }));
     let kvs: KeyValue[] = [];
-    for (const [key, at] of selected) {
-      if (!passesRevisionFilters(r, { modRevision: at.main, createRevision: at.createRevision })) continue;
-      kvs.push(needValues
-        ? toKeyValue(await this.readRecord(at, batch), at.main)
-        : { key: keyBytes(key), value: EMPTY, createRevision: at.createRevision, modRevision: at.main, version: at.version, lease: at.lease });
+    if (!needValues) {
+      for (const [key, at] of passing) kvs.push({ key: keyBytes(key), value: EMPTY, createRevision: at.createRevision, modRevision: at.main, version: at.version, lease: at.lease });
+    } else {
+      // Values are read a chunk at a time, in order: one get after another would leave an engine
+      // whose reads run on a thread pool (LevelDB) idle between them.
+      for (let i = 0; i < passing.length; i += READS_IN_FLIGHT) {
+        const chunk = passing.slice(i, i + READS_IN_FLIGHT);
+        const records = await Promise.all(chunk.map(([, at]) => this.readRecord(at, batch)));
+        for (let j = 0; j < chunk.length; j++) kvs.push(toKeyValue(records[j]!, chunk[j]![1].main));
+      }
     }
     if (everything) sortKeyValues(kvs, r);
     let more = false;
