@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { CorruptStorageError } from '@cairn/core';
-import { crc32c, unmaskLevelDbCrc } from './crc32c.js';
+import { crc32c } from '@node-rs/crc32';
+import { unmaskLevelDbCrc } from './crc32c.js';
 
 const BLOCK_BYTES = 32768;
 const HEADER_BYTES = 7;
