@@ -1,34 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The `cairn` command of this checkout (test/dist/compat → repo root). */
 export const CAIRN_BIN = resolve(here, '../../../core/bin/cairn.js');
 export const ETCD_BIN = '/usr/bin/etcd';
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
-
-/** A free loopback port (the OS picks it; closed again before use). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => { socket.destroy(); done(true); });
-    socket.once('error', () => done(false));
-  });
-}
 
 /** A server process started by a test, stopped by the test by its PID. */
 export class ServerProcess {
@@ -45,7 +25,7 @@ export class ServerProcess {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new ServerProcess(name, child, `127.0.0.1:${clientPort}`);
     const deadline = Date.now() + 20_000;
-    while (!(await portOpen(clientPort))) {
+    while (!(await loopbackPortOpen(clientPort))) {
       if (child.exitCode !== null || Date.now() > deadline) {
         await server.stop();
         throw new Error(`${name} did not start serving on ${server.endpoint}:\n${server.log()}`);
@@ -89,7 +69,7 @@ export interface MemberPorts {
 }
 
 export async function freeMemberPorts(): Promise<MemberPorts> {
-  return { client: await freePort(), peer: await freePort() };
+  return { client: await freeLoopbackPort(), peer: await freeLoopbackPort() };
 }
 
 /** A single Cairn member on loopback ports with fast elections. */
@@ -106,8 +86,8 @@ export async function startCairn(dataDir: string, extra: string[] = [], ports?: 
 /** A single real etcd 3.4 member on loopback ports, or undefined when etcd is not installed. */
 export async function startEtcd(dataDir: string): Promise<ServerProcess | undefined> {
   if (!existsSync(ETCD_BIN)) return undefined;
-  const client = await freePort();
-  const peer = await freePort();
+  const client = await freeLoopbackPort();
+  const peer = await freeLoopbackPort();
   return ServerProcess.start('etcd', ETCD_BIN, [
     '--data-dir', dataDir,
     '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,

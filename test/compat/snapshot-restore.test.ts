@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { etcdctl, normalize } from './etcdctl.js';
-import { CAIRN_BIN, ETCDCTL_BIN, ETCD_BIN, freePort, ServerProcess, startCairn, startEtcd } from './processes.js';
+import { freeLoopbackPort } from '@cairn/core/testkit';
+import { CAIRN_BIN, ETCDCTL_BIN, ETCD_BIN, ServerProcess, startCairn, startEtcd } from './processes.js';
 
 /**
  * Durable storage plugins to restore into, in order of preference: the first one that is built
@@ -38,7 +39,7 @@ function runCairnCommand(args: readonly string[], cwd: string): Promise<CommandR
 
 /** A Cairn member founding a one-member cluster with the given flags, on free loopback ports. */
 async function startRestoredCairn(dataDir: string, configFile: string, name: string, token: string, peerPort: number): Promise<ServerProcess> {
-  const client = await freePort();
+  const client = await freeLoopbackPort();
   const peer = `http://127.0.0.1:${peerPort}`;
   return ServerProcess.start('cairn', process.execPath, [
     CAIRN_BIN, '--config-file', configFile, '--data-dir', dataDir, '--name', name,
@@ -130,7 +131,7 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
     expect(status.revision, 'snapshot status revision').to.equal(revision);
 
     const dataDir = join(dir, `${label}.restored`);
-    const peerPort = await freePort();
+    const peerPort = await freeLoopbackPort();
     const peer = `http://127.0.0.1:${peerPort}`;
     const restored = await runCairnCommand([
       'snapshot', 'restore', snapshot, '--config-file', configFile, '--data-dir', dataDir,

@@ -11,3 +11,4 @@ export * from './conformance/transport/index.js';
 export * from './conformance/storage/index.js';
 export * from './memory/memory-backend.js';
 export * from './memory/memory-plugin.js';
+export * from './loopback-ports.js';

@@ -3,10 +3,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const fromSources = fileURLToPath(import.meta.url).endsWith('.ts');
@@ -44,23 +44,6 @@ function missingBuild(): string | undefined {
   }
   return undefined;
 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const portOpen = (port: number): Promise<boolean> => new Promise((resolve) => {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
 
 function etcdctl(endpoint: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -136,7 +119,7 @@ describe('a cairn member whose log, stable and snapshot stores come from the exa
   async function start(config: string, clientPort: number): Promise<ChildProcess> {
     const child = spawnCairn(config);
     const deadline = Date.now() + 30_000;
-    while (!(await portOpen(clientPort))) {
+    while (!(await loopbackPortOpen(clientPort))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cairn did not start:\n${output.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -153,7 +136,7 @@ describe('a cairn member whose log, stable and snapshot stores come from the exa
   async function memberDirectory(plugins: string): Promise<{ directory: string; config: string; endpoint: string; clientPort: number }> {
     const directory = await mkdtemp(join(tmpdir(), 'cairn-example-member-'));
     directories.push(directory);
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     const endpoint = `127.0.0.1:${clientPort}`;
     const config = join(directory, 'cairn.yaml');
     await writeFile(config, [

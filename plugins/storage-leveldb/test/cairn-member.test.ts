@@ -3,10 +3,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TemporaryDirectories } from './temporary-directory.js';
+import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const fromSources = fileURLToPath(import.meta.url).endsWith('.ts');
@@ -42,23 +42,6 @@ function resolvable(name: string): string | undefined {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const portOpen = (port: number): Promise<boolean> => new Promise((resolve) => {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
-
 function etcdctl(endpoint: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(ETCDCTL, ['--endpoints', endpoint, '--dial-timeout', '5s', '--command-timeout', '10s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
@@ -93,7 +76,7 @@ describe('a cairn member on @cairn/storage-leveldb (real process, real etcdctl)'
     child.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
     child.stderr!.on('data', (b: Buffer) => { output += b.toString(); });
     const deadline = Date.now() + 30_000;
-    while (!(await portOpen(clientPort))) {
+    while (!(await loopbackPortOpen(clientPort))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cairn did not start:\n${output.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -111,7 +94,7 @@ describe('a cairn member on @cairn/storage-leveldb (real process, real etcdctl)'
       this.skip();
     }
     const directory = await temporary.make('member');
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     const endpoint = `127.0.0.1:${clientPort}`;
     await writeFile(join(directory, 'cairn.json'), JSON.stringify({
       name: 'n1',

@@ -3,7 +3,6 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,6 +15,7 @@ import { MemoryLogger } from '@cairn/core/testkit';
 import plugin, { createLmdbStorage, LmdbBackend, LmdbLogStore, LmdbSnapshotStore, LmdbStableStore, plugin as namedPlugin } from '../src/index.js';
 import { bytes, entries, text } from './test-data.js';
 import { TemporaryDirectories } from './temporary-directories.js';
+import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
 const STORAGE_PORTS: PortName[] = ['logStore', 'stableStore', 'snapshotStore', 'backend'];
 
@@ -101,23 +101,6 @@ function cairnBin(): string | undefined {
   return existsSync(bin) && existsSync(join(dir, 'dist', 'src', 'assembly', 'main.js')) ? bin : undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const portOpen = (port: number): Promise<boolean> => new Promise((resolve) => {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
-
 /** A cairn member process; stopped by PID. */
 class CairnProcess {
   output = '';
@@ -136,7 +119,7 @@ class CairnProcess {
 
   async serving(port: number): Promise<void> {
     const deadline = Date.now() + 30_000;
-    while (!(await portOpen(port))) {
+    while (!(await loopbackPortOpen(port))) {
       if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`cairn did not serve on ${port}:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -189,7 +172,7 @@ describe('@cairn/storage-lmdb through the cairn command', function () {
       this.skip();
     }
     const dir = await dirs.make('cairn-member');
-    const [client, peer] = [await freePort(), await freePort()];
+    const [client, peer] = [await freeLoopbackPort(), await freeLoopbackPort()];
     await writeFile(join(dir, 'cairn.yaml'), 'plugins:\n  storage: { use: "@cairn/storage-lmdb" }\n');
     const args = [
       '--config-file', join(dir, 'cairn.yaml'), '--data-dir', join(dir, 'member'),
