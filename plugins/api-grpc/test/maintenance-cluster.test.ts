@@ -85,7 +85,7 @@ describe('gRPC frontend: Maintenance and Cluster', () => {
     expect(added['member']).to.deep.include({ ID: String(0xa1b2c3), isLearner: true });
     expect(added['members']).to.have.length(2);
     const removed = await cluster.call('MemberRemove', { ID: String(0xa1b2c3) });
-    expect(harness.services.requests.at(-1)).to.deep.equal({ id: 'a1b2c3' });
+    expect(harness.services.requests.at(-1)).to.deep.equal({ id: '0000000000a1b2c3' });
     expect(removed).to.not.have.property('member');
     await cluster.call('MemberUpdate', { ID: MEMBER, peerURLs: ['http://10.0.0.1:2380'] });
     expect(harness.services.requests.at(-1)).to.deep.equal({ id: '8e9e05c52164694d', peerURLs: ['http://10.0.0.1:2380'] });

@@ -134,11 +134,11 @@ export class MapServices implements CairnServices {
   readonly cluster = {
     memberList: (linearizable: boolean) => this.call({ linearizable }, () => ({ header: this.header(), members: [this.self] })),
     memberAdd: (peerURLs: readonly string[], isLearner: boolean) => this.call({ peerURLs, isLearner }, () => {
-      const member: Member = { id: 'a1b2c3', name: '', peerURLs, clientURLs: [], isLearner };
+      const member: Member = { id: '0000000000a1b2c3', name: '', peerURLs, clientURLs: [], isLearner };
       return { header: this.header(), member, members: [this.self, member] };
     }),
     memberRemove: (id: string) => this.call({ id }, () => {
-      if (id !== 'a1b2c3') throw EtcdErrors.memberNotFound();
+      if (id !== '0000000000a1b2c3') throw EtcdErrors.memberNotFound();
       return { header: this.header(), members: [this.self] };
     }),
     memberUpdate: (id: string, peerURLs: readonly string[]) => this.call({ id, peerURLs }, () => ({ header: this.header(), members: [{ ...this.self, peerURLs }] })),
