@@ -65,8 +65,9 @@ for (const storage of STORAGE) describe(`--quota-backend-bytes on ${storage}`, f
     const revision = (deleted['header'] as { revision: string }).revision;
     expect((await etcdctl(cairn!.endpoint, ['compaction', '--physical', revision])).code).to.equal(0);
     expect((await etcdctl(cairn!.endpoint, ['defrag'])).code).to.equal(0);
+    const listed = await etcdctl(cairn!.endpoint, ['alarm', 'list']);
     const disarm = await etcdctl(cairn!.endpoint, ['alarm', 'disarm']);
-    expect(disarm.stdout).to.match(/^memberID:\d+ alarm:NOSPACE *\n$/);
+    expect(disarm.stdout, `alarm disarm (exit ${disarm.code}): ${disarm.stderr}; alarm list just before: ${JSON.stringify(listed.stdout)}`).to.match(/^memberID:\d+ alarm:NOSPACE *\n$/);
     expect((await etcdctl(cairn!.endpoint, ['alarm', 'list'])).stdout).to.equal('');
     await client.call('kv', 'Put', { key: Buffer.from('after'), value: VALUE });
     const after = await client.call('kv', 'Range', { key: Buffer.from('after') });
