@@ -1,10 +1,13 @@
 import { AlarmRegistry } from '../alarm/alarm-registry.js';
 import { BackendQuota } from '../alarm/backend-quota.js';
+import { MemberAttributesPublisher } from '../cluster/member-attributes-publisher.js';
+import { MemberRegistry } from '../cluster/member-registry.js';
 import { KvStateMachine } from '../mvcc/kv-state-machine.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import type { RaftNode } from '../raft/node.js';
 import { MemberClusterService } from '../services/cluster-service.js';
 import { RaftKvService } from '../services/kv-service.js';
+import { learnerGated } from '../services/learner-gate.js';
 import { LeaderWait } from '../services/leader-wait.js';
 import type { ResponseHeader } from '../services/kv-types.js';
 import { MemberMaintenanceService } from '../services/maintenance-service.js';
@@ -15,30 +18,40 @@ import type { ApplicationContext, ApplicationInstance, MemberApplication } from 
 export const etcdApplication: MemberApplication = {
   async create(context: ApplicationContext): Promise<ApplicationInstance> {
     let node: RaftNode | undefined;
-    const clusterId = BigInt(`0x${context.identity.clusterId}`);
+    let publisher: MemberAttributesPublisher | undefined;
     const memberId = BigInt(`0x${context.identity.memberId}`);
-    const header = (revision: number): ResponseHeader => ({ clusterId, memberId, revision, raftTerm: node?.status().term ?? 0 });
+    // A joining member learns its cluster ID from the cluster: read it at each answer.
+    const clusterId = (): bigint => BigInt(`0x${node?.cluster() || context.identity.clusterId || '0'}`);
+    const header = (revision: number): ResponseHeader => ({ clusterId: clusterId(), memberId, revision, raftTerm: node?.status().term ?? 0 });
     const store = await MvccStore.open(context.backend, { header });
     const alarms = new AlarmRegistry(context.backend);
     await alarms.load();
+    const members = new MemberRegistry(context.backend);
+    await members.load();
     return {
-      stateMachine: new KvStateMachine(store, alarms),
+      stateMachine: new KvStateMachine(store, alarms, members),
       services(raftNode) {
         node = raftNode;
+        const timeout = context.config['election-timeout'];
         // Requests made during an election wait this long for a leader, as etcd's do.
-        const leader = new LeaderWait(raftNode, context.clock, 3 * context.config['election-timeout']);
+        const leader = new LeaderWait(raftNode, context.clock, 3 * timeout);
         const maintenance = new MemberMaintenanceService(raftNode, store, context.backend, alarms, header, leader);
         const quota = new BackendQuota(context.backend, context.clock, context.config['quota-backend-bytes'], async () => {
           if (!alarms.isRaised(AlarmType.NoSpace)) await maintenance.alarm(AlarmAction.Activate, context.identity.memberId, AlarmType.NoSpace);
         });
-        return {
+        publisher = new MemberAttributesPublisher(raftNode, members, {
+          name: context.identity.name, clientURLs: context.config['advertise-client-urls'].split(','),
+        }, context.clock, context.logger, timeout);
+        publisher.start();
+        return learnerGated({
           identity: context.identity,
           kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader, quota),
-          cluster: new MemberClusterService(raftNode, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision), leader),
+          cluster: new MemberClusterService(raftNode, members, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision), leader),
           maintenance,
-        };
+        }, raftNode);
       },
       async close() {
+        publisher?.stop();
         await store.flush();
       },
     };

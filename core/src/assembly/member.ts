@@ -54,7 +54,9 @@ export class Member {
     const self = founders.find((m) => m.name === config.name)
       ?? { id: memberIdOf(config['initial-advertise-peer-urls'].split(','), token), name: config.name, peerUrls: config['initial-advertise-peer-urls'].split(','), clientUrls: config['advertise-client-urls'].split(',') };
     const join = config['initial-cluster-state'] === 'existing';
-    const clusterId = clusterIdOf(founders.map((m) => m.id));
+    // A new cluster's ID follows from its founders; a member joining one learns it from the
+    // cluster (and keeps it in its stable store), so it starts unknown ('').
+    const clusterId = join ? '' : clusterIdOf(founders.map((m) => m.id));
     const identity = { clusterId, memberId: self.id, name: config.name };
     const ports = await assemblePorts(config, options.baseDir, dataDir, options.builtins, options.defaults, { ...options, identity: { clusterId, memberId: self.id } });
     const memberLogger = logger.child({ name: config.name });
@@ -75,7 +77,7 @@ export class Member {
         id: self.id,
         peers: new Map(founders.map((m) => [m.id, m.peerUrls])),
         join,
-        clusterId,
+        ...(join ? {} : { clusterId }),
         raft: { electionTick: Math.max(2, Math.round(config['election-timeout'] / heartbeat)), heartbeatTick: 1 },
         ports: {
           transport: ports.transport, logStore: ports.logStore, stableStore: ports.stableStore, snapshotStore: ports.snapshotStore,

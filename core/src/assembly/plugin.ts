@@ -20,7 +20,11 @@ export interface PluginManifest {
 export interface PluginContext {
   /** The member's name (`--name`). */
   readonly name: string;
-  /** The cluster's ID (16 hex digits): a transport refuses peers of another cluster with it. */
+  /**
+   * The cluster's ID (16 hex digits): a transport refuses peers of another cluster with it. '' for
+   * a member started to join a cluster (`initial-cluster-state: existing`): the transport is then
+   * given the ID at `start()`, or learns it from the first peer (see the Transport port).
+   */
   readonly clusterId: string;
   /** This member's ID (16 hex digits). */
   readonly memberId: string;

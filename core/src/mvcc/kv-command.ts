@@ -7,7 +7,9 @@ export type KvCommand =
   | { readonly op: 'deleteRange'; readonly request: DeleteRangeRequest }
   | { readonly op: 'txn'; readonly request: TxnRequest }
   | { readonly op: 'compact'; readonly request: CompactionRequest }
-  | { readonly op: 'alarm'; readonly action: AlarmAction; readonly memberId: string; readonly alarm: AlarmType };
+  | { readonly op: 'alarm'; readonly action: AlarmAction; readonly memberId: string; readonly alarm: AlarmType }
+  /** A member's name and client URLs, published by the member itself after each start (as etcd does). */
+  | { readonly op: 'publishMember'; readonly memberId: string; readonly name: string; readonly clientURLs: readonly string[] };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

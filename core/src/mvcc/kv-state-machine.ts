@@ -1,6 +1,7 @@
 import type { AlarmRegistry } from '../alarm/alarm-registry.js';
+import type { MemberRegistry } from '../cluster/member-registry.js';
 import type { StateMachine, StateMachineSnapshot } from '../raft/state-machine.js';
-import type { SnapshotMeta } from '../raft/types.js';
+import type { ConfChange, MemberId, SnapshotMeta } from '../raft/types.js';
 import { EtcdErrors } from '../services/errors.js';
 import { AlarmType } from '../services/registry.js';
 import type { RequestOp, TxnRequest } from '../services/kv-types.js';
@@ -14,7 +15,7 @@ const txnWrites = (t: TxnRequest): boolean => writes(t.success) || writes(t.fail
 
 /** Applies committed KV commands to the MVCC store; what apply returns goes to the proposer. */
 export class KvStateMachine implements StateMachine {
-  constructor(private readonly store: MvccStore, private readonly alarms: AlarmRegistry) {}
+  constructor(private readonly store: MvccStore, private readonly alarms: AlarmRegistry, private readonly members?: MemberRegistry) {}
 
   async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome<unknown>> {
     const command = decodeKvCommand(payload);
@@ -36,6 +37,9 @@ export class KvStateMachine implements StateMachine {
         await this.store.writeMeta(index, ops);
         return { ok: changed };
       }
+      case 'publishMember':
+        await this.store.writeMeta(index, this.members?.publish(command.memberId, command.name, command.clientURLs) ?? []);
+        return { ok: true };
     }
   }
 
@@ -46,6 +50,14 @@ export class KvStateMachine implements StateMachine {
 
   skip(index: number): Promise<void> {
     return this.store.skip(index);
+  }
+
+  async applyConfChange(index: number, change: ConfChange): Promise<void> {
+    await this.store.writeMeta(index, this.members?.applyConfChange(change) ?? []);
+  }
+
+  memberPeerUrls(): ReadonlyMap<MemberId, readonly string[]> {
+    return this.members?.peerUrls() ?? new Map();
   }
 
   async appliedIndex(): Promise<number | undefined> {
@@ -64,5 +76,6 @@ export class KvStateMachine implements StateMachine {
   async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
     await this.store.restore(data, meta.index);
     await this.alarms.load();
+    await this.members?.load();
   }
 }

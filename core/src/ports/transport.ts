@@ -11,6 +11,12 @@ export interface TransportHandler {
    * reported to the sender as a failed snapshot.
    */
   onSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * A member started without a cluster ID (one joining a cluster) learned it from the first peer
+   * that reached it; the transport then checks every later peer against it. Transports that do not
+   * check cluster IDs never call it.
+   */
+  onClusterId?(clusterId: string): void;
 }
 
 /**
@@ -22,8 +28,12 @@ export interface TransportHandler {
  * - snapshots are streamed, never held whole in memory.
  */
 export interface Transport {
-  /** Start listening and remember who we are; `handler` receives everything inbound. */
-  start(self: MemberId, handler: TransportHandler): Promise<void>;
+  /**
+   * Start listening and remember who we are; `handler` receives everything inbound. `clusterId`,
+   * when given, is the cluster peers must belong to (refuse others); '' means not known yet: take
+   * it from the first peer that reaches us and report it through `handler.onClusterId`.
+   */
+  start(self: MemberId, handler: TransportHandler, clusterId?: string): Promise<void>;
   /** Replace the peer table: member ID → addresses (URLs whose scheme the transport understands). */
   setPeers(peers: ReadonlyMap<MemberId, readonly string[]>): void;
   /** Queue messages for their `to` members. Returns at once. */

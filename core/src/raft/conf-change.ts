@@ -45,5 +45,24 @@ export function applyConfChangeTo(conf: ConfState, change: ConfChange): ConfStat
       return { voters: [...conf.voters], learners: sorted([...without(conf.learners), change.memberId]) };
     case ConfChangeType.RemoveMember:
       return { voters: without(conf.voters), learners: without(conf.learners) };
+    case ConfChangeType.UpdateMember:
+      // Only the member's peer URLs change, which Raft does not keep.
+      return conf;
+  }
+}
+
+/** The context of an AddVoter/AddLearner/UpdateMember entry: JSON with the member's peer URLs. */
+export function memberChangeContext(peerURLs: readonly string[]): Uint8Array {
+  return encoder.encode(JSON.stringify({ peerURLs }));
+}
+
+/** The peer URLs a ConfChange context carries ([] when it carries none, or is not such JSON). */
+export function peerUrlsOfContext(context: Uint8Array): string[] {
+  if (context.length === 0) return [];
+  try {
+    const urls = (JSON.parse(decoder.decode(context)) as { peerURLs?: unknown } | null)?.peerURLs;
+    return Array.isArray(urls) ? urls.filter((u): u is string => typeof u === 'string') : [];
+  } catch {
+    return [];
   }
 }

@@ -9,7 +9,7 @@ import { EtcdErrors } from '../services/errors.js';
 import type { PlantedBugs, RaftConfig, RaftCore, RaftInitialState, RaftStatus } from './core-api.js';
 import { decodeEnvelope, encodeEnvelope } from './proposal-envelope.js';
 import { createRaft } from './raft.js';
-import { decodeConfChange, encodeConfChange } from './conf-change.js';
+import { decodeConfChange, encodeConfChange, memberChangeContext, peerUrlsOfContext } from './conf-change.js';
 import type { StateMachine, StateMachineSnapshot } from './state-machine.js';
 import {
   ConfChangeType, EntryType, MessageType, NO_MEMBER, Role,
@@ -48,6 +48,10 @@ export interface RaftNodeOptions {
   readonly peers: ReadonlyMap<MemberId, readonly string[]>;
   /** A fresh member joining an existing cluster: start with no membership and wait for the leader. */
   readonly join?: boolean;
+  /**
+   * The cluster this member belongs to; a saved state of another cluster is refused. Undefined
+   * for a member joining: it takes the cluster ID of the first peer that reaches it, and keeps it.
+   */
   readonly clusterId?: string;
   readonly raft?: RaftNodeRaftOptions;
   readonly ports: RaftNodePorts;
@@ -96,18 +100,7 @@ function message(type: MessageType, from: MemberId, to: MemberId, fields: Partia
   };
 }
 
-function defaultPeerUrls(change: ConfChange): readonly string[] {
-  if (change.context.length === 0) return [];
-  try {
-    const parsed: unknown = JSON.parse(decoder.decode(change.context));
-    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { peerURLs?: unknown }).peerURLs)) {
-      return ((parsed as { peerURLs: unknown[] }).peerURLs).filter((u): u is string => typeof u === 'string');
-    }
-  } catch {
-    // Not JSON: the context carries no URLs.
-  }
-  return [];
-}
+const peerUrlsOfChange = (change: ConfChange): readonly string[] => peerUrlsOfContext(change.context);
 
 const sameConfChange = (a: ConfChange, b: ConfChange): boolean => a.type === b.type && a.memberId === b.memberId;
 
@@ -133,7 +126,9 @@ export class RaftNode {
 
   private hardState: HardState = { term: 0, vote: NO_MEMBER, commit: 0 };
   private confState: ConfState = { voters: [], learners: [] };
-  private clusterId = '0';
+  private clusterId = '';
+  /** The cluster ID was learned from a peer and is not saved yet. */
+  private identityUnsaved = false;
   private applied = 0;
   private appliedTerm = 0;
   private snapshotIndex = 0;
@@ -180,11 +175,15 @@ export class RaftNode {
     const sm = this.options.stateMachine;
 
     const saved = await stableStore.load();
+    const configured = this.options.clusterId;
+    if (saved !== undefined && configured !== undefined && saved.clusterId !== '' && saved.clusterId !== configured) {
+      throw new Error(`member ${this.id}: cluster ID mismatch: the data dir belongs to cluster ${saved.clusterId}, the configuration (initial-cluster and initial-cluster-token) names cluster ${configured}`);
+    }
     if (saved !== undefined && saved.memberId !== this.id) {
-      throw new Error(`stable store belongs to member ${saved.memberId}, not ${this.id}`);
+      throw new Error(`member ID mismatch: the data dir belongs to member ${saved.memberId}, the configuration (initial-advertise-peer-urls and initial-cluster-token) names member ${this.id}`);
     }
     if (saved === undefined) {
-      this.clusterId = this.options.clusterId ?? '0';
+      this.clusterId = this.options.clusterId ?? '';
       if (this.options.join) {
         this.confState = { voters: [], learners: [] };
       } else {
@@ -202,10 +201,7 @@ export class RaftNode {
       }
       await stableStore.save(this.stableState());
     } else {
-      if (this.options.clusterId !== undefined && saved.clusterId !== this.options.clusterId) {
-        throw new Error(`stable store belongs to cluster ${saved.clusterId}, not ${this.options.clusterId}`);
-      }
-      this.clusterId = saved.clusterId;
+      this.clusterId = saved.clusterId === '' ? this.options.clusterId ?? '' : saved.clusterId;
       this.hardState = saved.hardState;
       this.confState = saved.confState;
     }
@@ -275,12 +271,14 @@ export class RaftNode {
     this.incarnation = random.int(0, 0x1_0000_0000);
 
     for (const [member, urls] of this.options.peers) this.peerTable.set(member, urls);
+    this.addRecordedPeers();
     this.addMembersToPeers(this.confState);
     const handler: TransportHandler = {
       onMessage: (m) => this.receive(m),
       onSnapshot: (m, data) => this.receiveSnapshot(m, data),
+      onClusterId: (id) => this.learnClusterId(id),
     };
-    await transport.start(this.id, handler);
+    await transport.start(this.id, handler, this.clusterId);
     if (this.halted) {
       await transport.stop();
       return;
@@ -413,6 +411,11 @@ export class RaftNode {
       this.inbox.push(() => this.raft!.transferLeadership(to));
       this.kick();
     });
+  }
+
+  /** The cluster ID (16 hex digits); '' while a joining member has not heard from the cluster. */
+  cluster(): string {
+    return this.clusterId;
   }
 
   status(): RaftStatus {
@@ -557,6 +560,10 @@ export class RaftNode {
     }
     const writes: Promise<void>[] = [];
     if (rd.entries.length > 0) writes.push(logStore.append(rd.entries));
+    if (this.identityUnsaved) {
+      this.identityUnsaved = false;
+      stableDirty = true;
+    }
     if (stableDirty) writes.push(stableStore.save(this.stableState()));
     if (writes.length > 0) await Promise.all(writes);
     if (this.halted) return;
@@ -668,6 +675,7 @@ export class RaftNode {
     this.appliedTerm = meta.term;
     this.snapshotIndex = meta.index;
     this.confState = meta.confState;
+    this.addRecordedPeers();
     this.addMembersToPeers(meta.confState);
     this.options.ports.transport.setPeers(this.peerTable);
     this.logger.info({ index: meta.index, term: meta.term }, 'installed snapshot');
@@ -708,14 +716,18 @@ export class RaftNode {
     if (change.type === ConfChangeType.RemoveMember) {
       if (change.memberId !== this.id) this.peerTable.delete(change.memberId);
     } else if (change.type !== ConfChangeType.PromoteLearner || !this.peerTable.has(change.memberId)) {
-      this.peerTable.set(change.memberId, (this.options.peerUrlsOf ?? defaultPeerUrls)(change));
+      const urls = (this.options.peerUrlsOf ?? peerUrlsOfChange)(change);
+      // An update without URLs, or a promote of a member we know, keeps the URLs we have.
+      if (urls.length > 0 || !this.peerTable.has(change.memberId)) this.peerTable.set(change.memberId, urls);
     }
     transport.setPeers(this.peerTable);
     // Membership is durable before the state machine records the entry as applied, so a crash
     // in between replays only this change.
     await stableStore.save(this.stableState());
     if (this.halted) return;
-    await this.options.stateMachine.skip(entry.index);
+    const sm = this.options.stateMachine;
+    if (sm.applyConfChange !== undefined) await sm.applyConfChange(entry.index, change);
+    else await sm.skip(entry.index);
     await this.options.stateMachine.flush();
     this.logger.info({ change: ConfChangeType[change.type], member: change.memberId, voters: this.confState.voters, learners: this.confState.learners }, 'applied membership change');
     for (let i = 0; i < this.confChanges.length; i++) {
@@ -742,6 +754,8 @@ export class RaftNode {
         return learners.includes(change.memberId);
       case ConfChangeType.RemoveMember:
         return !voters.includes(change.memberId) && !learners.includes(change.memberId);
+      case ConfChangeType.UpdateMember:
+        return false;
     }
   }
 
@@ -794,11 +808,27 @@ export class RaftNode {
   private bootstrapContext(member: MemberId): Uint8Array {
     const urls = this.options.peers.get(member) ?? [];
     if (this.options.bootstrapContext !== undefined) return this.options.bootstrapContext(member, urls);
-    return new TextEncoder().encode(JSON.stringify({ peerURLs: urls }));
+    return memberChangeContext(urls);
   }
 
   private stableState(): StableState {
     return { hardState: this.hardState, confState: this.confState, clusterId: this.clusterId, memberId: this.id };
+  }
+
+  /** Peer URLs the state machine recorded (members added at runtime, updated URLs) win over the configuration's. */
+  private addRecordedPeers(): void {
+    const recorded = this.options.stateMachine.memberPeerUrls?.();
+    if (recorded === undefined) return;
+    for (const [member, urls] of recorded) if (urls.length > 0 && member !== this.id) this.peerTable.set(member, urls);
+  }
+
+  /** A joining member takes the cluster ID of the first peer that reached it; it is saved with the next Ready. */
+  private learnClusterId(id: string): void {
+    if (this.clusterId !== '' || id === '') return;
+    this.clusterId = id;
+    this.identityUnsaved = true;
+    this.logger.info({ cluster: id }, 'joined cluster');
+    this.kick();
   }
 
   private addMembersToPeers(conf: ConfState): void {

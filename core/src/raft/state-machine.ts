@@ -1,4 +1,4 @@
-import type { SnapshotMeta } from './types.js';
+import type { ConfChange, MemberId, SnapshotMeta } from './types.js';
 
 /**
  * The state as of one applied index, pinned when `StateMachine.snapshot()` returned: applies made
@@ -46,6 +46,16 @@ export interface StateMachine {
    * the latest stored snapshot again or refuses to start.
    */
   appliedIndex(): Promise<number | undefined>;
+  /**
+   * Optional: record an applied membership change (the cluster's member records) atomically with
+   * `index`. Without it the driver calls `skip(index)` for membership changes.
+   */
+  applyConfChange?(index: number, change: ConfChange): Promise<void>;
+  /**
+   * Optional: the peer URLs of the members the state machine has recorded. The driver reads them
+   * at start and after a restore, so members added at runtime stay reachable across restarts.
+   */
+  memberPeerUrls?(): ReadonlyMap<MemberId, readonly string[]>;
   /** Make every applied effect durable. The driver calls it before it compacts the log behind the applied index. */
   flush(): Promise<void>;
   /**

@@ -42,6 +42,8 @@ export enum ConfChangeType {
   AddLearner = 1,
   RemoveMember = 2,
   PromoteLearner = 3,
+  /** A member's peer URLs changed (`member update`); the voter and learner sets stay. */
+  UpdateMember = 4,
 }
 
 export interface ConfChange {

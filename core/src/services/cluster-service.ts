@@ -1,5 +1,7 @@
+import type { MemberRegistry } from '../cluster/member-registry.js';
 import type { ClusterMemberInfo } from '../assembly/member-application.js';
 import { memberIdOf } from '../assembly/member-id.js';
+import { memberChangeContext } from '../raft/conf-change.js';
 import type { RaftNode } from '../raft/node.js';
 import { ConfChangeType, type MemberId } from '../raft/types.js';
 import { EtcdError, EtcdErrors, GrpcCode } from './errors.js';
@@ -7,14 +9,19 @@ import type { ResponseHeader } from './kv-types.js';
 import type { LeaderWait } from './leader-wait.js';
 import type { ClusterService, Member, MemberChangeResponse, MemberListResponse } from './registry.js';
 
+/** etcd promotes a learner only once its log is within this fraction of the leader's. */
+const LEARNER_READY_FRACTION = 0.9;
+
 /**
- * etcd's Cluster service on a member: the membership is Raft's applied configuration; names and
- * client URLs are known for the founding members (from initial-cluster) and this member.
+ * etcd's Cluster service on a member. Who is a voter or a learner is Raft's applied
+ * configuration; peer URLs, names and client URLs are the member records every member applies
+ * from the log (the founders' names also come from initial-cluster, before they publish).
  */
 export class MemberClusterService implements ClusterService {
   constructor(
     private readonly node: RaftNode,
-    private readonly known: readonly ClusterMemberInfo[],
+    private readonly registry: MemberRegistry,
+    private readonly founders: readonly ClusterMemberInfo[],
     private readonly clusterToken: string,
     private readonly header: () => ResponseHeader,
     private readonly leader: LeaderWait,
@@ -32,13 +39,15 @@ export class MemberClusterService implements ClusterService {
     if (peerURLs.length === 0 || !peerURLs.every(isUrl)) throw EtcdErrors.memberBadUrls();
     const taken = new Set([...this.node.peerUrls().values()].flat());
     if (peerURLs.some((u) => taken.has(u))) throw EtcdErrors.peerUrlExist();
-    const id = memberIdOf(peerURLs, this.clusterToken, String(Date.now()));
-    if (this.node.membership().voters.includes(id) || this.node.membership().learners.includes(id)) throw EtcdErrors.memberExist();
+    // Derived like a founder's ID, so the new member computes its own from its flags.
+    const id = memberIdOf(peerURLs, this.clusterToken);
+    if (this.registry.wasRemoved(id)) {
+      throw new EtcdError(GrpcCode.FailedPrecondition, `cairn: member ${id} (peer URLs ${peerURLs.join(',')}) was removed from this cluster and cannot come back under the same ID; add it with another peer URL`);
+    }
+    if (this.isMember(id)) throw EtcdErrors.memberExist();
     await this.leader.known();
     await this.node.proposeConfChange({
-      type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter,
-      memberId: id,
-      context: new TextEncoder().encode(JSON.stringify({ peerURLs })),
+      type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter, memberId: id, context: memberChangeContext(peerURLs),
     });
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };
@@ -55,28 +64,52 @@ export class MemberClusterService implements ClusterService {
     this.requireMember(id);
     if (!this.node.membership().learners.includes(id)) throw EtcdErrors.memberNotLearner();
     await this.leader.known();
+    // Only the leader knows how far the learner's log is. A follower proposes the change as is
+    // (etcd forwards the request to the leader instead; Cairn has no peer RPC for it yet).
+    const raft = this.node.status();
+    if (raft.leader === raft.id) {
+      const learner = raft.match.get(id) ?? 0;
+      const leader = raft.match.get(raft.id) ?? 0;
+      if (learner < leader * LEARNER_READY_FRACTION) throw EtcdErrors.learnerNotReady();
+    }
     await this.node.proposeConfChange({ type: ConfChangeType.PromoteLearner, memberId: id, context: new Uint8Array(0) });
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };
   }
 
-  /** Changing a member's peer URLs needs membership records beyond Raft's configuration (not built yet). */
-  async memberUpdate(id: string, _peerURLs: readonly string[]): Promise<MemberChangeResponse> {
+  async memberUpdate(id: string, peerURLs: readonly string[]): Promise<MemberChangeResponse> {
     this.requireMember(id);
-    throw new EtcdError(GrpcCode.Unimplemented, 'cairn: member update is not supported yet');
+    if (peerURLs.length === 0 || !peerURLs.every(isUrl)) throw EtcdErrors.memberBadUrls();
+    const taken = new Set([...this.node.peerUrls()].filter(([member]) => member !== id).flatMap(([, urls]) => urls));
+    if (peerURLs.some((u) => taken.has(u))) throw EtcdErrors.peerUrlExist();
+    await this.leader.known();
+    await this.node.proposeConfChange({ type: ConfChangeType.UpdateMember, memberId: id, context: memberChangeContext(peerURLs) });
+    const members = this.members();
+    return { header: this.header(), member: members.find((m) => m.id === id), members };
+  }
+
+  private isMember(id: MemberId): boolean {
+    const { voters, learners } = this.node.membership();
+    return voters.includes(id) || learners.includes(id);
   }
 
   private requireMember(id: MemberId): void {
-    const { voters, learners } = this.node.membership();
-    if (!voters.includes(id) && !learners.includes(id)) throw EtcdErrors.memberNotFound();
+    if (!this.isMember(id)) throw EtcdErrors.memberNotFound();
   }
 
   private members(): Member[] {
     const { voters, learners } = this.node.membership();
     const urls = this.node.peerUrls();
     const describe = (id: MemberId, isLearner: boolean): Member => {
-      const info = this.known.find((m) => m.id === id);
-      return { id, name: info?.name ?? '', peerURLs: urls.get(id) ?? info?.peerUrls ?? [], clientURLs: info?.clientUrls ?? [], isLearner };
+      const record = this.registry.get(id);
+      const founder = this.founders.find((m) => m.id === id);
+      return {
+        id,
+        name: record?.name || founder?.name || '',
+        peerURLs: record?.peerURLs.length ? record.peerURLs : urls.get(id) ?? founder?.peerUrls ?? [],
+        clientURLs: record?.clientURLs.length ? record.clientURLs : founder?.clientUrls ?? [],
+        isLearner,
+      };
     };
     return [...voters.map((id) => describe(id, false)), ...learners.map((id) => describe(id, true))];
   }
@@ -85,7 +118,7 @@ export class MemberClusterService implements ClusterService {
 function isUrl(u: string): boolean {
   try {
     const url = new URL(u);
-    return url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'unix:';
+    return url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'unix:' || url.protocol === 'tcp:';
   } catch {
     return false;
   }

@@ -12,7 +12,10 @@ const REFUSAL_LINGER_MS = 5_000;
 
 export interface InboundContext {
   readonly self: MemberId;
-  readonly clusterId: string;
+  /** The cluster peers must belong to; '' until a joining member learned it. */
+  readonly clusterId: () => string;
+  /** A joining member accepts `hello`'s cluster when it comes from a known peer; true when it did. */
+  readonly adoptClusterOf: (hello: Hello) => boolean;
   readonly handler: TransportHandler;
   readonly logger: Logger;
   readonly metrics: TransportMetrics;
@@ -92,7 +95,9 @@ export class InboundConnection {
   }
 
   private onHello(hello: Hello): void {
-    const { clusterId, self, logger, metrics } = this.context;
+    const { self, logger, metrics } = this.context;
+    if (this.context.clusterId() === '') this.context.adoptClusterOf(hello);
+    const clusterId = this.context.clusterId();
     const refusal = refusalOf(hello, clusterId, self);
     if (refusal !== undefined) {
       metrics.refusedConnections++;

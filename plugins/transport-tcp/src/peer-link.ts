@@ -19,7 +19,8 @@ export interface ReconnectBackoff {
 export interface PeerLinkOptions {
   readonly self: MemberId;
   readonly peer: MemberId;
-  readonly clusterId: string;
+  /** Read at each connect: a joining member learns it after its links exist. */
+  readonly clusterId: () => string;
   readonly queueSize: number;
   readonly backoff: ReconnectBackoff;
   readonly logger: Logger;
@@ -101,7 +102,7 @@ export class PeerLink {
     const socket = this.options.sockets.connect(address, () => {
       if (this.socket !== socket) return;
       this.state = 'open';
-      socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Messages, clusterId, from: self, to: peer }));
+      socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Messages, clusterId: clusterId(), from: self, to: peer }));
       this.scheduleFlush();
     });
     this.socket = socket;

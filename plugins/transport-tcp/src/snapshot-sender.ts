@@ -9,7 +9,7 @@ import { WireError } from './wire-error.js';
 
 export interface SnapshotSendOptions {
   readonly self: MemberId;
-  readonly clusterId: string;
+  readonly clusterId: () => string;
   readonly address: PeerAddress;
   readonly sockets: PeerSockets;
   /** Largest snapshot chunk frame; bigger chunks from the stream are split. */
@@ -86,7 +86,7 @@ export async function sendSnapshotOver(message: Message, data: AsyncIterable<Uin
     });
 
   try {
-    socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Snapshot, clusterId, from: self, to: message.to }));
+    socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Snapshot, clusterId: clusterId(), from: self, to: message.to }));
     socket.write(encodeMessageFrame(message, FrameType.SnapshotBegin));
     for await (const chunk of data) {
       if (settled) break;

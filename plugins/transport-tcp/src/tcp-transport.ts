@@ -1,5 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import type { Logger, LogFields, MemberId, Message, Transport, TransportHandler } from '@cairn/core';
+import { PROTOCOL_VERSION, type Hello } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import { parsePeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerLink, type ReconnectBackoff } from './peer-link.js';
@@ -10,8 +11,12 @@ import { emptyMetrics, type TransportMetrics } from './transport-metrics.js';
 export interface TcpTransportOptions {
   /** Where to listen: `host:port` or a peer URL (`tcp://host:port`, `http://host:port`). Port 0 picks a free port. */
   readonly listen: string;
-  /** The cluster ID; a connection from another cluster is refused. */
-  readonly clusterId: string;
+  /**
+   * The cluster ID; a connection from another cluster is refused. `start()`'s argument overrides
+   * it; '' (or none) means a joining member: it takes the cluster of the first known peer that
+   * connects, and reports it through the handler's onClusterId.
+   */
+  readonly clusterId?: string;
   /** Messages queued per peer before new ones are dropped (default 4096). */
   readonly queueSize?: number;
   readonly reconnect?: Partial<ReconnectBackoff>;
@@ -50,6 +55,8 @@ export class TcpTransport implements Transport {
   private readonly sockets = new Set<Socket>();
   private peers = new Map<MemberId, PeerAddress[]>();
   private self: MemberId | undefined;
+  private clusterId = '';
+  private handler: TransportHandler | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -64,11 +71,13 @@ export class TcpTransport implements Transport {
     this.peerSockets = options.tls === undefined ? plainPeerSockets : tlsPeerSockets(options.tls);
   }
 
-  async start(self: MemberId, handler: TransportHandler): Promise<void> {
+  async start(self: MemberId, handler: TransportHandler, clusterId?: string): Promise<void> {
     if (this.server !== undefined || this.stopping !== undefined) throw new Error('TcpTransport: start() called twice; create a new transport per incarnation');
     this.self = self;
+    this.handler = handler;
+    this.clusterId = clusterId ?? this.options.clusterId ?? '';
     const inbound = {
-      self, clusterId: this.options.clusterId, handler, logger: this.logger, metrics: this.counters,
+      self, clusterId: () => this.clusterId, adoptClusterOf: (hello: Hello) => this.adoptClusterOf(hello), handler, logger: this.logger, metrics: this.counters,
       maxFrameBytes: this.maxFrameBytes, snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
     };
     const server = this.peerSockets.createServer((socket) => {
@@ -141,7 +150,7 @@ export class TcpTransport implements Transport {
     if (address === undefined) throw new Error(`snapshot to ${message.to} failed: unknown peer`);
     try {
       await sendSnapshotOver(message, data, {
-        self, clusterId: this.options.clusterId, address, sockets: this.peerSockets,
+        self, clusterId: () => this.clusterId, address, sockets: this.peerSockets,
         chunkBytes: this.snapshotChunkBytes, idleTimeoutMs: this.snapshotIdleTimeoutMs,
         track: (socket) => this.track(socket),
       });
@@ -173,6 +182,18 @@ export class TcpTransport implements Transport {
     this.logger.info({ member: this.self }, 'peer transport stopped');
   }
 
+  /**
+   * A member that does not know its cluster yet joins the cluster of the first peer that dials it,
+   * when that peer is one it was told of and the connection is addressed to it.
+   */
+  private adoptClusterOf(hello: Hello): boolean {
+    if (this.clusterId !== '' || hello.version !== PROTOCOL_VERSION || hello.clusterId === '' || hello.to !== this.self || !this.peers.has(hello.from)) return false;
+    this.clusterId = hello.clusterId;
+    this.logger.info({ cluster: hello.clusterId, from: hello.from }, 'learned the cluster ID from a peer');
+    this.handler?.onClusterId?.(hello.clusterId);
+    return true;
+  }
+
   private linkTo(peer: MemberId): PeerLink | undefined {
     if (this.self === undefined || this.stopping !== undefined) return undefined;
     let link = this.links.get(peer);
@@ -180,7 +201,7 @@ export class TcpTransport implements Transport {
       const addresses = this.peers.get(peer);
       if (addresses === undefined || addresses.length === 0) return undefined;
       link = new PeerLink({
-        self: this.self, peer, clusterId: this.options.clusterId, queueSize: this.queueSize,
+        self: this.self, peer, clusterId: () => this.clusterId, queueSize: this.queueSize,
         backoff: this.backoff, logger: this.logger, metrics: this.counters, sockets: this.peerSockets,
       });
       link.setAddresses(addresses);

@@ -1,0 +1,61 @@
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import { encodeKvCommand } from '../mvcc/kv-command.js';
+import type { RaftNode } from '../raft/node.js';
+import { NO_MEMBER } from '../raft/types.js';
+import type { MemberRegistry } from './member-registry.js';
+
+/**
+ * After each start a member publishes its name and client URLs through the log, as etcd does, so
+ * `member list` on any member shows them (and etcdctl can build `--initial-cluster` lines from
+ * it). It retries until the entry is applied here, and gives up only when stopped.
+ */
+export class MemberAttributesPublisher {
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly node: RaftNode,
+    private readonly registry: MemberRegistry,
+    private readonly attributes: { readonly name: string; readonly clientURLs: readonly string[] },
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly retryMs: number,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => void this.attempt(), delayMs);
+  }
+
+  private published(): boolean {
+    const record = this.registry.get(this.node.id);
+    return record !== undefined && record.name === this.attributes.name
+      && record.clientURLs.join(',') === this.attributes.clientURLs.join(',');
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.stopped || this.node.isHalted) return;
+    const { voters, learners } = this.node.membership();
+    const member = voters.includes(this.node.id) || learners.includes(this.node.id);
+    // A joining member publishes once it has applied its own addition.
+    if (!member || this.node.currentLeader() === NO_MEMBER) return this.schedule(this.retryMs);
+    if (this.published()) return;
+    try {
+      await this.node.propose(encodeKvCommand({ op: 'publishMember', memberId: this.node.id, ...this.attributes }));
+      this.logger.info({ name: this.attributes.name, clientURLs: this.attributes.clientURLs }, 'published member attributes');
+    } catch (err) {
+      this.logger.debug({ error: String(err) }, 'publishing member attributes failed; will retry');
+      this.schedule(this.retryMs);
+    }
+  }
+}

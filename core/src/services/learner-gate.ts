@@ -1,0 +1,45 @@
+import type { RaftNode } from '../raft/node.js';
+import { EtcdErrors } from './errors.js';
+import type { CairnServices, ClusterService, KvService, MaintenanceService } from './registry.js';
+
+/**
+ * etcd 3.4's rule for a learner: it serves endpoint status and serializable reads, and refuses
+ * every other request with "rpc not supported for learner", so clients move on to a voter.
+ */
+export function learnerGated(services: CairnServices, node: RaftNode): CairnServices {
+  const isLearner = (): boolean => node.membership().learners.includes(node.id);
+  const gate = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+    return call(...args);
+  };
+  const { kv, cluster, maintenance } = services;
+  const gatedKv: KvService = {
+    range: async (request) => {
+      if (request.serializable !== true && isLearner()) throw EtcdErrors.notSupportedForLearner();
+      return kv.range(request);
+    },
+    put: gate((r) => kv.put(r)),
+    deleteRange: gate((r) => kv.deleteRange(r)),
+    txn: gate((r) => kv.txn(r)),
+    compact: gate((r) => kv.compact(r)),
+  };
+  const gatedCluster: ClusterService = {
+    memberList: gate((linearizable) => cluster.memberList(linearizable)),
+    memberAdd: gate((urls, learner) => cluster.memberAdd(urls, learner)),
+    memberRemove: gate((id) => cluster.memberRemove(id)),
+    memberUpdate: gate((id, urls) => cluster.memberUpdate(id, urls)),
+    memberPromote: gate((id) => cluster.memberPromote(id)),
+  };
+  const gatedMaintenance: MaintenanceService = {
+    status: () => maintenance.status(),
+    hashKv: gate((revision) => maintenance.hashKv(revision)),
+    defragment: gate(() => maintenance.defragment()),
+    alarm: gate((action, member, alarm) => maintenance.alarm(action, member, alarm)),
+    snapshot: () => {
+      if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+      return maintenance.snapshot();
+    },
+    moveLeader: gate((target) => maintenance.moveLeader(target)),
+  };
+  return { identity: services.identity, kv: gatedKv, cluster: gatedCluster, maintenance: gatedMaintenance };
+}
