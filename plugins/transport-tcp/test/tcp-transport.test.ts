@@ -76,6 +76,45 @@ describe('TcpTransport', () => {
     expect(b.handler.snapshots).to.have.length(0);
   });
 
+  it('a joining member (cluster ID unknown) takes the cluster of the first known peer, then refuses other clusters', async () => {
+    const a = await member(A, 'cluster-1');
+    const logger = new MemoryLogger({ level: 'debug' });
+    const joiner = new TcpTransport({ listen: `127.0.0.1:${ports[1]}`, logger, reconnect: { initialMs: 10, maxMs: 100 } });
+    const handler = new RecordingHandler();
+    const learned: string[] = [];
+    joiner.setPeers(peers());
+    await joiner.start(B, { onMessage: (m) => handler.onMessage(m), onSnapshot: (m, d) => handler.onSnapshot(m, d), onClusterId: (id) => learned.push(id) }, '');
+    running.push(joiner);
+    // A stranger (not in the joiner's peer table) cannot make it join its cluster.
+    await rawHello('cluster-x', 'cccccccccccccccc', B);
+    expect(learned).to.deep.equal([]);
+    a.transport.send([message(MessageType.Heartbeat, A, B, { index: 1 })]);
+    await waitUntil(() => handler.messages.length === 1, 'the joiner received the peer\'s message');
+    expect(learned).to.deep.equal(['cluster-1']);
+    // The joiner answers under the learned cluster ID, which A accepts.
+    joiner.send([message(MessageType.HeartbeatResp, B, A, { index: 1 })]);
+    await waitUntil(() => a.handler.messages.length === 1, 'A received the joiner\'s answer');
+    await rawHello('cluster-2', A, B);
+    await waitUntil(() => joiner.metrics().refusedConnections === 2, 'the joiner refused another cluster');
+    expect(learned).to.deep.equal(['cluster-1']);
+  });
+
+  /** A hand-made Hello to B from `from` in `clusterId`; resolves when B hangs up (a refusal) or after 300 ms. */
+  function rawHello(clusterId: string, from: string, to: string): Promise<void> {
+    return new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port: ports[1]! }, () => {
+        socket.write(encodeHelloFrame({ version: PROTOCOL_VERSION, kind: ConnectionKind.Messages, clusterId, from, to }));
+      });
+      const timer = setTimeout(() => socket.destroy(), 300);
+      socket.on('data', () => undefined);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   it('drops a connection at its first corrupted frame, keeps what came before, and serves new connections', async () => {
     const b = await member(B);
     const good = (index: number): Buffer => encodeMessageFrame(message(MessageType.App, A, B, { index }));
