@@ -77,15 +77,6 @@ describe('examples/three-node-local: start.sh starts three members that form one
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('every member lists the same three members', async function () {
-    for (const endpoint of endpoints) {
-      const r = await etcdctl(endpoint, ['member', 'list']);
-      expect(r.code, r.stderr).to.equal(0);
-      const names = r.stdout.trim().split('\n').map((line) => line.split(', ')[2]).sort();
-      expect(names, `member list on ${endpoint}`).to.deep.equal([...MEMBERS]);
-    }
-  });
-
   it('a put on one member is read back from the other two, and all three agree on one leader', async function () {
     // The members serve before they have elected a leader: retry the first write for a while.
     const deadline = Date.now() + 15_000;
@@ -107,6 +98,28 @@ describe('examples/three-node-local: start.sh starts three members that form one
     const members = [...status.stdout.matchAll(/"member_id":(\d+)/g)].map((m) => m[1]);
     expect(leaders.size, status.stdout).to.equal(1);
     expect(members, status.stdout).to.include([...leaders][0]);
+  });
+
+  it('every member lists the same three members, each with its peer and client URL', async function () {
+    // Each member publishes its client URLs through Raft once it serves, as etcd's do: wait for them.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const r = await etcdctl(endpoints.join(','), ['member', 'list']);
+      if (r.code === 0 && !/, , /.test(r.stdout)) break;
+      await sleep(200);
+    }
+    const lists: string[] = [];
+    for (const endpoint of endpoints) {
+      const r = await etcdctl(endpoint, ['member', 'list']);
+      expect(r.code, r.stderr).to.equal(0);
+      lists.push(r.stdout);
+      // "ID, started, NAME, PEER URLS, CLIENT URLS, IS LEARNER"
+      const rows = r.stdout.trim().split('\n').map((line) => line.split(', ')).sort((a, b) => a[2]!.localeCompare(b[2]!));
+      expect(rows.map((row) => row[2]), `member list on ${endpoint}`).to.deep.equal([...MEMBERS]);
+      expect(rows.map((row) => row[4]), `client URLs in member list on ${endpoint}`).to.deep.equal(endpoints.map((e) => `http://${e}`));
+    }
+    expect(lists[1]).to.equal(lists[0]);
+    expect(lists[2]).to.equal(lists[0]);
   });
 
   it('stop.sh stops every member by its PID', async function () {
