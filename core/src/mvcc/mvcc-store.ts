@@ -34,6 +34,14 @@ export interface PinnedRecords {
   release(): void;
 }
 
+/** Revisions from one point up to `revision`, pinned when `MvccStore.historyView()` returned. */
+export interface HistoryView {
+  readonly revision: number;
+  readonly compactRevision: number;
+  records(): AsyncIterable<{ at: Revision; record: KeyRecord }>;
+  release(): void;
+}
+
 /** The whole key space as of one applied index, pinned when `MvccStore.snapshot()` returned. */
 export interface MvccSnapshot {
   readonly index: number;
@@ -109,6 +117,7 @@ export class MvccStore {
   private restoring = false;
   private index = new KeyIndex();
   private readonly listeners: ((events: readonly MvccEvent[], revision: number) => void)[] = [];
+  private readonly restoreListeners: (() => void)[] = [];
 
   private constructor(private readonly backend: Backend, private readonly options: MvccStoreOptions) {}
 
@@ -162,6 +171,31 @@ export class MvccStore {
   /** Called after each committed write with its events (in order), e.g. by a watch hub. */
   onCommit(listener: (events: readonly MvccEvent[], revision: number) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called after a snapshot restore replaced the state (no onCommit events were sent for what it brought in). */
+  onRestore(listener: () => void): void {
+    this.restoreListeners.push(listener);
+  }
+
+  /**
+   * Stored revisions from `from` on, in (main, sub) order, from a view pinned now together with
+   * the store revision and compact revision of this moment (a watcher catching up reads its
+   * history here). Undefined while a restore rewrites the store.
+   */
+  historyView(from: number): HistoryView | undefined {
+    if (this.restoring) return undefined;
+    const view = this.backend.readView();
+    const through = this.revision;
+    return {
+      revision: through,
+      compactRevision: this.compacted,
+      async *records() {
+        const range = { gte: encodeRevisionKey({ main: from, sub: 0 }), lt: encodeRevisionKey({ main: through + 1, sub: 0 }) };
+        for await (const [k, v] of view.range(range)) yield { at: decodeRevisionKey(k), record: decodeKeyRecord(v) };
+      },
+      release: () => view.release(),
+    };
   }
 
   // ---- reads ----
@@ -606,6 +640,7 @@ export class MvccStore {
     ]);
     await this.backend.flush();
     await this.load();
+    for (const listener of this.restoreListeners) listener();
   }
 
   /** Make every applied write durable. */

@@ -2,6 +2,7 @@ import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
   RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
 } from './kv-types.js';
+import type { WatchSession } from '../mvcc/watch-types.js';
 
 /** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
 export interface KvService {
@@ -80,6 +81,12 @@ export interface MaintenanceService {
   moveLeader(targetId: string): Promise<{ readonly header: ResponseHeader }>;
 }
 
+/** etcd's Watch service: one session per client Watch stream (see mvcc/watch-types.ts). */
+export interface WatchService {
+  /** Throws etcd's error when this member serves no watches (a learner). */
+  openStream(): WatchSession;
+}
+
 /**
  * The transport-neutral services an API frontend serves. Each service is added here as it lands;
  * frontends depend on this shape only, never on how the node implements it.
@@ -90,4 +97,6 @@ export interface CairnServices {
   readonly kv: KvService;
   readonly cluster: ClusterService;
   readonly maintenance: MaintenanceService;
+  /** Absent on a member built without watches; frontends then leave the Watch API unserved. */
+  readonly watch?: WatchService;
 }

@@ -1,0 +1,108 @@
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { MvccEvent, MvccStore } from './mvcc-store.js';
+import type { WatchKeyRange } from './watch-key-range.js';
+import { DEFAULT_WATCH_LIMITS, type WatchFilter, type WatchLimits } from './watch-types.js';
+import { Watcher, type WatcherHost } from './watcher.js';
+
+export interface WatchOptions {
+  readonly range: WatchKeyRange;
+  /** 0 or absent: from the next revision. */
+  readonly startRevision?: number;
+  readonly filters?: readonly WatchFilter[];
+  readonly prevKv?: boolean;
+  readonly progressNotify?: boolean;
+}
+
+/**
+ * The watchers of one member's MVCC store, in etcd's two groups: synced watchers take each
+ * committed write's events as it is applied (on a follower too, as it applies); unsynced ones
+ * read their history from the Backend (see Watcher). A snapshot restore, which brings in writes
+ * without commit events, turns every synced watcher unsynced, so it reads them from the history
+ * (or is canceled with the compact revision when that history is gone, as etcd does).
+ */
+export class WatchHub {
+  private readonly syncedWatchers = new Set<Watcher>();
+  private readonly unsyncedWatchers = new Set<Watcher>();
+  private readonly limits: WatchLimits;
+  private timer: TimerHandle | undefined;
+  private restoreWaiters: (() => void)[] = [];
+  private readonly host: WatcherHost;
+
+  constructor(private readonly store: MvccStore, private readonly clock: Clock, limits: Partial<WatchLimits> = {}) {
+    this.limits = { ...DEFAULT_WATCH_LIMITS, ...limits };
+    this.host = {
+      store,
+      limits: this.limits,
+      synced: (w) => {
+        this.unsyncedWatchers.delete(w);
+        this.syncedWatchers.add(w);
+      },
+      unsynced: (w) => {
+        this.syncedWatchers.delete(w);
+        this.unsyncedWatchers.add(w);
+      },
+      removed: (w) => {
+        this.syncedWatchers.delete(w);
+        this.unsyncedWatchers.delete(w);
+      },
+      restored: () => new Promise<void>((resolve) => {
+        this.restoreWaiters.push(resolve);
+        // A restore always ends with the hook; the poll only guards against one that failed midway.
+        const poll = this.clock.setTimeout(() => resolve(), 1000);
+        this.restoreWaiters.push(() => poll.cancel());
+      }),
+    };
+    store.onCommit((events, revision) => this.committed(events, revision));
+    store.onRestore(() => this.restoredStore());
+    this.timer = clock.setInterval(() => this.tick(), this.limits.progressIntervalMs);
+  }
+
+  get watcherCount(): { readonly synced: number; readonly unsynced: number } {
+    return { synced: this.syncedWatchers.size, unsynced: this.unsyncedWatchers.size };
+  }
+
+  /** Events held in memory for consumers, over all watchers (the bound a slow consumer cannot grow). */
+  get backlogEvents(): number {
+    let n = 0;
+    for (const w of this.syncedWatchers) n += w.backlogSize.events;
+    for (const w of this.unsyncedWatchers) n += w.backlogSize.events;
+    return n;
+  }
+
+  watch(options: WatchOptions): Watcher {
+    const startRevision = options.startRevision !== undefined && options.startRevision > 0 ? options.startRevision : this.store.currentRevision + 1;
+    const watcher = new Watcher(this.host, {
+      range: options.range,
+      startRevision,
+      filters: options.filters ?? [],
+      prevKv: options.prevKv === true,
+      progressNotify: options.progressNotify === true,
+    });
+    this.unsyncedWatchers.add(watcher);
+    watcher.begin();
+    return watcher;
+  }
+
+  /** Stop the progress timer and close every watcher. */
+  close(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const w of [...this.syncedWatchers, ...this.unsyncedWatchers]) w.close();
+  }
+
+  private committed(events: readonly MvccEvent[], revision: number): void {
+    for (const w of this.syncedWatchers) w.offer(events, revision);
+  }
+
+  private restoredStore(): void {
+    for (const w of [...this.syncedWatchers]) w.restoredUnderneath();
+    const waiters = this.restoreWaiters;
+    this.restoreWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private tick(): void {
+    for (const w of this.syncedWatchers) w.tick();
+    for (const w of this.unsyncedWatchers) w.tick();
+  }
+}
