@@ -4,6 +4,8 @@ import { MemberAttributesPublisher } from '../cluster/member-attributes-publishe
 import { MemberRegistry } from '../cluster/member-registry.js';
 import { KvStateMachine } from '../mvcc/kv-state-machine.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
+import { WatchHub } from '../mvcc/watch-hub.js';
+import type { WatchLimits } from '../mvcc/watch-types.js';
 import type { RaftNode } from '../raft/node.js';
 import { MemberClusterService } from '../services/cluster-service.js';
 import { RaftKvService } from '../services/kv-service.js';
@@ -11,8 +13,15 @@ import { learnerGated } from '../services/learner-gate.js';
 import { LeaderWait } from '../services/leader-wait.js';
 import type { ResponseHeader } from '../services/kv-types.js';
 import { MemberMaintenanceService } from '../services/maintenance-service.js';
+import { MemberWatchService } from '../services/watch-service.js';
 import { AlarmAction, AlarmType } from '../services/registry.js';
 import type { ApplicationContext, ApplicationInstance, MemberApplication } from './member-application.js';
+
+/** Tests shorten etcd's 10-minute progress_notify interval with CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS. */
+function watchLimitsFromEnv(): Partial<WatchLimits> {
+  const interval = Number(process.env['CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS']);
+  return Number.isInteger(interval) && interval > 0 ? { progressIntervalMs: interval } : {};
+}
 
 /** The etcd application: the MVCC store as Raft's state machine, served as KV, Cluster and Maintenance. */
 export const etcdApplication: MemberApplication = {
@@ -28,6 +37,8 @@ export const etcdApplication: MemberApplication = {
     await alarms.load();
     const members = new MemberRegistry(context.backend);
     await members.load();
+    // Subscribed before the first apply, so no committed write escapes the watchers.
+    const watches = new WatchHub(store, context.clock, watchLimitsFromEnv());
     return {
       stateMachine: new KvStateMachine(store, alarms, members),
       services(raftNode) {
@@ -43,15 +54,18 @@ export const etcdApplication: MemberApplication = {
           name: context.identity.name, clientURLs: context.config['advertise-client-urls'].split(','),
         }, context.clock, context.logger, timeout);
         publisher.start();
-        return learnerGated({
+        const gated = learnerGated({
           identity: context.identity,
           kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader, quota),
           cluster: new MemberClusterService(raftNode, members, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision), leader),
           maintenance,
         }, raftNode);
+        const isLearner = (): boolean => raftNode.membership().learners.includes(raftNode.id);
+        return { ...gated, watch: new MemberWatchService(watches, store, header, isLearner) };
       },
       async close() {
         publisher?.stop();
+        watches.close();
         await store.flush();
       },
     };

@@ -1,5 +1,6 @@
 import type { AlarmAction, AlarmType } from '../services/registry.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../services/kv-types.js';
+import type { LeaseCommand } from '../lease/lease-command.js';
 
 /** A write that goes through Raft and is applied on every member in log order. */
 export type KvCommand =
@@ -9,7 +10,8 @@ export type KvCommand =
   | { readonly op: 'compact'; readonly request: CompactionRequest }
   | { readonly op: 'alarm'; readonly action: AlarmAction; readonly memberId: string; readonly alarm: AlarmType }
   /** A member's name and client URLs, published by the member itself after each start (as etcd does). */
-  | { readonly op: 'publishMember'; readonly memberId: string; readonly name: string; readonly clientURLs: readonly string[] };
+  | { readonly op: 'publishMember'; readonly memberId: string; readonly name: string; readonly clientURLs: readonly string[] }
+  | LeaseCommand;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -1,5 +1,6 @@
 import type { AlarmRegistry } from '../alarm/alarm-registry.js';
 import type { MemberRegistry } from '../cluster/member-registry.js';
+import type { LeaseApplier } from '../lease/lease-applier.js';
 import type { StateMachine, StateMachineSnapshot } from '../raft/state-machine.js';
 import type { ConfChange, MemberId, SnapshotMeta } from '../raft/types.js';
 import { EtcdErrors } from '../services/errors.js';
@@ -15,7 +16,12 @@ const txnWrites = (t: TxnRequest): boolean => writes(t.success) || writes(t.fail
 
 /** Applies committed KV commands to the MVCC store; what apply returns goes to the proposer. */
 export class KvStateMachine implements StateMachine {
-  constructor(private readonly store: MvccStore, private readonly alarms: AlarmRegistry, private readonly members?: MemberRegistry) {}
+  constructor(
+    private readonly store: MvccStore,
+    private readonly alarms: AlarmRegistry,
+    private readonly members?: MemberRegistry,
+    private readonly leases?: LeaseApplier,
+  ) {}
 
   async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome<unknown>> {
     const command = decodeKvCommand(payload);
@@ -40,6 +46,13 @@ export class KvStateMachine implements StateMachine {
       case 'publishMember':
         await this.store.writeMeta(index, this.members?.publish(command.memberId, command.name, command.clientURLs) ?? []);
         return { ok: true };
+      case 'leaseGrant':
+      case 'leaseRevoke':
+      case 'leaseRenew':
+      case 'leaseCheckpoint':
+        // A member built without leases knows none (a put naming one fails the same way).
+        if (this.leases === undefined) return this.refuse(index, EtcdErrors.leaseNotFound());
+        return this.leases.apply(index, command, capped);
     }
   }
 
@@ -77,5 +90,6 @@ export class KvStateMachine implements StateMachine {
     await this.store.restore(data, meta.index);
     await this.alarms.load();
     await this.members?.load();
+    await this.leases?.load();
   }
 }

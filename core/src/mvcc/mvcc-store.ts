@@ -168,6 +168,14 @@ export class MvccStore {
     return this.index.keyCount;
   }
 
+  /** Every live key that carries a lease, with its lease (the lease store rebuilds its attachments from these). */
+  *leasedKeys(): Iterable<[string, bigint]> {
+    for (const key of this.index.keysInRange('', '')) {
+      const live = this.index.liveAt(key, Infinity);
+      if (live !== undefined && live.lease !== NO_LEASE) yield [key, live.lease];
+    }
+  }
+
   /** Called after each committed write with its events (in order), e.g. by a watch hub. */
   onCommit(listener: (events: readonly MvccEvent[], revision: number) => void): void {
     this.listeners.push(listener);
@@ -300,6 +308,18 @@ export class MvccStore {
   async skip(index: number): Promise<void> {
     await this.backend.write([{ type: 'put', key: META_APPLIED, value: encodeU64(index) }]);
     this.applied = index;
+  }
+
+  /**
+   * Delete `keys` (those live) in one revision, with `extra` writes in the same batch: a lease
+   * revoke, whose keys go atomically with the lease record. No live key: no new revision.
+   */
+  async deleteKeys(index: number, keys: readonly Uint8Array[], extra: readonly BackendOp[]): Promise<ApplyOutcome<{ header: ResponseHeader }>> {
+    return this.write(index, async (batch) => {
+      for (const key of keys) await this.deleteIn(batch, { key });
+      batch.ops.push(...extra);
+      return { header: innerHeader(batch.revision) };
+    });
   }
 
   /** Write extra metadata (e.g. alarms) atomically with the applied index. */

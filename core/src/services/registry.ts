@@ -2,6 +2,9 @@ import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
   RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
 } from './kv-types.js';
+import type {
+  LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse,
+} from '../lease/lease-types.js';
 import type { WatchSession } from '../mvcc/watch-types.js';
 
 /** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
@@ -87,6 +90,17 @@ export interface WatchService {
   openStream(): WatchSession;
 }
 
+/** etcd's Lease service. Unknown leases get etcd's answers: TTL -1 from timeToLive, TTL 0 from keepAlive, "requested lease not found" from revoke. */
+export interface LeaseService {
+  /** `id` 0: the member chooses one. */
+  grant(ttl: number, id: bigint): Promise<LeaseGrantResponse>;
+  revoke(id: bigint): Promise<LeaseRevokeResponse>;
+  /** One keep-alive of the LeaseKeepAlive stream. */
+  keepAlive(id: bigint): Promise<LeaseKeepAliveResponse>;
+  timeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResponse>;
+  leases(): Promise<LeaseLeasesResponse>;
+}
+
 /**
  * The transport-neutral services an API frontend serves. Each service is added here as it lands;
  * frontends depend on this shape only, never on how the node implements it.
@@ -97,6 +111,8 @@ export interface CairnServices {
   readonly kv: KvService;
   readonly cluster: ClusterService;
   readonly maintenance: MaintenanceService;
+  /** Absent on a member built without leases; frontends then leave the Lease API unserved. */
+  readonly lease?: LeaseService;
   /** Absent on a member built without watches; frontends then leave the Watch API unserved. */
   readonly watch?: WatchService;
 }

@@ -7,6 +7,7 @@ import { NotFoundHttp1Route, type Http1Route } from './http1-route.js';
 import { kvHandlers } from './kv-handlers.js';
 import { maintenanceHandlers } from './maintenance-handlers.js';
 import { measuringRequestSizes } from './request-size.js';
+import { watchHandlers } from './watch-handlers.js';
 
 /** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -32,9 +33,9 @@ export interface GrpcFrontendOptions {
 const STOP_GRACE_MS = 1000;
 
 /**
- * The etcd v3 gRPC API on Cairn's services: KV, Maintenance and Cluster. Watch, Lease and Auth are
- * not registered yet, so grpc-js answers their methods UNIMPLEMENTED. gRPC shares each client port
- * with HTTP/1.1 (the gateway seam).
+ * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Watch when the services
+ * have it. Lease and Auth are not registered yet, so grpc-js answers their methods UNIMPLEMENTED.
+ * gRPC shares each client port with HTTP/1.1 (the gateway seam).
  */
 export class GrpcFrontend implements ApiFrontend {
   private server: Server | undefined;
@@ -61,6 +62,7 @@ export class GrpcFrontend implements ApiFrontend {
     server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), kvHandlers(services.kv, this.options.maxRequestBytes));
     server.addService(etcdServiceDefinition('Maintenance'), maintenanceHandlers(services.maintenance));
     server.addService(etcdServiceDefinition('Cluster'), clusterHandlers(services.cluster));
+    if (services.watch !== undefined) server.addService(etcdServiceDefinition('Watch'), watchHandlers(services.watch, this.options.maxRequestBytes));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.server = server;
     this.injector = injector;

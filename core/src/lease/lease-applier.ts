@@ -1,0 +1,86 @@
+import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
+import { EtcdErrors } from '../services/errors.js';
+import type { ResponseHeader } from '../services/kv-types.js';
+import type { LeaseCommand } from './lease-command.js';
+import type { LeaseRecord, LeaseStore } from './lease-store.js';
+
+/** What an applied lease entry changed, for the member's lessor (its expiry clock). */
+export type LeaseApplyEvent =
+  | { readonly type: 'grant'; readonly record: LeaseRecord }
+  | { readonly type: 'revoke'; readonly id: bigint }
+  | { readonly type: 'renew'; readonly ids: readonly bigint[]; readonly byLeader: boolean };
+
+/** What applying a grant answers the proposer. */
+export interface GrantOutcome {
+  readonly header: ResponseHeader;
+  readonly id: bigint;
+  readonly ttl: number;
+}
+
+/**
+ * Applies lease entries: grants and revokes change the lease store and the Backend (a revoke
+ * deletes every attached key in one MVCC revision, in the same batch as the lease record), renewals
+ * only tell the lessor. Everything here is deterministic: the same log gives every member the
+ * same leases and keys.
+ */
+export class LeaseApplier {
+  private readonly listeners: ((event: LeaseApplyEvent) => void)[] = [];
+
+  constructor(
+    private readonly store: MvccStore,
+    readonly leases: LeaseStore,
+    private readonly header: (revision: number) => ResponseHeader,
+  ) {
+    store.onCommit((events) => leases.observe(events));
+  }
+
+  /** Reload the leases and their keys from the Backend (at open, and after a snapshot was restored). */
+  async load(): Promise<void> {
+    await this.leases.load(this.store.leasedKeys());
+  }
+
+  onApplied(listener: (event: LeaseApplyEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** `capped`: the NOSPACE alarm is raised, which refuses grants as etcd does. */
+  async apply(index: number, command: LeaseCommand, capped: boolean): Promise<ApplyOutcome<unknown>> {
+    switch (command.op) {
+      case 'leaseGrant': {
+        if (capped) return this.refuse(index, EtcdErrors.noSpace());
+        if (command.id === 0n) return this.refuse(index, EtcdErrors.leaseNotFound());
+        if (this.leases.exists(command.id)) return this.refuse(index, EtcdErrors.leaseExist());
+        const record = { id: command.id, ttl: command.ttl };
+        await this.store.writeMeta(index, this.leases.grant(record));
+        this.emit({ type: 'grant', record });
+        const ok: GrantOutcome = { header: this.header(this.store.currentRevision), id: record.id, ttl: record.ttl };
+        return { ok };
+      }
+      case 'leaseRevoke': {
+        if (!this.leases.exists(command.id)) return this.refuse(index, EtcdErrors.leaseNotFound());
+        const outcome = await this.store.deleteKeys(index, this.leases.keys(command.id), this.leases.revokeOps(command.id));
+        this.leases.forget(command.id);
+        this.emit({ type: 'revoke', id: command.id });
+        return outcome;
+      }
+      case 'leaseRenew':
+      case 'leaseCheckpoint': {
+        await this.store.skip(index);
+        const live = command.ids.filter((id) => this.leases.exists(id));
+        this.emit({ type: 'renew', ids: live, byLeader: command.op === 'leaseCheckpoint' });
+        // Per lease, the TTL it was renewed to, 0 for one that is gone (etcd's keep-alive answer).
+        const ttls = new Map<bigint, number>(command.ids.map((id) => [id, this.leases.get(id)?.ttl ?? 0]));
+        return { ok: ttls };
+      }
+    }
+  }
+
+  private async refuse(index: number, error: Error): Promise<ApplyOutcome<never>> {
+    await this.store.skip(index);
+    return { error };
+  }
+
+  private emit(event: LeaseApplyEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,95 @@
+import type { GrantOutcome } from '../lease/lease-applier.js';
+import type { LeaseCommand } from '../lease/lease-command.js';
+import type { LeaseIdGenerator } from '../lease/lease-id-generator.js';
+import type { LeaseStore } from '../lease/lease-store.js';
+import {
+  MAX_LEASE_TTL,
+  type LeaseGrantResponse, type LeaseKeepAliveResponse, type LeaseLeasesResponse, type LeaseRevokeResponse, type LeaseTimeToLiveResponse,
+} from '../lease/lease-types.js';
+import type { Lessor } from '../lease/lessor.js';
+import { RenewalBatcher } from '../lease/renewal-batcher.js';
+import { encodeKvCommand } from '../mvcc/kv-command.js';
+import type { ApplyOutcome } from '../mvcc/mvcc-store.js';
+import type { RaftNode } from '../raft/node.js';
+import { EtcdErrors } from './errors.js';
+import type { ResponseHeader } from './kv-types.js';
+import type { LeaderWait } from './leader-wait.js';
+import type { LeaseService } from './registry.js';
+
+export interface RaftLeaseServiceOptions {
+  /** The cluster's minimum TTL in seconds (see minLeaseTtl). */
+  readonly minTtl: number;
+  /** The member's response header at its current revision. */
+  readonly header: () => ResponseHeader;
+}
+
+/**
+ * etcd's Lease service on a member. Grants and revokes go through Raft; keep-alives are answered
+ * by the leader's lessor at once, or, on a follower, sent to the leader as batched renewal entries
+ * (see Lessor for why). TimeToLive is answered from the member's own lessor after a ReadIndex, so
+ * a follower knows every grant and revoke committed before the call.
+ */
+export class RaftLeaseService implements LeaseService {
+  private readonly renewals: RenewalBatcher;
+
+  constructor(
+    private readonly node: RaftNode,
+    private readonly store: LeaseStore,
+    private readonly lessor: Lessor,
+    private readonly ids: LeaseIdGenerator,
+    private readonly leader: LeaderWait,
+    private readonly options: RaftLeaseServiceOptions,
+  ) {
+    this.renewals = new RenewalBatcher((renewed) => this.propose<ReadonlyMap<bigint, number>>({ op: 'leaseRenew', ids: renewed }));
+  }
+
+  async grant(ttl: number, id: bigint): Promise<LeaseGrantResponse> {
+    this.refuseLearner();
+    if (ttl > MAX_LEASE_TTL) throw EtcdErrors.leaseTtlTooLarge();
+    // Chosen here, before proposing, so every member applies the same ID.
+    const chosen = id === 0n ? this.ids.generate() : id;
+    const granted = await this.propose<GrantOutcome>({ op: 'leaseGrant', id: chosen, ttl: Math.max(ttl, this.options.minTtl) });
+    return { header: granted.header, id: granted.id, ttl: granted.ttl };
+  }
+
+  async revoke(id: bigint): Promise<LeaseRevokeResponse> {
+    this.refuseLearner();
+    const revoked = await this.propose<{ header: ResponseHeader }>({ op: 'leaseRevoke', id });
+    return { header: revoked.header };
+  }
+
+  async keepAlive(id: bigint): Promise<LeaseKeepAliveResponse> {
+    this.refuseLearner();
+    await this.leader.known();
+    const ttl = this.lessor.isPrimary ? (this.lessor.renew(id) ?? 0) : await this.renewals.renew(id);
+    return { header: this.options.header(), id, ttl };
+  }
+
+  async timeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResponse> {
+    this.refuseLearner();
+    await this.leader.known();
+    await this.node.readIndex();
+    const lease = this.store.get(id);
+    const header = this.options.header();
+    if (lease === undefined) return { header, id, ttl: -1, grantedTtl: 0, keys: [] };
+    return { header, id, ttl: this.lessor.remainingSeconds(id) ?? -1, grantedTtl: lease.ttl, keys: keys ? this.store.keys(id) : [] };
+  }
+
+  async leases(): Promise<LeaseLeasesResponse> {
+    this.refuseLearner();
+    const ids = this.store.all().map((l) => l.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { header: this.options.header(), leases: ids };
+  }
+
+  private refuseLearner(): void {
+    // etcd 3.4 serves a learner nothing but status and serializable reads.
+    if (this.node.membership().learners.includes(this.node.id)) throw EtcdErrors.notSupportedForLearner();
+  }
+
+  private async propose<T>(command: LeaseCommand): Promise<T> {
+    await this.leader.known();
+    const outcome = (await this.node.propose(encodeKvCommand(command))) as ApplyOutcome<T>;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.ok;
+  }
+}
