@@ -555,8 +555,11 @@ export class RaftNode {
       stableDirty = true;
     }
     if (rd.hardState !== undefined) {
+      // Term and vote must be durable before anything is sent that depends on them. The commit
+      // index need not be (a restart relearns it, and starts from the applied index at least), so
+      // a Ready that only moved it costs no sync, as in etcd.
+      if (rd.hardState.term !== this.hardState.term || rd.hardState.vote !== this.hardState.vote) stableDirty = true;
       this.hardState = rd.hardState;
-      stableDirty = true;
     }
     const writes: Promise<void>[] = [];
     if (rd.entries.length > 0) writes.push(logStore.append(rd.entries));
