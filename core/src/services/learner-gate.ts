@@ -41,5 +41,25 @@ export function learnerGated(services: CairnServices, node: RaftNode): CairnServ
     },
     moveLeader: gate((target) => maintenance.moveLeader(target)),
   };
-  return { identity: services.identity, kv: gatedKv, cluster: gatedCluster, maintenance: gatedMaintenance };
+  const { lease, watch } = services;
+  return {
+    identity: services.identity, kv: gatedKv, cluster: gatedCluster, maintenance: gatedMaintenance,
+    ...(lease === undefined ? {} : {
+      lease: {
+        grant: gate((ttl, id) => lease.grant(ttl, id)),
+        revoke: gate((id) => lease.revoke(id)),
+        keepAlive: gate((id) => lease.keepAlive(id)),
+        timeToLive: gate((id, keys) => lease.timeToLive(id, keys)),
+        leases: gate(() => lease.leases()),
+      },
+    }),
+    ...(watch === undefined ? {} : {
+      watch: {
+        openStream: () => {
+          if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+          return watch.openStream();
+        },
+      },
+    }),
+  };
 }

@@ -19,6 +19,8 @@ function services(): CairnServices {
       status: call('status'), hashKv: call('hashKv'), defragment: call('defragment'), alarm: call('alarm'), moveLeader: call('moveLeader'),
       snapshot: () => (async function* () { yield new Uint8Array(1); })(),
     },
+    lease: { grant: call('grant'), revoke: call('revoke'), keepAlive: call('keepAlive'), timeToLive: call('timeToLive'), leases: call('leases') },
+    watch: { openStream: () => 'stream' },
   } as unknown as CairnServices;
 }
 
@@ -47,6 +49,9 @@ describe('learnerGated', () => {
     expect(await refusal(() => gated.cluster.memberList(true))).to.equal(REFUSED);
     expect(await refusal(() => gated.maintenance.hashKv(0))).to.equal(REFUSED);
     expect(() => gated.maintenance.snapshot()).to.throw('etcdserver: rpc not supported for learner');
+    expect(await refusal(() => gated.lease!.grant(10, 0n))).to.equal(REFUSED);
+    expect(await refusal(() => gated.lease!.keepAlive(1n))).to.equal(REFUSED);
+    expect(() => gated.watch!.openStream()).to.throw('etcdserver: rpc not supported for learner');
   });
 
   it('once promoted, the same member serves everything', async () => {
@@ -55,5 +60,7 @@ describe('learnerGated', () => {
     expect(await gated.kv.range({ key: new Uint8Array([1]) })).to.equal('range');
     expect(await gated.kv.put({ key: new Uint8Array([1]), value: new Uint8Array(0) })).to.equal('put');
     expect(await gated.cluster.memberList(true)).to.equal('memberList');
+    expect(await gated.lease!.keepAlive(1n)).to.equal('keepAlive');
+    expect(gated.watch!.openStream()).to.equal('stream');
   });
 });
