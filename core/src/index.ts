@@ -7,5 +7,5 @@ export * from './services/registry.js';
 export * from './services/kv-types.js';
 export * from './services/errors.js';
 export * from './raft/stored-records.js';
-export * from './lease/lease-types.js';
 export * from './mvcc/watch-types.js';
+export * from './lease/lease-types.js';

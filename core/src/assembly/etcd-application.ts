@@ -2,13 +2,24 @@ import { AlarmRegistry } from '../alarm/alarm-registry.js';
 import { BackendQuota } from '../alarm/backend-quota.js';
 import { MemberAttributesPublisher } from '../cluster/member-attributes-publisher.js';
 import { MemberRegistry } from '../cluster/member-registry.js';
+import { LeaseApplier } from '../lease/lease-applier.js';
+import { LeaseIdGenerator } from '../lease/lease-id-generator.js';
+import { LeaseStore } from '../lease/lease-store.js';
+import { minLeaseTtl } from '../lease/lease-types.js';
+import { Lessor } from '../lease/lessor.js';
+import { encodeKvCommand } from '../mvcc/kv-command.js';
 import { KvStateMachine } from '../mvcc/kv-state-machine.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { WatchLimits } from '../mvcc/watch-types.js';
 import type { RaftNode } from '../raft/node.js';
 import { MemberClusterService } from '../services/cluster-service.js';
+import { CommitFeed } from '../services/commit-feed.js';
+import { MemberElectionService } from '../services/election-service.js';
+import { MemberLockService } from '../services/lock-service.js';
+import { PrefixWaits } from '../services/prefix-waits.js';
 import { RaftKvService } from '../services/kv-service.js';
+import { RaftLeaseService } from '../services/lease-service.js';
 import { learnerGated } from '../services/learner-gate.js';
 import { LeaderWait } from '../services/leader-wait.js';
 import type { ResponseHeader } from '../services/kv-types.js';
@@ -28,19 +39,24 @@ export const etcdApplication: MemberApplication = {
   async create(context: ApplicationContext): Promise<ApplicationInstance> {
     let node: RaftNode | undefined;
     let publisher: MemberAttributesPublisher | undefined;
+    let lessor: Lessor | undefined;
     const memberId = BigInt(`0x${context.identity.memberId}`);
     // A joining member learns its cluster ID from the cluster: read it at each answer.
     const clusterId = (): bigint => BigInt(`0x${node?.cluster() || context.identity.clusterId || '0'}`);
     const header = (revision: number): ResponseHeader => ({ clusterId: clusterId(), memberId, revision, raftTerm: node?.status().term ?? 0 });
-    const store = await MvccStore.open(context.backend, { header });
+    const leaseStore = new LeaseStore(context.backend);
+    const store = await MvccStore.open(context.backend, { header, leases: leaseStore });
+    const leases = new LeaseApplier(store, leaseStore, header);
+    await leases.load();
     const alarms = new AlarmRegistry(context.backend);
     await alarms.load();
     const members = new MemberRegistry(context.backend);
     await members.load();
     // Subscribed before the first apply, so no committed write escapes the watchers.
     const watches = new WatchHub(store, context.clock, watchLimitsFromEnv());
+    const commits = new CommitFeed(store);
     return {
-      stateMachine: new KvStateMachine(store, alarms, members),
+      stateMachine: new KvStateMachine(store, alarms, members, leases),
       services(raftNode) {
         node = raftNode;
         const timeout = context.config['election-timeout'];
@@ -54,18 +70,32 @@ export const etcdApplication: MemberApplication = {
           name: context.identity.name, clientURLs: context.config['advertise-client-urls'].split(','),
         }, context.clock, context.logger, timeout);
         publisher.start();
+        lessor = new Lessor(raftNode, leaseStore, leases, (command) => raftNode.propose(encodeKvCommand(command)), context.clock, context.logger, {
+          electionTimeoutMs: timeout,
+        });
+        lessor.start();
+        const lease = new RaftLeaseService(raftNode, leaseStore, lessor, new LeaseIdGenerator(memberId, Date.now()), leader, {
+          minTtl: minLeaseTtl(timeout, context.config['heartbeat-interval']),
+          header: () => header(store.currentRevision),
+        });
+        const kv = new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader, quota);
+        const waits = new PrefixWaits(kv, store, commits, context.clock);
         const gated = learnerGated({
           identity: context.identity,
-          kv: new RaftKvService(raftNode, store, { maxTxnOps: context.config['max-txn-ops'], maxRequestBytes: context.config['max-request-bytes'] }, leader, quota),
+          kv,
+          lock: new MemberLockService(kv, lease, waits),
+          election: new MemberElectionService(kv, lease, waits, commits),
           cluster: new MemberClusterService(raftNode, members, context.members, context.config['initial-cluster-token'], () => header(store.currentRevision), leader),
           maintenance,
         }, raftNode);
+        // The lease service refuses learners itself.
         const isLearner = (): boolean => raftNode.membership().learners.includes(raftNode.id);
-        return { ...gated, watch: new MemberWatchService(watches, store, header, isLearner) };
+        return { ...gated, lease, watch: new MemberWatchService(watches, store, header, isLearner) };
       },
       async close() {
         publisher?.stop();
         watches.close();
+        lessor?.stop();
         await store.flush();
       },
     };

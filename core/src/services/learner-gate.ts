@@ -41,7 +41,7 @@ export function learnerGated(services: CairnServices, node: RaftNode): CairnServ
     },
     moveLeader: gate((target) => maintenance.moveLeader(target)),
   };
-  const { lease, watch } = services;
+  const { lease, watch, lock, election } = services;
   return {
     identity: services.identity, kv: gatedKv, cluster: gatedCluster, maintenance: gatedMaintenance,
     ...(lease === undefined ? {} : {
@@ -51,6 +51,21 @@ export function learnerGated(services: CairnServices, node: RaftNode): CairnServ
         keepAlive: gate((id) => lease.keepAlive(id)),
         timeToLive: gate((id, keys) => lease.timeToLive(id, keys)),
         leases: gate(() => lease.leases()),
+      },
+    }),
+    ...(lock === undefined ? {} : {
+      lock: { lock: gate((name, l, signal) => lock.lock(name, l, signal)), unlock: gate((key) => lock.unlock(key)) },
+    }),
+    ...(election === undefined ? {} : {
+      election: {
+        campaign: gate((name, l, value, signal) => election.campaign(name, l, value, signal)),
+        proclaim: gate((leader, value) => election.proclaim(leader, value)),
+        leader: gate((name) => election.leader(name)),
+        observe: (name, signal) => {
+          if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+          return election.observe(name, signal);
+        },
+        resign: gate((leader) => election.resign(leader)),
       },
     }),
     ...(watch === undefined ? {} : {

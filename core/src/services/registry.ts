@@ -1,11 +1,11 @@
 import type {
-  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
+  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse,
   RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
 } from './kv-types.js';
+import type { WatchSession } from '../mvcc/watch-types.js';
 import type {
   LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse,
 } from '../lease/lease-types.js';
-import type { WatchSession } from '../mvcc/watch-types.js';
 
 /** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
 export interface KvService {
@@ -84,12 +84,6 @@ export interface MaintenanceService {
   moveLeader(targetId: string): Promise<{ readonly header: ResponseHeader }>;
 }
 
-/** etcd's Watch service: one session per client Watch stream (see mvcc/watch-types.ts). */
-export interface WatchService {
-  /** Throws etcd's error when this member serves no watches (a learner). */
-  openStream(): WatchSession;
-}
-
 /** etcd's Lease service. Unknown leases get etcd's answers: TTL -1 from timeToLive, TTL 0 from keepAlive, "requested lease not found" from revoke. */
 export interface LeaseService {
   /** `id` 0: the member chooses one. */
@@ -99,6 +93,38 @@ export interface LeaseService {
   keepAlive(id: bigint): Promise<LeaseKeepAliveResponse>;
   timeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResponse>;
   leases(): Promise<LeaseLeasesResponse>;
+}
+
+/** etcd's Watch service: one session per client Watch stream (see mvcc/watch-types.ts). */
+export interface WatchService {
+  /** Throws etcd's error when this member serves no watches (a learner). */
+  openStream(): WatchSession;
+}
+
+/** etcd's Lock service (v3lockpb). `signal` aborts a wait when the client gives up. */
+export interface LockService {
+  /** Resolves once the caller holds the lock named `name` under `lease` (0: a fresh 60 s lease). */
+  lock(name: Uint8Array, lease: bigint, signal?: AbortSignal): Promise<{ readonly header: ResponseHeader; readonly key: Uint8Array }>;
+  unlock(key: Uint8Array): Promise<{ readonly header: ResponseHeader }>;
+}
+
+/** Leadership of an election, as Campaign returns it. */
+export interface LeaderKey {
+  readonly name: Uint8Array;
+  readonly key: Uint8Array;
+  /** The key's create revision: a txn comparing it proves leadership is still held. */
+  readonly rev: number;
+  readonly lease: bigint;
+}
+
+/** etcd's Election service (v3electionpb). */
+export interface ElectionService {
+  campaign(name: Uint8Array, lease: bigint, value: Uint8Array, signal?: AbortSignal): Promise<{ readonly header: ResponseHeader; readonly leader: LeaderKey }>;
+  proclaim(leader: LeaderKey | undefined, value: Uint8Array): Promise<{ readonly header: ResponseHeader }>;
+  leader(name: Uint8Array): Promise<{ readonly header: ResponseHeader; readonly kv: KeyValue }>;
+  /** The leaders' proclamations in order, until `signal` aborts. */
+  observe(name: Uint8Array, signal?: AbortSignal): AsyncIterable<{ readonly header: ResponseHeader; readonly kv: KeyValue }>;
+  resign(leader: LeaderKey | undefined): Promise<{ readonly header: ResponseHeader }>;
 }
 
 /**
@@ -111,8 +137,12 @@ export interface CairnServices {
   readonly kv: KvService;
   readonly cluster: ClusterService;
   readonly maintenance: MaintenanceService;
-  /** Absent on a member built without leases; frontends then leave the Lease API unserved. */
-  readonly lease?: LeaseService;
   /** Absent on a member built without watches; frontends then leave the Watch API unserved. */
   readonly watch?: WatchService;
+  /** Absent on a member built without locks; frontends then leave the Lock API unserved. */
+  readonly lock?: LockService;
+  /** Absent on a member built without elections; frontends then leave the Election API unserved. */
+  readonly election?: ElectionService;
+  /** Absent on a member built without leases; frontends then leave the Lease API unserved. */
+  readonly lease?: LeaseService;
 }

@@ -30,10 +30,20 @@ export const ETCD_PROTO_LOADER_OPTIONS: protoLoader.Options = {
 
 let cached: protoLoader.PackageDefinition | undefined;
 
-/** etcd's v3 API (etcdserverpb with mvccpb and authpb), loaded once. */
+/** etcd's v3 API (etcdserverpb with mvccpb and authpb) and its Lock and Election services, loaded once. */
 export function etcdPackageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync('etcdserverpb/rpc.proto', { ...ETCD_PROTO_LOADER_OPTIONS, includeDirs: [etcdProtoDir()] });
+  cached ??= protoLoader.loadSync(
+    ['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'],
+    { ...ETCD_PROTO_LOADER_OPTIONS, includeDirs: [etcdProtoDir()] },
+  );
   return cached;
+}
+
+/** The gRPC service definition of etcd's Lock (`v3lockpb.Lock`) or Election (`v3electionpb.Election`) service. */
+export function recipeServiceDefinition(service: 'v3lockpb.Lock' | 'v3electionpb.Election'): protoLoader.ServiceDefinition {
+  const definition = etcdPackageDefinition()[service];
+  if (definition === undefined || 'format' in definition) throw new Error(`${service} is not a service in the loaded protos`);
+  return definition as protoLoader.ServiceDefinition;
 }
 
 /** The gRPC service definition of one etcd service, e.g. `etcdServiceDefinition('KV')`. */

@@ -2,9 +2,12 @@ import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-j
 import type { ApiFrontend, CairnServices, Logger } from '@cairn/core';
 import { ClientPortListener } from './client-port-listener.js';
 import { clusterHandlers } from './cluster-handlers.js';
-import { etcdServiceDefinition } from './etcd-proto.js';
+import { electionHandlers } from './election-handlers.js';
+import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
 import { NotFoundHttp1Route, type Http1Route } from './http1-route.js';
 import { kvHandlers } from './kv-handlers.js';
+import { lockHandlers } from './lock-handlers.js';
+import { leaseHandlers } from './lease-handlers.js';
 import { maintenanceHandlers } from './maintenance-handlers.js';
 import { measuringRequestSizes } from './request-size.js';
 import { watchHandlers } from './watch-handlers.js';
@@ -33,8 +36,8 @@ export interface GrpcFrontendOptions {
 const STOP_GRACE_MS = 1000;
 
 /**
- * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Watch when the services
- * have it. Lease and Auth are not registered yet, so grpc-js answers their methods UNIMPLEMENTED.
+ * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Lease, Watch, Lock and
+ * Election when the services have them. Auth is not registered yet, so grpc-js answers its methods UNIMPLEMENTED.
  * gRPC shares each client port with HTTP/1.1 (the gateway seam).
  */
 export class GrpcFrontend implements ApiFrontend {
@@ -62,7 +65,10 @@ export class GrpcFrontend implements ApiFrontend {
     server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), kvHandlers(services.kv, this.options.maxRequestBytes));
     server.addService(etcdServiceDefinition('Maintenance'), maintenanceHandlers(services.maintenance));
     server.addService(etcdServiceDefinition('Cluster'), clusterHandlers(services.cluster));
+    if (services.lease !== undefined) server.addService(etcdServiceDefinition('Lease'), leaseHandlers(services.lease));
     if (services.watch !== undefined) server.addService(etcdServiceDefinition('Watch'), watchHandlers(services.watch, this.options.maxRequestBytes));
+    if (services.lock !== undefined) server.addService(recipeServiceDefinition('v3lockpb.Lock'), lockHandlers(services.lock));
+    if (services.election !== undefined) server.addService(recipeServiceDefinition('v3electionpb.Election'), electionHandlers(services.election));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.server = server;
     this.injector = injector;

@@ -3,4 +3,4 @@ export type { GrpcPluginOptions } from './plugin.js';
 export { GrpcFrontend, GRPC_OVERHEAD_BYTES, type GrpcFrontendOptions, type ListenAddress } from './grpc-frontend.js';
 export { NotFoundHttp1Route, type Http1Route } from './http1-route.js';
 export { parseListenAddress } from './listen-address.js';
-export { etcdProtoDir, etcdPackageDefinition, etcdServiceDefinition, ETCD_PROTO_LOADER_OPTIONS } from './etcd-proto.js';
+export { etcdProtoDir, etcdPackageDefinition, etcdServiceDefinition, recipeServiceDefinition, ETCD_PROTO_LOADER_OPTIONS } from './etcd-proto.js';
