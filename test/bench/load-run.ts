@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BenchOptions } from './bench-options.js';
 import { EtcdKvChannel } from './etcd-kv-channel.js';
 import { LatencyRecorder, summarize, type LatencySummary } from './latency-recorder.js';
+import { measureKeepAlives } from './lease-keepalive-run.js';
 import { WorkloadRequests } from './workload-requests.js';
 
 export interface BenchResult {
@@ -76,6 +77,7 @@ async function prefill(options: BenchOptions): Promise<number> {
 
 /** The measured phase in this thread: `clients` loops, each one request in flight. */
 export async function measure(options: BenchOptions): Promise<MeasuredRun> {
+  if (options.workload === 'lease-keepalive') return measureKeepAlives(options);
   const channels = await openChannels(options);
   try {
     const requests = new WorkloadRequests(options);

@@ -36,6 +36,8 @@ export class WorkloadRequests {
         return Math.random() < this.options.readRatio
           ? { method: 'Range', bytes: encodeRangeRequest(key, false) }
           : { method: 'Put', bytes: encodePutRequest(key, this.value) };
+      case 'lease-keepalive':
+        throw new Error('lease-keepalive sends keep-alives over streams (lease-keepalive-run.ts), not KV requests');
     }
   }
 }
