@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const WORKLOADS = ['put', 'range', 'range-serializable', 'txn', 'mixed', 'lease-keepalive'] as const;
+export const WORKLOADS = ['put', 'range', 'range-serializable', 'txn', 'mixed', 'lease-keepalive', 'watch'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchOptions {
@@ -42,6 +42,8 @@ Load generator for the etcd v3 gRPC API (Cairn or etcd alike).
   --duration <sec>     run for this long instead of --total
   --workload <w>       put | range | range-serializable | txn | mixed   (put)
                        | lease-keepalive (a lease and a LeaseKeepAlive stream per client)
+                       | watch (--clients watchers of one key over --conns streams;
+                         latency put sent -> event received, per watcher)
   --read-ratio <0..1>  reads in the mixed workload              (0.5)
   --prefill <n>        keys written before measuring            (key-space for range/mixed, else 0)
   --json               print one JSON object instead of text

@@ -38,6 +38,8 @@ export class WorkloadRequests {
           : { method: 'Put', bytes: encodePutRequest(key, this.value) };
       case 'lease-keepalive':
         throw new Error('lease-keepalive sends keep-alives over streams (lease-keepalive-run.ts), not KV requests');
+      case 'watch':
+        throw new Error('watch drives its own puts and Watch streams (watch-latency-run.ts), not KV requests');
     }
   }
 }
