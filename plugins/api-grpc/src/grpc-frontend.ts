@@ -10,7 +10,7 @@ import { lockHandlers } from './lock-handlers.js';
 import { leaseHandlers } from './lease-handlers.js';
 import { maintenanceHandlers } from './maintenance-handlers.js';
 import { measuringRequestSizes } from './request-size.js';
-import { watchHandlers } from './watch-handlers.js';
+import { watchHandlers, watchServiceDefinition } from './watch-handlers.js';
 
 /** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -66,7 +66,7 @@ export class GrpcFrontend implements ApiFrontend {
     server.addService(etcdServiceDefinition('Maintenance'), maintenanceHandlers(services.maintenance));
     server.addService(etcdServiceDefinition('Cluster'), clusterHandlers(services.cluster));
     if (services.lease !== undefined) server.addService(etcdServiceDefinition('Lease'), leaseHandlers(services.lease));
-    if (services.watch !== undefined) server.addService(etcdServiceDefinition('Watch'), watchHandlers(services.watch, this.options.maxRequestBytes));
+    if (services.watch !== undefined) server.addService(watchServiceDefinition(), watchHandlers(services.watch, this.options.maxRequestBytes));
     if (services.lock !== undefined) server.addService(recipeServiceDefinition('v3lockpb.Lock'), lockHandlers(services.lock));
     if (services.election !== undefined) server.addService(recipeServiceDefinition('v3electionpb.Election'), electionHandlers(services.election));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());

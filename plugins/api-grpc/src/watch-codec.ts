@@ -59,7 +59,18 @@ export function watchCreateRequestFromWire(wire: WireWatchCreateRequest): WatchC
   return request;
 }
 
+/** One wire event per stored event, shared by every watcher it goes to (see watch-encoding.ts). */
+const sharedWireEvents = new WeakMap<object, WireEvent>();
+
 export function watchEventToWire(event: WatchEvent): WireEvent {
+  if (event.prevKv === undefined) {
+    let shared = sharedWireEvents.get(event.kv);
+    if (shared === undefined) {
+      shared = { type: event.type === 'put' ? 0 : 1, kv: keyValueToWire(event.kv) };
+      sharedWireEvents.set(event.kv, shared);
+    }
+    return shared;
+  }
   const wire: WireEvent = { type: event.type === 'put' ? 0 : 1, kv: keyValueToWire(event.kv) };
   if (event.prevKv !== undefined) wire.prev_kv = keyValueToWire(event.prevKv);
   return wire;

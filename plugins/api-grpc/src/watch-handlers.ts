@@ -1,7 +1,10 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/proto-loader';
 import type { StreamWatch, WatchService, WatchSession } from '@cairn/core';
+import { etcdServiceDefinition } from './etcd-proto.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { watchCreateRequestFromWire, watchResponseToWire, type WireWatchRequest, type WireWatchResponse } from './watch-codec.js';
+import { withWatchResponseEncoder } from './watch-encoding.js';
 import { fragmented } from './watch-fragments.js';
 
 type WatchCall = ServerDuplexStream<WireWatchRequest, WireWatchResponse>;
@@ -93,6 +96,11 @@ class WatchStreamHandler {
     this.session.close();
     this.unblock?.();
   }
+}
+
+/** etcd's Watch service definition, its responses encoded so that one event sent to many watchers is encoded once. */
+export function watchServiceDefinition(): ServiceDefinition {
+  return withWatchResponseEncoder(etcdServiceDefinition('Watch'));
 }
 
 /** etcd's Watch service over the core's WatchService; fragments are cut at --max-request-bytes, as etcd cuts them. */
