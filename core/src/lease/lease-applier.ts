@@ -8,7 +8,9 @@ import type { LeaseRecord, LeaseStore } from './lease-store.js';
 export type LeaseApplyEvent =
   | { readonly type: 'grant'; readonly record: LeaseRecord }
   | { readonly type: 'revoke'; readonly id: bigint }
-  | { readonly type: 'renew'; readonly ids: readonly bigint[]; readonly byLeader: boolean };
+  | { readonly type: 'renew'; readonly ids: readonly bigint[]; readonly byLeader: boolean }
+  /** The leases were read again from the Backend (a snapshot replaced them): no grant or revoke events for what changed. */
+  | { readonly type: 'reload' };
 
 /** What applying a grant answers the proposer. */
 export interface GrantOutcome {
@@ -37,6 +39,7 @@ export class LeaseApplier {
   /** Reload the leases and their keys from the Backend (at open, and after a snapshot was restored). */
   async load(): Promise<void> {
     await this.leases.load(this.store.leasedKeys());
+    this.emit({ type: 'reload' });
   }
 
   onApplied(listener: (event: LeaseApplyEvent) => void): void {

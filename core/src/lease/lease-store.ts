@@ -43,10 +43,6 @@ export class LeaseStore implements LeaseLookup {
     for (const [key, lease] of leasedKeys) this.attach(key, lease);
   }
 
-  get size(): number {
-    return this.leases.size;
-  }
-
   exists(id: bigint): boolean {
     return this.leases.has(id);
   }

@@ -111,6 +111,9 @@ export class Lessor {
         this.revoking.delete(event.id);
         this.renewedHere.delete(event.id);
         break;
+      case 'reload':
+        this.reconcile();
+        break;
       case 'renew':
         // The leader's own checkpoint changes nothing on the leader: it renewed those already.
         if (this.primary && event.byLeader) break;
@@ -137,7 +140,6 @@ export class Lessor {
   }
 
   private revokeExpired(): void {
-    this.reconcile();
     if (!this.primary) return;
     const now = this.clock.now();
     let proposed = 0;
@@ -162,7 +164,6 @@ export class Lessor {
    * brought start now, at their full TTL; clocks of leases it removed go.
    */
   private reconcile(): void {
-    if (this.expiry.size === this.leases.size) return;
     for (const id of this.expiry.keys()) if (!this.leases.exists(id)) this.expiry.delete(id);
     const now = this.clock.now();
     for (const lease of this.leases.all()) if (!this.expiry.has(lease.id)) this.expiry.set(lease.id, now + lease.ttl * 1000);
