@@ -19,8 +19,22 @@ export class MemberWatchService implements WatchService {
     private readonly isLearner: () => boolean,
   ) {}
 
+  private cached: ResponseHeader | undefined;
+
   openStream(): WatchSession {
     if (this.isLearner()) throw EtcdErrors.notSupportedForLearner();
-    return new WatchStream(this.hub, this.header, () => this.store.currentRevision);
+    return new WatchStream(this.hub, (revision) => this.sharedHeader(revision), () => this.store.currentRevision);
+  }
+
+  /**
+   * One header object per revision for the rest of this event-loop turn: an event fanned out to a
+   * thousand watchers then costs one header (and the frontend encodes it once), not a thousand.
+   */
+  private sharedHeader(revision: number): ResponseHeader {
+    const cached = this.cached;
+    if (cached !== undefined && cached.revision === revision) return cached;
+    if (cached === undefined) setImmediate(() => { this.cached = undefined; });
+    this.cached = this.header(revision);
+    return this.cached;
   }
 }

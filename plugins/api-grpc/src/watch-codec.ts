@@ -76,9 +76,21 @@ export function watchEventToWire(event: WatchEvent): WireEvent {
   return wire;
 }
 
+/** One wire header per core header: watchers of one revision share it, so it is encoded once. */
+const sharedWireHeaders = new WeakMap<object, WireResponseHeader>();
+
+function sharedHeaderToWire(header: WatchResponse['header']): WireResponseHeader {
+  let wire = sharedWireHeaders.get(header);
+  if (wire === undefined) {
+    wire = headerToWire(header);
+    sharedWireHeaders.set(header, wire);
+  }
+  return wire;
+}
+
 export function watchResponseToWire(response: WatchResponse): WireWatchResponse {
   return {
-    header: headerToWire(response.header),
+    header: sharedHeaderToWire(response.header),
     watch_id: response.watchId,
     created: response.created,
     canceled: response.canceled,

@@ -9,6 +9,8 @@ import type { WireKeyValue, WireResponseHeader } from './wire-types.js';
  */
 
 const encodedEvents = new WeakMap<WireEvent, Buffer>();
+/** Encoded headers by the core header they came from (watch responses of one revision share one). */
+const encodedHeaders = new WeakMap<object, Buffer>();
 
 class ProtoWriter {
   private parts: Buffer[] = [];
@@ -100,9 +102,18 @@ function encodeHeader(h: WireResponseHeader): Buffer {
   return w.finish();
 }
 
+function headerBytes(h: WireResponseHeader): Buffer {
+  let bytes = encodedHeaders.get(h);
+  if (bytes === undefined) {
+    bytes = encodeHeader(h);
+    encodedHeaders.set(h, bytes);
+  }
+  return bytes;
+}
+
 export function encodeWatchResponse(r: WireWatchResponse): Buffer {
   const w = new ProtoWriter();
-  w.bytes(1, encodeHeader(r.header), true);
+  w.bytes(1, headerBytes(r.header), true);
   w.int(2, r.watch_id);
   w.bool(3, r.created);
   w.bool(4, r.canceled);
