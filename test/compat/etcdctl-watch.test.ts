@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { etcdctl, normalize } from './etcdctl.js';
 import { EtcdctlWatch } from './etcdctl-watch-process.js';
 import { ETCDCTL_BIN, startCairn, startEtcd, type ServerProcess } from './processes.js';
+import { RawWatchStream } from '../e2e/watch-client.js';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -110,5 +111,27 @@ describe('etcdctl 3.4 watch against a cairn process', function () {
     expect(mine.compacted).to.contain('watch was canceled (etcdserver: mvcc: required revision has been compacted)');
     const json = JSON.parse(mine.json!.split('\n')[0]!) as { Header: { revision: number }; Events: { kv: { mod_revision: number } }[] };
     expect(json.Events.map((e) => e.kv.mod_revision)).to.deep.equal([3, 6]);
+  });
+
+  it('progress_notify (which etcdctl 3.4 cannot ask for) answers an idle watch with its watch_id, the current revision and no events', async () => {
+    // etcd's interval is 10 minutes; the member under test is told 200 ms.
+    process.env['CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS'] = '200';
+    const member = await startCairn(join(dir, 'progress.data'));
+    delete process.env['CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS'];
+    const watch = new RawWatchStream(member.endpoint);
+    try {
+      await etcdctl(member.endpoint, ['put', 'elsewhere', '1']);
+      watch.create({ key: Buffer.from('quiet'), progress_notify: true, watch_id: '5' });
+      const created = await watch.next();
+      expect([created.created, created.watch_id]).to.deep.equal([true, '5']);
+      await etcdctl(member.endpoint, ['put', 'elsewhere', '2']);
+      const progress = await watch.next(5000);
+      expect(progress).to.include({ watch_id: '5', created: false, canceled: false });
+      expect(progress.events).to.deep.equal([]);
+      expect(progress.header.revision).to.equal('3');
+    } finally {
+      watch.close();
+      await member.stop();
+    }
   });
 });
