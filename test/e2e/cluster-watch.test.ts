@@ -96,17 +96,47 @@ describe('watches on a 3-member cluster of cairn processes', function () {
     watch.create({ key: Buffer.from('s/'), range_end: Buffer.from('s0') });
     expect((await watch.next()).created).to.equal(true);
     const events: { value: number; revision: number }[] = [];
-    const total = 6_000;
+    const total = 8_000;
     await writer.call('kv', 'Put', { key: Buffer.from('s/0'), value: Buffer.from('0') });
     await drain(watch, events, () => events.length >= 1);
     paused!.pause();
-    // Past the leader's catch-up window (5,000 entries), so the member must take a snapshot.
+    // Well past the leader's catch-up window (5,000 entries), so the member must take a snapshot.
     for (let i = 1; i < total; i += 100) {
       await Promise.all(Array.from({ length: Math.min(100, total - i) }, (_, j) => writer.call('kv', 'Put', { key: Buffer.from(`s/${(i + j) % 31}`), value: Buffer.from(String(i + j)) })));
     }
     paused!.resume();
     await drain(watch, events, () => events.length >= total);
+    if (!/installed snapshot/.test(paused!.log())) console.log(paused!.log().slice(-3000));
     expect(paused!.log(), 'the member installed a snapshot from the leader').to.match(/installed snapshot/);
     expectEveryWriteInOrder(events, total);
+  });
+
+  it('a require-leader watch on a member cut off from the others ends with etcd\'s "no leader", and a new one is refused; a plain watch stays', async () => {
+    const [leader, [alone, other]] = await followers();
+    const required = new RawWatchStream(alone!.endpoint, true);
+    const plain = new RawWatchStream(alone!.endpoint);
+    closers.push(() => required.close(), () => plain.close());
+    required.create({ key: Buffer.from('x') });
+    plain.create({ key: Buffer.from('x') });
+    expect((await required.next()).created).to.equal(true);
+    expect((await plain.next()).created).to.equal(true);
+    leader.pause();
+    other!.pause();
+    try {
+      const ended = await required.next(20_000).then(() => undefined, (err: Error & { code?: number; details?: string }) => err);
+      expect(ended?.code).to.equal(14);
+      expect(ended?.details).to.equal('etcdserver: no leader');
+      const refused = new RawWatchStream(alone!.endpoint, true);
+      closers.push(() => refused.close());
+      refused.create({ key: Buffer.from('x') });
+      const failure = await refused.next(10_000).then(() => undefined, (err: Error & { code?: number; details?: string }) => err);
+      expect([failure?.code, failure?.details]).to.deep.equal([14, 'etcdserver: no leader']);
+      // Without the metadata the stream is the member's to keep, as in etcd.
+      const quiet = await plain.next(1000).then(() => 'a response', (err: Error) => err.message);
+      expect(quiet).to.equal('no watch response in time');
+    } finally {
+      leader.resume();
+      other!.resume();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type Client } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, type ClientDuplexStream, type Client } from '@grpc/grpc-js';
 import { etcdServiceDefinition } from '@cairn/api-grpc';
 
 /** One event as the proto loader decodes it (int64 as decimal strings). */
@@ -32,10 +32,13 @@ export class RawWatchStream {
   private waiters: (() => void)[] = [];
   private failure: Error | undefined;
 
-  constructor(endpoint: string) {
+  /** `requireLeader`: send etcd's "hasleader" metadata, as etcd clients do for WithRequireLeader. */
+  constructor(endpoint: string, requireLeader = false) {
     const Watch = makeGenericClientConstructor(etcdServiceDefinition('Watch'), 'Watch');
     this.client = new Watch(endpoint, credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 << 20 });
-    this.call = (this.client as unknown as { Watch(): WatchCall }).Watch();
+    const metadata = new Metadata();
+    if (requireLeader) metadata.set('hasleader', 'true');
+    this.call = (this.client as unknown as { Watch(metadata: Metadata): WatchCall }).Watch(metadata);
     this.call.on('data', (r: RawWatchResponse) => {
       this.responses.push(r);
       this.wake();

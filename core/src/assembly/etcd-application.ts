@@ -13,6 +13,7 @@ import { MvccStore } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { WatchLimits } from '../mvcc/watch-types.js';
 import type { RaftNode } from '../raft/node.js';
+import { NO_MEMBER } from '../raft/types.js';
 import { MemberClusterService } from '../services/cluster-service.js';
 import { CommitFeed } from '../services/commit-feed.js';
 import { MemberElectionService } from '../services/election-service.js';
@@ -38,6 +39,7 @@ function watchLimitsFromEnv(): Partial<WatchLimits> {
 export const etcdApplication: MemberApplication = {
   async create(context: ApplicationContext): Promise<ApplicationInstance> {
     let node: RaftNode | undefined;
+    let watchService: MemberWatchService | undefined;
     let publisher: MemberAttributesPublisher | undefined;
     let lessor: Lessor | undefined;
     const memberId = BigInt(`0x${context.identity.memberId}`);
@@ -90,10 +92,14 @@ export const etcdApplication: MemberApplication = {
         }, raftNode);
         // The lease service refuses learners itself.
         const isLearner = (): boolean => raftNode.membership().learners.includes(raftNode.id);
-        return { ...gated, lease, watch: new MemberWatchService(watches, store, header, isLearner) };
+        watchService = new MemberWatchService(watches, store, header, {
+          isLearner, hasLeader: () => raftNode.currentLeader() !== NO_MEMBER, electionTimeoutMs: timeout,
+        }, context.clock);
+        return { ...gated, lease, watch: watchService };
       },
       async close() {
         publisher?.stop();
+        watchService?.close();
         watches.close();
         lessor?.stop();
         await store.flush();

@@ -20,8 +20,14 @@ export class WatchStream implements WatchSession {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
   private closed = false;
+  private abortListener: ((error: Error) => void) | undefined;
 
-  constructor(private readonly hub: WatchHub, private readonly header: (revision: number) => ResponseHeader, private readonly currentRevision: () => number) {}
+  constructor(
+    private readonly hub: WatchHub,
+    private readonly header: (revision: number) => ResponseHeader,
+    private readonly currentRevision: () => number,
+    private readonly onClosed?: (stream: WatchStream) => void,
+  ) {}
 
   create(request: WatchCreateRequest): WatchCreated {
     const header = this.header(this.currentRevision());
@@ -82,11 +88,24 @@ export class WatchStream implements WatchSession {
     return response(this.header(revision), -1);
   }
 
+  onAbort(listener: (error: Error) => void): void {
+    this.abortListener = listener;
+  }
+
+  /** End the stream from the member's side: every watch closes and the frontend reports `error`. */
+  abort(error: Error): void {
+    if (this.closed) return;
+    const listener = this.abortListener;
+    this.close();
+    listener?.(error);
+  }
+
   get size(): number {
     return this.watchers.size;
   }
 
   close(): void {
+    if (!this.closed) this.onClosed?.(this);
     this.closed = true;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();

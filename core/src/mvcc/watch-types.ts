@@ -92,5 +92,12 @@ export interface WatchSession {
   cancel(watchId: number): WatchResponse | undefined;
   /** The answer to a WatchProgressRequest. */
   progress(): WatchResponse;
+  /** Called at most once if the member ends the stream (e.g. etcd's "no leader" for a require-leader stream). */
+  onAbort(listener: (error: Error) => void): void;
   close(): void;
+}
+
+export interface WatchStreamOptions {
+  /** The client sent etcd's require-leader metadata: refuse and end the stream while the member has no leader. */
+  readonly requireLeader?: boolean;
 }

@@ -2,7 +2,7 @@ import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse,
   RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
 } from './kv-types.js';
-import type { WatchSession } from '../mvcc/watch-types.js';
+import type { WatchSession, WatchStreamOptions } from '../mvcc/watch-types.js';
 import type {
   LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse,
 } from '../lease/lease-types.js';
@@ -97,8 +97,8 @@ export interface LeaseService {
 
 /** etcd's Watch service: one session per client Watch stream (see mvcc/watch-types.ts). */
 export interface WatchService {
-  /** Throws etcd's error when this member serves no watches (a learner). */
-  openStream(): WatchSession;
+  /** Throws etcd's error when this member serves no watches (a learner), or has no leader and the client requires one. */
+  openStream(options?: WatchStreamOptions): WatchSession;
 }
 
 /** etcd's Lock service (v3lockpb). `signal` aborts a wait when the client gives up. */

@@ -1,29 +1,68 @@
+import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import { WatchStream } from '../mvcc/watch-stream.js';
-import type { WatchSession } from '../mvcc/watch-types.js';
+import type { WatchSession, WatchStreamOptions } from '../mvcc/watch-types.js';
 import { EtcdErrors } from './errors.js';
 import type { ResponseHeader } from './kv-types.js';
 import type { WatchService } from './registry.js';
 
+export interface WatchServiceMember {
+  /** This member is a learner (etcd 3.4 refuses every stream but Snapshot on a learner). */
+  isLearner(): boolean;
+  /** This member knows a leader. */
+  hasLeader(): boolean;
+  /** etcd's election timeout: a require-leader stream ends after this long without a leader. */
+  readonly electionTimeoutMs: number;
+}
+
 /**
  * etcd's Watch service on a member: watches are served from this member's own store, so a
- * follower delivers what it has applied. A learner refuses the stream, as etcd 3.4 refuses every
- * stream but Snapshot on a learner.
+ * follower delivers what it has applied. A stream whose client requires a leader (etcd's
+ * "hasleader" metadata, which etcdctl sends) is refused while there is none, and ended with
+ * "etcdserver: no leader" when the leader has been gone an election timeout, as etcd does, so
+ * the client moves to a member that has one.
  */
 export class MemberWatchService implements WatchService {
+  private cached: ResponseHeader | undefined;
+  private readonly requiringLeader = new Set<WatchStream>();
+  private monitor: TimerHandle | undefined;
+  private leaderless = 0;
+
   constructor(
     private readonly hub: WatchHub,
     private readonly store: MvccStore,
     private readonly header: (revision: number) => ResponseHeader,
-    private readonly isLearner: () => boolean,
+    private readonly member: WatchServiceMember,
+    private readonly clock: Clock,
   ) {}
 
-  private cached: ResponseHeader | undefined;
+  openStream(options: WatchStreamOptions = {}): WatchSession {
+    if (this.member.isLearner()) throw EtcdErrors.notSupportedForLearner();
+    if (options.requireLeader === true && !this.member.hasLeader()) throw EtcdErrors.noLeader();
+    const requireLeader = options.requireLeader === true;
+    const stream = new WatchStream(this.hub, (revision) => this.sharedHeader(revision), () => this.store.currentRevision,
+      requireLeader ? (s) => this.requiringLeader.delete(s) : undefined);
+    if (requireLeader) this.watchLeader(stream);
+    return stream;
+  }
 
-  openStream(): WatchSession {
-    if (this.isLearner()) throw EtcdErrors.notSupportedForLearner();
-    return new WatchStream(this.hub, (revision) => this.sharedHeader(revision), () => this.store.currentRevision);
+  /** Stop the leader monitor (the streams themselves end with the hub). */
+  close(): void {
+    this.monitor?.cancel();
+    this.monitor = undefined;
+  }
+
+  private watchLeader(stream: WatchStream): void {
+    this.requiringLeader.add(stream);
+    // Checked twice per election timeout; two leaderless checks in a row end the streams.
+    this.monitor ??= this.clock.setInterval(() => this.checkLeader(), Math.max(1, this.member.electionTimeoutMs / 2));
+  }
+
+  private checkLeader(): void {
+    this.leaderless = this.member.hasLeader() ? 0 : this.leaderless + 1;
+    if (this.leaderless < 2) return;
+    for (const stream of [...this.requiringLeader]) stream.abort(EtcdErrors.noLeader());
   }
 
   /**

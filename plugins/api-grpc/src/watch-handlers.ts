@@ -9,6 +9,9 @@ import { fragmented } from './watch-fragments.js';
 
 type WatchCall = ServerDuplexStream<WireWatchRequest, WireWatchResponse>;
 
+/** etcd's rpctypes.MetadataRequireLeaderKey. */
+const REQUIRE_LEADER_KEY = 'hasleader';
+
 /**
  * One Watch RPC: requests are answered in order (created, canceled, progress), and each watch
  * has a pump that pulls its next response only when the stream can take more. A client that
@@ -24,6 +27,12 @@ class WatchStreamHandler {
 
   start(): void {
     const call = this.call;
+    this.session.onAbort((error) => {
+      if (this.done) return;
+      this.done = true;
+      this.unblock?.();
+      if (!call.cancelled) call.emit('error', toGrpcStatus(error));
+    });
     call.on('data', (request: WireWatchRequest) => this.request(request));
     // A client that half-closes still gets events, as from etcd; the stream ends when the call does.
     const finish = (): void => this.close();
@@ -109,7 +118,9 @@ export function watchHandlers(watch: WatchService, maxRequestBytes: number): Unt
     Watch: (call: WatchCall): void => {
       let session: WatchSession;
       try {
-        session = watch.openStream();
+        // etcd clients send "hasleader: true" to have a stream refused or ended while the member has no leader.
+        const requireLeader = call.metadata.get(REQUIRE_LEADER_KEY).some((v) => v.toString() === 'true');
+        session = watch.openStream({ requireLeader });
       } catch (err) {
         call.emit('error', toGrpcStatus(err));
         return;

@@ -38,6 +38,7 @@ class CountingWatchService implements WatchService {
       create: () => ({ response: response({ created: true, header: header(1) }), watch }),
       cancel: () => undefined,
       progress: () => response({ watchId: -1 }),
+      onAbort: () => undefined,
       close: () => undefined,
     };
   }
