@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const WORKLOADS = ['put', 'range', 'range-serializable', 'txn', 'mixed', 'lease-keepalive', 'watch'] as const;
+export const WORKLOADS = ['put', 'range', 'range-serializable', 'txn', 'mixed', 'lease-keepalive', 'watch', 'lock'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchOptions {
@@ -44,6 +44,8 @@ Load generator for the etcd v3 gRPC API (Cairn or etcd alike).
                        | lease-keepalive (a lease and a LeaseKeepAlive stream per client)
                        | watch (--clients watchers of one key over --conns streams;
                          latency put sent -> event received, per watcher)
+                       | lock (--clients contend for one lock: Lock then Unlock
+                         through etcd's Lock service, each with its own lease)
   --read-ratio <0..1>  reads in the mixed workload              (0.5)
   --prefill <n>        keys written before measuring            (key-space for range/mixed, else 0)
   --json               print one JSON object instead of text

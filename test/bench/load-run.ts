@@ -4,6 +4,7 @@ import type { BenchOptions } from './bench-options.js';
 import { EtcdKvChannel } from './etcd-kv-channel.js';
 import { LatencyRecorder, summarize, type LatencySummary } from './latency-recorder.js';
 import { measureKeepAlives } from './lease-keepalive-run.js';
+import { measureLockContention } from './lock-contention-run.js';
 import { measureWatchLatency } from './watch-latency-run.js';
 import { WorkloadRequests } from './workload-requests.js';
 
@@ -80,6 +81,7 @@ async function prefill(options: BenchOptions): Promise<number> {
 export async function measure(options: BenchOptions): Promise<MeasuredRun> {
   if (options.workload === 'lease-keepalive') return measureKeepAlives(options);
   if (options.workload === 'watch') return measureWatchLatency(options);
+  if (options.workload === 'lock') return measureLockContention(options);
   const channels = await openChannels(options);
   try {
     const requests = new WorkloadRequests(options);

@@ -40,6 +40,8 @@ export class WorkloadRequests {
         throw new Error('lease-keepalive sends keep-alives over streams (lease-keepalive-run.ts), not KV requests');
       case 'watch':
         throw new Error('watch drives its own puts and Watch streams (watch-latency-run.ts), not KV requests');
+      case 'lock':
+        throw new Error('lock calls the Lock service (lock-contention-run.ts), not KV requests');
     }
   }
 }
