@@ -92,6 +92,20 @@ describe('Lessor (one member, virtual clock)', () => {
     expect(m.lessor.renew(1n)).to.equal(undefined);
   });
 
+  it('a mass expiry is revoked at most 250 leases per check (1,000 a second, etcd\'s rate), not in one burst', async () => {
+    const m = await member();
+    m.elect('me');
+    for (let i = 1; i <= 600; i++) await m.apply({ op: 'leaseGrant', id: BigInt(i), ttl: 1 });
+    const revokes = (): number => m.proposed.filter((c) => c.op === 'leaseRevoke').length;
+    await m.clock.runFor(1_000);
+    expect(revokes()).to.equal(250);
+    await m.clock.runFor(250);
+    expect(revokes()).to.equal(500);
+    await m.clock.runFor(250);
+    expect(revokes()).to.equal(600);
+    expect(m.leases.all()).to.deep.equal([]);
+  });
+
   it('a follower proposes no revoke, however long a lease goes unrenewed', async () => {
     const m = await member();
     m.elect('someone-else');
