@@ -5,6 +5,9 @@ import type { LeaseApplier, LeaseApplyEvent } from './lease-applier.js';
 import type { LeaseCommand } from './lease-command.js';
 import type { LeaseStore } from './lease-store.js';
 
+/** Leases one checkpoint entry names at most. */
+const CHECKPOINT_BATCH = 10_000;
+
 /** What the lessor needs of the Raft node. */
 export interface LessorRaft {
   readonly id: MemberId;
@@ -173,6 +176,9 @@ export class Lessor {
     if (!this.primary || this.renewedHere.size === 0) return;
     const ids = [...this.renewedHere];
     this.renewedHere = new Set();
-    this.propose({ op: 'leaseCheckpoint', ids }).catch(() => undefined);
+    // Bounded entries (about 30 bytes a lease), however many leases are kept alive.
+    for (let i = 0; i < ids.length; i += CHECKPOINT_BATCH) {
+      this.propose({ op: 'leaseCheckpoint', ids: ids.slice(i, i + CHECKPOINT_BATCH) }).catch(() => undefined);
+    }
   }
 }

@@ -128,6 +128,16 @@ describe('Lessor (one member, virtual clock)', () => {
     expect(m.proposed).to.have.length(1);
   });
 
+  it('splits a checkpoint of many renewed leases into entries of at most 10,000', async () => {
+    const m = await member();
+    m.elect('me');
+    for (let i = 1; i <= 25_000; i++) await m.apply({ op: 'leaseGrant', id: BigInt(i), ttl: 60 });
+    for (let i = 1; i <= 25_000; i++) m.lessor.renew(BigInt(i));
+    await m.clock.runFor(1_000);
+    const sizes = m.proposed.map((c) => (c.op === 'leaseCheckpoint' ? c.ids.length : -1));
+    expect(sizes).to.deep.equal([10_000, 10_000, 5_000]);
+  });
+
   it('a renew on the leader after the TTL ran out is refused (TTL 0), even before the revoke is proposed', async () => {
     const m = await member();
     m.elect('me');
