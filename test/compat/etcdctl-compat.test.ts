@@ -141,7 +141,7 @@ describe('etcdctl 3.4 against a cairn process', function () {
     expect(list.members[0]!.clientURLs).to.deep.equal([`http://${cairn!.endpoint}`]);
     expect(list.members[0]!.peerURLs[0]).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     const table = await etcdctl(cairn!.endpoint, ['member', 'list']);
-    expect(table.stdout).to.match(/^[0-9a-f]{16}, started, default, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false\n$/);
+    expect(table.stdout).to.match(/^[0-9a-f]{1,16}, started, default, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false\n$/);
 
     const alarms = await etcdctl(cairn!.endpoint, ['alarm', 'list']);
     expect([alarms.code, alarms.stdout]).to.deep.equal([0, '']);

@@ -40,10 +40,14 @@ export class EtcdctlProcess {
     this.child.stdin!.write(`${line}\n`);
   }
 
-  /** Resolves once stdout contains `text`; rejects after `ms`, or when the process exits without it. */
-  async waitFor(text: string, ms = 10_000): Promise<void> {
+  /**
+   * Resolves once stdout contains `text`; rejects after `ms`, or when the process exits without it
+   * (unless `orExit`: then an exit resolves too, for callers that compare whatever was printed).
+   */
+  async waitFor(text: string, ms = 10_000, orExit = false): Promise<void> {
     const deadline = Date.now() + ms;
     while (!this.out.includes(text)) {
+      if (!this.running && orExit) return;
       if (!this.running) throw new Error(`etcdctl exited without printing ${JSON.stringify(text)}; stdout:\n${this.out}\nstderr:\n${this.err}`);
       if (Date.now() > deadline) throw new Error(`etcdctl never printed ${JSON.stringify(text)} within ${ms} ms; stdout:\n${this.out}\nstderr:\n${this.err}`);
       await new Promise((r) => setTimeout(r, 20));

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl, normalize } from './etcdctl.js';
-import { EtcdctlWatch } from './etcdctl-watch-process.js';
+import { EtcdctlProcess } from './etcdctl-process.js';
 import { ETCDCTL_BIN, startCairn, startEtcd, type ServerProcess } from './processes.js';
 import { RawWatchStream } from '../e2e/watch-client.js';
 
@@ -15,14 +15,14 @@ type Outputs = Record<string, string>;
 
 /** One run of `etcdctl watch` until it printed `until` (or exited), then stopped by PID. */
 async function watchUntil(endpoint: string, args: string[], until: string, during?: () => Promise<void>): Promise<string> {
-  const w = EtcdctlWatch.start(endpoint, args);
+  const w = EtcdctlProcess.start(endpoint, ['watch', ...args]);
   try {
     if (during !== undefined) {
       // A watch from "now" must exist before the writes it should see; etcdctl prints nothing on create.
       await pause(700);
       await during();
     }
-    await w.waitFor(until);
+    await w.waitFor(until, 10_000, true);
     return normalize(w.stdout);
   } finally {
     await w.stop();
@@ -51,7 +51,7 @@ async function session(endpoint: string): Promise<Outputs> {
     await run('put', 'foo/c', 'w'); // 9
   });
 
-  const interactive = EtcdctlWatch.start(endpoint, ['-i']);
+  const interactive = EtcdctlProcess.start(endpoint, ['watch', '-i']);
   try {
     interactive.send('watch foo --rev 2');
     await interactive.waitFor('DELETE\nfoo\n');
@@ -67,7 +67,7 @@ async function session(endpoint: string): Promise<Outputs> {
   }
 
   await run('compaction', '5');
-  const compacted = EtcdctlWatch.start(endpoint, ['foo', '--rev', '2']);
+  const compacted = EtcdctlProcess.start(endpoint, ['watch', 'foo', '--rev', '2']);
   const code = await compacted.exit();
   out.compacted = `exit ${code}\n${compacted.stdout}${compacted.stderr}`;
   return out;

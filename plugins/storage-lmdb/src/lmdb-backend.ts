@@ -116,7 +116,9 @@ export class LmdbBackend implements Backend {
     return this.env.size();
   }
 
-  defragment(): Promise<void> {
+  async defragment(): Promise<void> {
+    // Pending writes (deletes after a compaction, above all) must be in the file it compacts.
+    await this.flush();
     return this.env.defragment();
   }
 
