@@ -101,12 +101,15 @@ describe('examples/three-node-local: start.sh starts three members that form one
   });
 
   it('every member lists the same three members, each with its peer and client URL', async function () {
-    // Each member publishes its client URLs through Raft once it serves, as etcd's do: wait for them.
+    // Each member publishes its client URLs through Raft once it serves, as etcd's do, and each
+    // answers member list from what it has applied (etcd 3.4 too): wait until every one shows them.
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const r = await etcdctl(endpoints.join(','), ['member', 'list']);
-      if (r.code === 0 && !/, , /.test(r.stdout)) break;
-      await sleep(200);
+    for (const endpoint of endpoints) {
+      while (Date.now() < deadline) {
+        const r = await etcdctl(endpoint, ['member', 'list']);
+        if (r.code === 0 && !/, , /.test(r.stdout)) break;
+        await sleep(200);
+      }
     }
     const lists: string[] = [];
     for (const endpoint of endpoints) {
