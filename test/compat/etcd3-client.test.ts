@@ -1,25 +1,13 @@
 import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startCairn, type ServerProcess } from './processes.js';
+import { cairnProcessFixture } from './cairn-fixture.js';
 
 describe('the etcd3 npm client against a cairn process', function () {
   this.timeout(60_000);
-  let dir: string;
-  let cairn: ServerProcess;
+  const cairn = cairnProcessFixture('etcd3');
   let client: Etcd3;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cairn-etcd3-'));
-    cairn = await startCairn(join(dir, 'data'));
-    client = new Etcd3({ hosts: cairn.endpoint });
-  });
-  after(async () => {
-    client?.close();
-    await cairn?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    client = cairn.etcd3();
   });
 
   it('put, get, getAll, delete', async () => {

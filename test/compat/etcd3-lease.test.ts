@@ -1,27 +1,15 @@
 import { expect } from 'chai';
 import { Etcd3, type Lease } from 'etcd3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startCairn, type ServerProcess } from './processes.js';
+import { cairnProcessFixture } from './cairn-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('the etcd3 npm client\'s leases against a cairn process', function () {
   this.timeout(60_000);
-  let dir: string;
-  let cairn: ServerProcess;
+  const cairn = cairnProcessFixture('etcd3-lease');
   let client: Etcd3;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cairn-etcd3-lease-'));
-    cairn = await startCairn(join(dir, 'data'));
-    client = new Etcd3({ hosts: cairn.endpoint });
-  });
-  after(async () => {
-    client?.close();
-    await cairn?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    client = cairn.etcd3();
   });
 
   it('client.lease(ttl): grant, lease.put, keep-alives over the stream keep the key past its TTL, revoke() deletes it', async () => {

@@ -1,30 +1,17 @@
 import { expect } from 'chai';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startCairn, type ServerProcess } from './processes.js';
+import { cairnProcessFixture } from './cairn-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('the etcd3 npm client\'s lock() and election() against a cairn process', function () {
   this.timeout(60_000);
-  let dir: string;
-  let cairn: ServerProcess;
+  const cairn = cairnProcessFixture('etcd3-recipes');
   let a: Etcd3;
   let b: Etcd3;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cairn-etcd3-recipes-'));
-    cairn = await startCairn(join(dir, 'data'));
-    a = new Etcd3({ hosts: cairn.endpoint });
-    b = new Etcd3({ hosts: cairn.endpoint });
-  });
-  after(async () => {
-    a?.close();
-    b?.close();
-    await cairn?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    a = cairn.etcd3();
+    b = cairn.etcd3();
   });
 
   it('lock(): a held lock cannot be acquired by another client until released; do() runs under it', async () => {

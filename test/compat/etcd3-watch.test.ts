@@ -1,10 +1,7 @@
 import { expect } from 'chai';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { etcdctl } from './etcdctl.js';
-import { startCairn, type ServerProcess } from './processes.js';
+import { cairnProcessFixture } from './cairn-fixture.js';
 
 /** Every event a watcher emits, as "put key=value" / "delete key", with the previous value when given. */
 function record(w: Watcher): string[] {
@@ -25,19 +22,10 @@ async function until(check: () => boolean, what: string, ms = 10_000): Promise<v
 
 describe('the etcd3 npm client\'s watch builder against a cairn process', function () {
   this.timeout(60_000);
-  let dir: string;
-  let cairn: ServerProcess;
+  const cairn = cairnProcessFixture('etcd3-watch');
   let client: Etcd3;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cairn-etcd3-watch-'));
-    cairn = await startCairn(join(dir, 'data'));
-    client = new Etcd3({ hosts: cairn.endpoint });
-  });
-  after(async () => {
-    client?.close();
-    await cairn?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    client = cairn.etcd3();
   });
 
   it('watch().key().create() sees puts and deletes of its key only, and stops after cancel()', async () => {
@@ -81,7 +69,7 @@ describe('the etcd3 npm client\'s watch builder against a cairn process', functi
     const old = Number((await client.put('c/k').value('0').exec()).header.revision);
     await client.put('c/k').value('1');
     const now = Number((await client.put('c/k').value('2').exec()).header.revision);
-    const compacted = await etcdctl(cairn.endpoint, ['compaction', String(now)]);
+    const compacted = await etcdctl(cairn.server.endpoint, ['compaction', String(now)]);
     expect(compacted.code, compacted.stderr).to.equal(0);
     const w = client.watch().key('c/k').startRevision(String(old)).watcher();
     const errors: Error[] = [];
