@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl, normalize, type EtcdctlResult } from './etcdctl.js';
-import { ETCDCTL_BIN, startCairn, startEtcd, type ServerProcess } from './processes.js';
+import { cairnBesideEtcdFixture } from './cairn-fixture.js';
 
 /** The same session of etcdctl commands, run against Cairn and (when installed) a real etcd 3.4. */
 const SESSION: { args: string[]; stdin?: string }[] = [
@@ -57,33 +54,15 @@ function shown(r: EtcdctlResult): string {
 
 describe('etcdctl 3.4 against a cairn process', function () {
   this.timeout(180_000);
-  let dir: string;
-  let cairn: ServerProcess | undefined;
-  let etcd: ServerProcess | undefined;
-
-  before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)`);
-      this.skip();
-    }
-    dir = await mkdtemp(join(tmpdir(), 'cairn-compat-'));
-    cairn = await startCairn(join(dir, 'cairn.data'));
-    etcd = await startEtcd(join(dir, 'etcd.data'));
-    if (etcd === undefined) console.log('      (no /usr/bin/etcd: outputs are checked against expectations only, not side by side)');
-  });
-  after(async () => {
-    await cairn?.stop();
-    await etcd?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  const servers = cairnBesideEtcdFixture('compat');
 
   it('prints what etcd prints for put, get, del, txn and compaction, field by field', async () => {
     const outputs: string[] = [];
     for (const step of SESSION) {
-      const mine = shown(await etcdctl(cairn!.endpoint, step.args, step.stdin));
+      const mine = shown(await etcdctl(servers.cairn.endpoint, step.args, step.stdin));
       outputs.push(mine);
-      if (etcd !== undefined) {
-        const theirs = shown(await etcdctl(etcd.endpoint, step.args, step.stdin));
+      if (servers.etcd !== undefined) {
+        const theirs = shown(await etcdctl(servers.etcd.endpoint, step.args, step.stdin));
         expect(mine, `etcdctl ${step.args.join(' ')}`).to.equal(theirs);
       }
     }
@@ -108,56 +87,56 @@ describe('etcdctl 3.4 against a cairn process', function () {
   });
 
   it('endpoint status, health and hashkv describe the member', async () => {
-    const status = JSON.parse((await etcdctl(cairn!.endpoint, ['endpoint', 'status', '-w', 'json'])).stdout) as {
+    const status = JSON.parse((await etcdctl(servers.cairn.endpoint, ['endpoint', 'status', '-w', 'json'])).stdout) as {
       Endpoint: string; Status: { header: { member_id: number; revision: number }; version: string; leader: number; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number };
     }[];
     expect(status).to.have.length(1);
     const s = status[0]!.Status;
-    expect(status[0]!.Endpoint).to.equal(cairn!.endpoint);
+    expect(status[0]!.Endpoint).to.equal(servers.cairn.endpoint);
     expect(s.leader).to.equal(s.header.member_id);
     expect(s.version).to.match(/^3\.4\./);
     expect(s.raftTerm).to.be.greaterThan(0);
     expect(s.raftAppliedIndex).to.be.at.least(s.raftIndex - 1);
     expect(s.dbSize).to.be.greaterThan(0);
 
-    const health = await etcdctl(cairn!.endpoint, ['endpoint', 'health']);
+    const health = await etcdctl(servers.cairn.endpoint, ['endpoint', 'health']);
     expect(health.code).to.equal(0);
-    expect(health.stdout + health.stderr).to.match(new RegExp(`${cairn!.endpoint} is healthy: successfully committed proposal`));
+    expect(health.stdout + health.stderr).to.match(new RegExp(`${servers.cairn.endpoint} is healthy: successfully committed proposal`));
 
     const hash = async (): Promise<{ hash: number; compact_revision: number; header: { revision: number } }> =>
-      (JSON.parse((await etcdctl(cairn!.endpoint, ['endpoint', 'hashkv', '-w', 'json'])).stdout) as { HashKV: { hash: number; compact_revision: number; header: { revision: number } } }[])[0]!.HashKV;
+      (JSON.parse((await etcdctl(servers.cairn.endpoint, ['endpoint', 'hashkv', '-w', 'json'])).stdout) as { HashKV: { hash: number; compact_revision: number; header: { revision: number } } }[])[0]!.HashKV;
     const before = await hash();
     expect(before.hash).to.equal((await hash()).hash);
-    await etcdctl(cairn!.endpoint, ['put', 'hash-me', 'x']);
+    await etcdctl(servers.cairn.endpoint, ['put', 'hash-me', 'x']);
     const after = await hash();
     expect(after.hash).to.not.equal(before.hash);
     expect(after.header.revision).to.equal(before.header.revision + 1);
   });
 
   it('member list, alarm list and defrag answer as a single etcd member does', async () => {
-    const list = JSON.parse((await etcdctl(cairn!.endpoint, ['member', 'list', '-w', 'json'])).stdout) as { members: { ID: number; name: string; peerURLs: string[]; clientURLs: string[] }[] };
+    const list = JSON.parse((await etcdctl(servers.cairn.endpoint, ['member', 'list', '-w', 'json'])).stdout) as { members: { ID: number; name: string; peerURLs: string[]; clientURLs: string[] }[] };
     expect(list.members).to.have.length(1);
     expect(list.members[0]!.name).to.equal('default');
-    expect(list.members[0]!.clientURLs).to.deep.equal([`http://${cairn!.endpoint}`]);
+    expect(list.members[0]!.clientURLs).to.deep.equal([`http://${servers.cairn.endpoint}`]);
     expect(list.members[0]!.peerURLs[0]).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const table = await etcdctl(cairn!.endpoint, ['member', 'list']);
+    const table = await etcdctl(servers.cairn.endpoint, ['member', 'list']);
     expect(table.stdout).to.match(/^[0-9a-f]{1,16}, started, default, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false\n$/);
 
-    const alarms = await etcdctl(cairn!.endpoint, ['alarm', 'list']);
+    const alarms = await etcdctl(servers.cairn.endpoint, ['alarm', 'list']);
     expect([alarms.code, alarms.stdout]).to.deep.equal([0, '']);
-    const defrag = await etcdctl(cairn!.endpoint, ['defrag']);
-    expect(defrag.stdout).to.equal(`Finished defragmenting etcd member[${cairn!.endpoint}]\n`);
+    const defrag = await etcdctl(servers.cairn.endpoint, ['defrag']);
+    expect(defrag.stdout).to.equal(`Finished defragmenting etcd member[${servers.cairn.endpoint}]\n`);
   });
 
   it('snapshot save writes a file that snapshot status reads', async () => {
-    await etcdctl(cairn!.endpoint, ['put', 'snap/a', '1']);
-    await etcdctl(cairn!.endpoint, ['put', 'snap/b', '2']);
-    const file = join(dir, 'cairn.snapshot.db');
-    const saved = await etcdctl(cairn!.endpoint, ['snapshot', 'save', file]);
+    await etcdctl(servers.cairn.endpoint, ['put', 'snap/a', '1']);
+    await etcdctl(servers.cairn.endpoint, ['put', 'snap/b', '2']);
+    const file = join(servers.dir, 'cairn.snapshot.db');
+    const saved = await etcdctl(servers.cairn.endpoint, ['snapshot', 'save', file]);
     expect(saved.code, saved.stderr).to.equal(0);
     expect(saved.stdout).to.equal(`Snapshot saved at ${file}\n`);
-    const revision = (JSON.parse((await etcdctl(cairn!.endpoint, ['get', 'snap/b', '-w', 'json'])).stdout) as { header: { revision: number } }).header.revision;
-    const status = await etcdctl(cairn!.endpoint, ['snapshot', 'status', file, '-w', 'json']);
+    const revision = (JSON.parse((await etcdctl(servers.cairn.endpoint, ['get', 'snap/b', '-w', 'json'])).stdout) as { header: { revision: number } }).header.revision;
+    const status = await etcdctl(servers.cairn.endpoint, ['snapshot', 'status', file, '-w', 'json']);
     expect(status.code, status.stderr).to.equal(0);
     const parsed = JSON.parse(status.stdout) as { hash: number; revision: number; totalKey: number; totalSize: number };
     expect(parsed.revision).to.equal(revision);

@@ -1,11 +1,8 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { etcdctl, normalize, type EtcdctlResult } from './etcdctl.js';
-import { ETCDCTL_BIN, freeMemberPorts, startCairn, startEtcd, type MemberPorts, type ServerProcess } from './processes.js';
+import { ETCDCTL_BIN } from './processes.js';
+import { cairnBesideEtcdFixture } from './cairn-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -74,30 +71,10 @@ async function leaseSession(endpoint: string): Promise<{ transcript: string[]; r
 
 describe('etcdctl 3.4 lease commands against a cairn process', function () {
   this.timeout(120_000);
-  let dir: string;
-  let cairn: ServerProcess | undefined;
-  let etcd: ServerProcess | undefined;
-  let ports: MemberPorts;
-
-  before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)`);
-      this.skip();
-    }
-    dir = await mkdtemp(join(tmpdir(), 'cairn-lease-'));
-    ports = await freeMemberPorts();
-    cairn = await startCairn(join(dir, 'cairn.data'), [], ports);
-    etcd = await startEtcd(join(dir, 'etcd.data'));
-    if (etcd === undefined) console.log('      (no /usr/bin/etcd: outputs are checked against expectations only, not side by side)');
-  });
-  after(async () => {
-    await cairn?.stop();
-    await etcd?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  const servers = cairnBesideEtcdFixture('lease');
 
   it('grant, put --lease, timetolive --keys, list, keep-alive --once, revoke and the unknown-lease answers print what etcd prints', async () => {
-    const ours = await leaseSession(cairn!.endpoint);
+    const ours = await leaseSession(servers.cairn.endpoint);
     const text = ours.transcript.join('\n');
     expect(text).to.contain('lease L1 granted with TTL(100s)');
     expect(text).to.contain('granted with TTL(100s), remaining(Ns), attached keys([lk1 lk2])');
@@ -109,15 +86,15 @@ describe('etcdctl 3.4 lease commands against a cairn process', function () {
     // The minimum TTL: etcd's rule on a 100 ms election timeout with 10 ms heartbeats is 1 s.
     expect(text).to.contain('lease L2 granted with TTL(1s)');
     for (const r of ours.remaining) expect(r).to.be.within(95, 100);
-    if (etcd !== undefined) {
-      const theirs = await leaseSession(etcd.endpoint);
+    if (servers.etcd !== undefined) {
+      const theirs = await leaseSession(servers.etcd.endpoint);
       for (let i = 0; i < theirs.transcript.length; i++) expect(ours.transcript[i], `step ${i}`).to.equal(theirs.transcript[i]);
       expect(ours.transcript.length).to.equal(theirs.transcript.length);
     }
   });
 
   it('lease keep-alive keeps a short lease and its key alive; after etcdctl is killed the lease expires and the key goes', async () => {
-    const endpoint = cairn!.endpoint;
+    const endpoint = servers.cairn.endpoint;
     const id = hex(leaseIdOf(await etcdctl(endpoint, ['lease', 'grant', '2'])));
     expect((await etcdctl(endpoint, ['put', '--lease', id, 'alive', 'yes'])).code).to.equal(0);
     const child = spawn(ETCDCTL_BIN, [`--endpoints=${endpoint}`, 'lease', 'keep-alive', id], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -148,12 +125,11 @@ describe('etcdctl 3.4 lease commands against a cairn process', function () {
   });
 
   it('keeps leases and their keys across a restart of the member', async () => {
-    const endpoint = cairn!.endpoint;
+    const endpoint = servers.cairn.endpoint;
     const id = hex(leaseIdOf(await etcdctl(endpoint, ['lease', 'grant', '600'])));
     await etcdctl(endpoint, ['put', '--lease', id, 'durable', 'd']);
     // Stopped by PID and started again on the same data dir and ports (its cluster ID comes from them).
-    await cairn!.stop();
-    cairn = await startCairn(join(dir, 'cairn.data'), [], ports);
+    const cairn = await servers.restartCairn();
     const after = await etcdctl(cairn.endpoint, ['lease', 'timetolive', id, '--keys']);
     expect(after.stdout).to.match(new RegExp(`lease ${id} granted with TTL\\(600s\\), remaining\\(\\d+s\\), attached keys\\(\\[durable\\]\\)`));
     await etcdctl(cairn.endpoint, ['lease', 'revoke', id]);

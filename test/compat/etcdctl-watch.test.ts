@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl, normalize } from './etcdctl.js';
 import { EtcdctlProcess } from './etcdctl-process.js';
-import { ETCDCTL_BIN, startCairn, startEtcd, type ServerProcess } from './processes.js';
+import { startCairn } from './processes.js';
+import { cairnBesideEtcdFixture } from './cairn-fixture.js';
 import { RawWatchStream } from '../e2e/watch-client.js';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -75,30 +73,12 @@ async function session(endpoint: string): Promise<Outputs> {
 
 describe('etcdctl 3.4 watch against a cairn process', function () {
   this.timeout(120_000);
-  let dir: string;
-  let cairn: ServerProcess | undefined;
-  let etcd: ServerProcess | undefined;
-
-  before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)`);
-      this.skip();
-    }
-    dir = await mkdtemp(join(tmpdir(), 'cairn-watch-compat-'));
-    cairn = await startCairn(join(dir, 'cairn.data'));
-    etcd = await startEtcd(join(dir, 'etcd.data'));
-    if (etcd === undefined) console.log('      (no /usr/bin/etcd: outputs are checked against expectations only, not side by side)');
-  });
-  after(async () => {
-    await cairn?.stop();
-    await etcd?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  const servers = cairnBesideEtcdFixture('watch-compat');
 
   it('key, --prefix, a range, --rev, --prev-kv, -w json, -i with watch and progress, and a compacted start print what etcd prints', async () => {
-    const mine = await session(cairn!.endpoint);
-    if (etcd !== undefined) {
-      const theirs = await session(etcd.endpoint);
+    const mine = await session(servers.cairn.endpoint);
+    if (servers.etcd !== undefined) {
+      const theirs = await session(servers.etcd.endpoint);
       for (const name of Object.keys(theirs)) expect(mine[name], `watch ${name}`).to.equal(theirs[name]);
     }
     // Checked without etcd too: what etcdctl documents for these watches.
@@ -116,7 +96,7 @@ describe('etcdctl 3.4 watch against a cairn process', function () {
   it('progress_notify (which etcdctl 3.4 cannot ask for) answers an idle watch with its watch_id, the current revision and no events', async () => {
     // etcd's interval is 10 minutes; the member under test is told 200 ms.
     process.env['CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS'] = '200';
-    const member = await startCairn(join(dir, 'progress.data'));
+    const member = await startCairn(join(servers.dir, 'progress.data'));
     delete process.env['CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS'];
     const watch = new RawWatchStream(member.endpoint);
     try {
