@@ -42,7 +42,7 @@ describe('watches on a 3-member cluster of cairn processes', function () {
       this.skip();
     }
     dir = await mkdtemp(join(tmpdir(), 'cairn-cluster-watch-'));
-    cluster = await ProcessCluster.start('cairn', dir, 3, { extraArgs: ['--snapshot-count', '200'] });
+    cluster = await ProcessCluster.start('cairn', dir, 3, { extraArgs: ['--snapshot-count', '200', '--snapshot-catchup-entries', '500'] });
   });
   after(async () => {
     for (const close of closers) close();
@@ -96,15 +96,14 @@ describe('watches on a 3-member cluster of cairn processes', function () {
     watch.create({ key: Buffer.from('s/'), range_end: Buffer.from('s0') });
     expect((await watch.next()).created).to.equal(true);
     const events: { value: number; revision: number }[] = [];
-    const total = 8_000;
+    const total = 4000;
     await writer.call('kv', 'Put', { key: Buffer.from('s/0'), value: Buffer.from('0') });
     await drain(watch, events, () => events.length >= 1);
     paused!.pause();
-    // Well past the leader's catch-up window (5,000 entries), so the member must take a snapshot.
-    // Only 5 writers: the leader pipelines up to 256 appends to the paused member, which its socket
-    // buffers hold; with 5 writes at most per append those cover at most 1,280 entries, well short
-    // of the compaction point. With 100 writers they could cover all 8,000 (1 run in ~10 caught up
-    // from the log and never needed a snapshot).
+    // The leader keeps 500 entries behind each snapshot (every 200): whatever it sent the paused
+    // member before compacting past it reaches at most ~1,300 entries further (256 pipelined
+    // appends of at most 5 writes each, or one probe bounded by the log it still had), and 4,000
+    // writes put the leader's log start well past that, so the member must take a snapshot.
     let next = 1;
     await Promise.all(Array.from({ length: 5 }, async () => {
       for (let i = next++; i < total; i = next++) await writer.call('kv', 'Put', { key: Buffer.from(`s/${i % 31}`), value: Buffer.from(String(i)) });

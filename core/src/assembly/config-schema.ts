@@ -31,6 +31,7 @@ export interface CairnConfig {
   readonly 'heartbeat-interval': number;
   readonly 'election-timeout': number;
   readonly 'snapshot-count': number;
+  readonly 'snapshot-catchup-entries': number;
   readonly 'max-request-bytes': number;
   readonly 'max-txn-ops': number;
   readonly 'quota-backend-bytes': number;
@@ -62,6 +63,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     'heartbeat-interval': { type: 'integer', minimum: 1, default: 100 },
     'election-timeout': { type: 'integer', minimum: 1, default: 1000 },
     'snapshot-count': { type: 'integer', minimum: 1, default: 10000 },
+    'snapshot-catchup-entries': { type: 'integer', minimum: 1, default: 5000 },
     'max-request-bytes': { type: 'integer', minimum: 1, default: 1572864 },
     'max-txn-ops': { type: 'integer', minimum: 1, default: 128 },
     'quota-backend-bytes': { type: 'integer', default: 0 },

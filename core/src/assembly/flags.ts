@@ -21,6 +21,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'heartbeat-interval', kind: 'integer', description: 'milliseconds between leader heartbeats', defaultText: '100' },
   { name: 'election-timeout', kind: 'integer', description: 'milliseconds without a leader before an election', defaultText: '1000' },
   { name: 'snapshot-count', kind: 'integer', description: 'applied entries between snapshots (the log is compacted behind them)', defaultText: '10000' },
+  { name: 'snapshot-catchup-entries', kind: 'integer', description: 'entries the leader keeps behind a snapshot for slow followers (etcd 3.5: --experimental-snapshot-catchup-entries)', defaultText: '5000' },
   { name: 'max-request-bytes', kind: 'integer', description: 'largest client request accepted', defaultText: '1572864' },
   { name: 'max-txn-ops', kind: 'integer', description: 'most operations in one txn', defaultText: '128' },
   { name: 'quota-backend-bytes', kind: 'integer', description: 'backend bytes in use that raise the NOSPACE alarm (0 = 2 GiB, negative = no quota)', defaultText: '0' },

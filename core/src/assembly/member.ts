@@ -86,6 +86,7 @@ export class Member {
         stateMachine: app.stateMachine,
         tickMs: heartbeat,
         snapshotCount: config['snapshot-count'],
+        snapshotCatchUpEntries: config['snapshot-catchup-entries'],
       });
       const services = app.services(node);
       await node.start();

@@ -32,13 +32,15 @@ describe('config loading', () => {
     expect(config['election-timeout']).to.equal(1000);
     expect(config['max-request-bytes']).to.equal(1572864);
     expect(config['max-txn-ops']).to.equal(128);
+    expect(config['snapshot-catchup-entries']).to.equal(5000);
     expect(baseDir).to.equal(dir);
   });
 
   it('reads YAML and JSON files, and flags override their keys', () => {
     writeFileSync(join(dir, 'c.yaml'), 'name: n1\nheartbeat-interval: 50\nelection-timeout: 500\nplugins:\n  storage: { use: memory }\n');
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ name: 'n2', 'snapshot-count': 5 }));
-    const yaml = loadConfig(['--config-file', 'c.yaml', '--heartbeat-interval', '20'], dir);
+    const yaml = loadConfig(['--config-file', 'c.yaml', '--heartbeat-interval', '20', '--snapshot-catchup-entries', '50'], dir);
+    expect(yaml.config['snapshot-catchup-entries']).to.equal(50);
     expect(yaml.config.name).to.equal('n1');
     expect(yaml.config['heartbeat-interval']).to.equal(20);
     expect(yaml.config['data-dir']).to.equal('n1.cairn');
@@ -53,6 +55,7 @@ describe('config loading', () => {
       [['--heartbeat-interval', 'fast'], /heartbeat-interval/],
       [['--election-timeout', '200'], /election-timeout must be at least 5 times heartbeat-interval/],
       [['--initial-cluster-state', 'maybe'], /initial-cluster-state/],
+      [['--snapshot-catchup-entries', '0'], /snapshot-catchup-entries/],
       [['--no-such-flag'], /no-such-flag/],
       [['--name', 'a', '--initial-cluster', 'b=http://127.0.0.1:2380'], /no member named "a"/],
       [['--initial-cluster', 'default=not a url'], /initial-cluster/],

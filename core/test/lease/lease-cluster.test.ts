@@ -14,7 +14,7 @@ const config = (name: string): CairnConfig => ({
   'name': name, 'data-dir': '/nowhere', 'listen-client-urls': 'http://127.0.0.1:1', 'advertise-client-urls': 'http://127.0.0.1:1',
   'listen-peer-urls': 'http://127.0.0.1:2', 'initial-advertise-peer-urls': 'http://127.0.0.1:2', 'initial-cluster': `${name}=http://127.0.0.1:2`,
   'initial-cluster-state': 'new', 'initial-cluster-token': 'lease-test', 'heartbeat-interval': 10, 'election-timeout': 100,
-  'snapshot-count': 10_000, 'max-request-bytes': 1_572_864, 'max-txn-ops': 128, 'quota-backend-bytes': -1, 'log-level': 'error', 'plugins': {},
+  'snapshot-count': 10_000, 'snapshot-catchup-entries': 5000, 'max-request-bytes': 1_572_864, 'max-txn-ops': 128, 'quota-backend-bytes': -1, 'log-level': 'error', 'plugins': {},
 });
 
 /** Three members running the real etcd application (MVCC, leases, services) on memory ports and one virtual clock. */
