@@ -24,7 +24,7 @@ async function leaseList(member: MemberProcess): Promise<string[]> {
 
 /**
  * Leases on a 3-member cluster of real `cairn` processes: keep-alives sent to a follower reach the
- * leader (as batched renewal entries), the leader's death extends leases instead of expiring them,
+ * leader (asked of it in batches, outside the log), the leader's death extends leases instead of expiring them,
  * and a lease nobody renews still expires, through Raft, with its keys.
  */
 describe('leases on a 3-member cluster of real processes', function () {

@@ -31,10 +31,10 @@ export interface LessorOptions {
  * the revoke of an expired lease, through Raft, so expiry is an entry in the log like any write.
  *
  * Keep-alives: one the leader receives restarts its clock in memory, no Raft entry, as in etcd. One
- * a follower receives must reach the leader, and Cairn has no peer RPC to forward it (etcd uses
- * HTTP), so followers send renewals as Raft entries (`leaseRenew`), batched by RenewalBatcher: one
- * entry carries every lease renewed meanwhile, at most one in flight per member, so a follower's
- * keep-alive rate costs one log entry per round trip, not one per keep-alive. The leader, in turn,
+ * a follower receives must reach the leader: RenewalBatcher gathers those arriving while the
+ * previous batch is in flight, and the follower asks the leader to renew them outside the log
+ * (leader-renewal.ts; etcd forwards them over HTTP), falling back to a `leaseRenew` Raft entry
+ * when the leader does not answer. The leader, in turn,
  * replicates the IDs it renewed itself once per checkpoint interval (`leaseCheckpoint`, only when
  * there were any), so followers keep an estimate of each lease's expiry good to about that
  * interval, and answer TimeToLive without asking the leader.

@@ -1,4 +1,4 @@
-/** Leases one renewal entry carries at most (about 30 bytes each in the log). */
+/** Leases one renewal batch carries at most (8 bytes each on the wire, about 30 in a log entry). */
 const MAX_BATCH = 10_000;
 
 interface Waiter {
@@ -8,9 +8,9 @@ interface Waiter {
 
 /**
  * A follower's keep-alives on their way to the leader: every lease renewed while the previous
- * renewal entry is in flight goes into the next one, so the log sees one entry per round trip
- * however many keep-alives arrive. Each keep-alive is answered with the TTL its lease was renewed
- * to in that entry, or 0 for a lease the log shows gone by then.
+ * batch is in flight goes into the next one, so the leader sees one request (or the log one
+ * entry) per round trip however many keep-alives arrive. Each keep-alive is answered with the
+ * TTL its lease was renewed to in that batch, or 0 for a lease that is gone by then.
  */
 export class RenewalBatcher {
   private pending = new Map<bigint, Waiter[]>();

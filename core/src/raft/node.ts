@@ -9,6 +9,8 @@ import { EtcdErrors } from '../services/errors.js';
 import type { PlantedBugs, RaftConfig, RaftCore, RaftInitialState, RaftStatus } from './core-api.js';
 import { decodeEnvelope, encodeEnvelope } from './proposal-envelope.js';
 import { createRaft } from './raft.js';
+import { LeaderRequests, type LeaderRequestHandler } from './leader-requests.js';
+import { message } from './message.js';
 import { decodeConfChange, encodeConfChange, memberChangeContext, peerUrlsOfContext } from './conf-change.js';
 import type { StateMachine, StateMachineSnapshot } from './state-machine.js';
 import {
@@ -90,15 +92,7 @@ export function wasNotSubmitted(error: unknown): boolean {
   return error instanceof Error && notSubmitted.has(error);
 }
 
-const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
-
-function message(type: MessageType, from: MemberId, to: MemberId, fields: Partial<Message> = {}): Message {
-  return {
-    type, from, to, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: EMPTY,
-    ...fields,
-  };
-}
 
 const peerUrlsOfChange = (change: ConfChange): readonly string[] => peerUrlsOfContext(change.context);
 
@@ -156,6 +150,7 @@ export class RaftNode {
   private readonly catchUpEntries: number;
   private readonly requestTimeoutMs: number;
   private readonly defer: (run: () => void) => void;
+  private readonly leaderRequests: LeaderRequests;
 
   constructor(private readonly options: RaftNodeOptions) {
     this.id = options.id;
@@ -165,6 +160,11 @@ export class RaftNode {
     this.catchUpEntries = options.snapshotCatchUpEntries ?? 5_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 7_000;
     this.defer = options.defer ?? ((run) => setImmediate(run));
+    this.leaderRequests = new LeaderRequests(
+      () => this.id, () => this.leader, () => this.hardState.term,
+      (m) => { if (!this.halted) this.options.ports.transport.send([m]); },
+      options.ports.clock,
+    );
   }
 
   /** Load durable state, restore the state machine if it is behind the latest snapshot, build Raft, start ticking and the transport. */
@@ -312,6 +312,7 @@ export class RaftNode {
     this.tickTimer?.cancel();
     const waiters = this.allWaiters();
     this.clearWaiters();
+    this.leaderRequests.failAll(EtcdErrors.stopped());
     for (const w of waiters) {
       w.timer.cancel();
       w.reject(EtcdErrors.stopped());
@@ -443,6 +444,21 @@ export class RaftNode {
     return this.confState;
   }
 
+  /**
+   * Ask the leader, outside the log (see LeaderRequests): for what needs the leader's answer but
+   * changes no replicated state. Rejects with LeaderRequestError when this member leads or knows
+   * no leader, the leader refuses, or no answer comes within an election timeout.
+   */
+  askLeader(kind: string, payload: Uint8Array): Promise<Uint8Array> {
+    if (this.halted) return Promise.reject(EtcdErrors.stopped());
+    return this.leaderRequests.ask(kind, payload, this.tickMs * (this.options.raft?.electionTick ?? 10));
+  }
+
+  /** Answer `kind` requests from the other members while this member leads. */
+  serveLeaderRequests(kind: string, handler: LeaderRequestHandler): void {
+    this.leaderRequests.serve(kind, handler);
+  }
+
   onLeaderChange(listener: LeaderChangeListener): void {
     this.leaderListeners.push(listener);
   }
@@ -461,6 +477,7 @@ export class RaftNode {
 
   private receive(m: Message): void {
     if (this.halted || this.raft === undefined) return;
+    if (this.leaderRequests.receive(m)) return;
     // A Snap message travels only with its data, through onSnapshot.
     if (m.type === MessageType.Snap) return;
     this.inbox.push(() => this.raft!.step(m));

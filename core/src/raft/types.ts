@@ -93,6 +93,13 @@ export enum MessageType {
   ReadIndexResp = 17,
   /** Local: leader checks it still hears from a quorum. */
   CheckQuorum = 18,
+  /**
+   * Not Raft: a request a member sends its leader outside the log (`context` = kind + payload,
+   * `index` = request number), and the answer (`reject` = refused, `context` = payload or reason).
+   * The driver handles both (leader-requests.ts); the Raft core never sees them.
+   */
+  LeaderRequest = 19,
+  LeaderResponse = 20,
 }
 
 /**

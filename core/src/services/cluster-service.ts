@@ -2,6 +2,7 @@ import type { MemberRegistry } from '../cluster/member-registry.js';
 import type { ClusterMemberInfo } from '../assembly/member-application.js';
 import { memberIdOf } from '../assembly/member-id.js';
 import { memberChangeContext } from '../raft/conf-change.js';
+import { LeaderRequestError } from '../raft/leader-requests.js';
 import type { RaftNode } from '../raft/node.js';
 import { ConfChangeType, type MemberId } from '../raft/types.js';
 import { EtcdError, EtcdErrors, GrpcCode } from './errors.js';
@@ -11,6 +12,10 @@ import type { ClusterService, Member, MemberChangeResponse, MemberListResponse }
 
 /** etcd promotes a learner only once its log is within this fraction of the leader's. */
 const LEARNER_READY_FRACTION = 0.9;
+/** The leader request a follower checks a learner's readiness with: payload = member ID, answer = 1 byte (1 = ready). */
+const LEARNER_READY_REQUEST = 'learner-ready';
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * etcd's Cluster service on a member. Who is a voter or a learner is Raft's applied
@@ -25,7 +30,9 @@ export class MemberClusterService implements ClusterService {
     private readonly clusterToken: string,
     private readonly header: () => ResponseHeader,
     private readonly leader: LeaderWait,
-  ) {}
+  ) {
+    node.serveLeaderRequests(LEARNER_READY_REQUEST, (payload) => Uint8Array.of(this.learnerReadyHere(decoder.decode(payload)) ? 1 : 0));
+  }
 
   async memberList(linearizable: boolean): Promise<MemberListResponse> {
     if (linearizable) {
@@ -64,17 +71,33 @@ export class MemberClusterService implements ClusterService {
     this.requireMember(id);
     if (!this.node.membership().learners.includes(id)) throw EtcdErrors.memberNotLearner();
     await this.leader.known();
-    // Only the leader knows how far the learner's log is. A follower proposes the change as is
-    // (etcd forwards the request to the leader instead; Cairn has no peer RPC for it yet).
+    // Only the leader knows how far the learner's log is: a follower asks it (etcd forwards the
+    // whole request to the leader).
     const raft = this.node.status();
-    if (raft.leader === raft.id) {
-      const learner = raft.match.get(id) ?? 0;
-      const leader = raft.match.get(raft.id) ?? 0;
-      if (learner < leader * LEARNER_READY_FRACTION) throw EtcdErrors.learnerNotReady();
-    }
+    const ready = raft.leader === raft.id ? this.learnerReadyHere(id) : await this.learnerReadyOnLeader(id);
+    if (!ready) throw EtcdErrors.learnerNotReady();
     await this.node.proposeConfChange({ type: ConfChangeType.PromoteLearner, memberId: id, context: new Uint8Array(0) });
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };
+  }
+
+  /** On the leader: is the learner's log within 90% of ours? */
+  private learnerReadyHere(id: MemberId): boolean {
+    const raft = this.node.status();
+    if (raft.leader !== raft.id) throw new Error(`member ${raft.id} is not the leader`);
+    const learner = raft.match.get(id) ?? 0;
+    const leader = raft.match.get(raft.id) ?? 0;
+    return learner >= leader * LEARNER_READY_FRACTION;
+  }
+
+  private async learnerReadyOnLeader(id: MemberId): Promise<boolean> {
+    try {
+      return (await this.node.askLeader(LEARNER_READY_REQUEST, encoder.encode(id)))[0] === 1;
+    } catch (err) {
+      // The leader changed or did not answer: the client may retry, as with a lost proposal.
+      if (err instanceof LeaderRequestError) throw EtcdErrors.leaderChanged();
+      throw err;
+    }
   }
 
   async memberUpdate(id: string, peerURLs: readonly string[]): Promise<MemberChangeResponse> {

@@ -7,9 +7,11 @@ import {
   type LeaseGrantResponse, type LeaseKeepAliveResponse, type LeaseLeasesResponse, type LeaseRevokeResponse, type LeaseTimeToLiveResponse,
 } from '../lease/lease-types.js';
 import type { Lessor } from '../lease/lessor.js';
+import { decodeRenewedTtls, encodeLeaseIds, LEASE_RENEW_REQUEST, renewOnLeader } from '../lease/leader-renewal.js';
 import { RenewalBatcher } from '../lease/renewal-batcher.js';
 import { encodeKvCommand } from '../mvcc/kv-command.js';
 import type { ApplyOutcome } from '../mvcc/mvcc-store.js';
+import { LeaderRequestError } from '../raft/leader-requests.js';
 import type { RaftNode } from '../raft/node.js';
 import { EtcdErrors } from './errors.js';
 import type { ResponseHeader } from './kv-types.js';
@@ -25,7 +27,7 @@ export interface RaftLeaseServiceOptions {
 
 /**
  * etcd's Lease service on a member. Grants and revokes go through Raft; keep-alives are answered
- * by the leader's lessor at once, or, on a follower, sent to the leader as batched renewal entries
+ * by the leader's lessor at once, or, on a follower, asked of the leader in batches
  * (see Lessor for why). TimeToLive is answered from the member's own lessor after a ReadIndex, so
  * a follower knows every grant and revoke committed before the call.
  */
@@ -40,7 +42,23 @@ export class RaftLeaseService implements LeaseService {
     private readonly leader: LeaderWait,
     private readonly options: RaftLeaseServiceOptions,
   ) {
-    this.renewals = new RenewalBatcher((renewed) => this.propose<ReadonlyMap<bigint, number>>({ op: 'leaseRenew', ids: renewed }));
+    this.renewals = new RenewalBatcher((renewed) => this.renewThroughLeader(renewed));
+    node.serveLeaderRequests(LEASE_RENEW_REQUEST, (payload) => renewOnLeader(lessor, payload));
+  }
+
+  /**
+   * A follower's batch of keep-alives: asked of the leader directly, as etcd forwards them over
+   * its peer API (a renewal changes no replicated state, so it needs no quorum's fsync). If the
+   * leader refuses or does not answer (it lost leadership, its lessor is not primary yet), the
+   * batch goes through the log instead, which reaches whoever leads by the time it commits.
+   */
+  private async renewThroughLeader(ids: readonly bigint[]): Promise<ReadonlyMap<bigint, number>> {
+    try {
+      return decodeRenewedTtls(ids, await this.node.askLeader(LEASE_RENEW_REQUEST, encodeLeaseIds(ids)));
+    } catch (err) {
+      if (!(err instanceof LeaderRequestError)) throw err;
+      return this.propose<ReadonlyMap<bigint, number>>({ op: 'leaseRenew', ids });
+    }
   }
 
   async grant(ttl: number, id: bigint): Promise<LeaseGrantResponse> {

@@ -83,6 +83,19 @@ describe('leases on a 3-member cluster (virtual time)', function () {
     await c.cluster.stop();
   });
 
+  it('a keep-alive sent to a follower is answered by the leader outside the log: 20 of them add no entry', async () => {
+    const c = await leaseCluster();
+    const [follower] = c.followers();
+    const granted = await c.run(c.lease(c.leader).grant(5, 0n));
+    await c.cluster.clock.runFor(100);
+    const lastIndex = c.leader.node.status().lastIndex;
+    for (let i = 0; i < 20; i++) expect((await c.run(c.lease(follower!).keepAlive(granted.id))).ttl).to.equal(5);
+    // At most the leader's once-a-second checkpoint of what it renewed (virtual time moved a few ms).
+    expect(c.leader.node.status().lastIndex - lastIndex).to.be.at.most(1);
+    expect((await c.run(c.lease(follower!).keepAlive(123n))).ttl).to.equal(0);
+    await c.cluster.stop();
+  });
+
   it('only the leader expires leases: an isolated follower keeps the lease and its key until the revoke reaches it through the log', async () => {
     const c = await leaseCluster();
     const granted = await c.run(c.lease(c.leader).grant(2, 0n));
