@@ -67,7 +67,7 @@ describe('a 3-member cluster of real processes', function () {
     }
     dir = await mkdtemp(join(tmpdir(), 'cairn-cluster-'));
     // A small snapshot count, so a member that misses a few hundred writes needs a snapshot.
-    cluster = await ProcessCluster.start('cairn', dir, 3, { extraArgs: ['--snapshot-count', '200'] });
+    cluster = await ProcessCluster.start('cairn', dir, 3, { extraArgs: ['--snapshot-count', '200', '--snapshot-catchup-entries', '500'] });
   });
 
   after(async () => {
@@ -164,13 +164,18 @@ describe('a 3-member cluster of real processes', function () {
     await down.kill();
     const client = new RawEtcdClient(leader.endpoint);
     clients.push(client);
-    // Past the leader's snapshot count and its catch-up window (5,000 entries kept behind it).
-    for (let i = 0; i < 6_000; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => client.call('kv', 'Put', { key: Buffer.from(`catchup/${i + j}`), value: Buffer.from('x') })));
-    }
+    // Past the leader's snapshot count (200) and catch-up window (500 entries kept behind each
+    // snapshot). Only 5 writers: appends the leader queued for the dead member before it noticed
+    // (up to 256, of at most 5 writes each) are delivered when it comes back, and must fall well
+    // short of the log's start by then (with 100 writers they covered all 6,000 in 1 CI run).
+    let next = 0;
+    await Promise.all(Array.from({ length: 5 }, async () => {
+      for (let i = next++; i < 3000; i = next++) await client.call('kv', 'Put', { key: Buffer.from(`catchup/${i}`), value: Buffer.from('x') });
+    }));
     await client.call('kv', 'Put', { key: Buffer.from('catchup/last'), value: Buffer.from('done') });
     await down.start();
     await eventually(`${down.spec.name} has applied the last write`, 30_000, async () => (await localValue(down, 'catchup/last')) === 'done');
+    if (!/installed snapshot/.test(down.log())) console.log(down.log().slice(-3000));
     expect(down.log(), 'the member installed a snapshot from the leader').to.match(/installed snapshot/);
     const counts = await Promise.all(members().map(async (m) => {
       const r = await m.etcdctl(['get', 'catchup/', '--prefix', '--count-only', '--consistency=s', '-w', 'fields']);
@@ -192,6 +197,9 @@ describe('a 3-member cluster of real processes', function () {
     const early = await leader.etcdctl(['member', 'promote', id]);
     expect(early.code).to.not.equal(0);
     expect(early.stderr).to.include('etcdserver: can only promote a learner member which is in sync with leader');
+    // A follower asks the leader, so it refuses too.
+    const viaFollower = await founders.find((m) => m !== leader)!.etcdctl(['member', 'promote', id]);
+    expect(viaFollower.stderr).to.include('etcdserver: can only promote a learner member which is in sync with leader');
 
     await joiner.start();
     await eventually('the learner has the catch-up keys', 30_000, async () => (await localValue(joiner, 'catchup/last')) === 'done');
