@@ -8,6 +8,7 @@
 #   test/bench/compare-cluster.sh                   # put and range at 1, 64, 256 clients; 10 s each
 #   WORKLOADS=put CLIENTS="64" DURATION=5 test/bench/compare-cluster.sh
 #   TARGET=all test/bench/compare-cluster.sh        # load over all members instead of the leader
+#   TARGET=follower test/bench/compare-cluster.sh   # load to one member that does not lead
 #   CAIRN_ARGS="--config-file my.yaml" test/bench/compare-cluster.sh   # choose cairn's plugins
 #   SERVERS=cairn WORKLOADS=put CLIENTS=64 DURATION=15 \
 #     CAIRN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" test/bench/compare-cluster.sh   # profile
@@ -33,7 +34,7 @@ cairn_port=${CAIRN_PORT:-24890}
 # etcd's and cairn's own defaults (100 ms / 1000 ms), said here so both clusters surely get them.
 timing=(--heartbeat-interval 100 --election-timeout 1000)
 
-case $target in leader | all) ;; *) echo "TARGET must be leader or all, not '$target'" >&2; exit 2 ;; esac
+case $target in leader | all | follower) ;; *) echo "TARGET must be leader, all or follower, not '$target'" >&2; exit 2 ;; esac
 [ -f test/dist/bench/cli.js ] || { echo "test/dist/bench/cli.js is missing: run npm run build (or npx tsc -b test)" >&2; exit 1; }
 for tool in /usr/bin/etcd etcdctl; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (apt-get install etcd-server etcd-client)" >&2; exit 1; }
@@ -139,6 +140,11 @@ bench_cluster() { # kind base
       before=$(await_leader "$base")
       eps=${before% *}
       [ "$target" = all ] && eps=$(endpoints "$base")
+      if [ "$target" = follower ]; then
+        # The first member's port that is not the leader's.
+        local leader_port=${eps##*:} i
+        for i in 0 1 2; do [ $((base + i)) != "$leader_port" ] && { eps="127.0.0.1:$((base + i))"; break; }; done
+      fi
       node test/dist/bench/cli.js --endpoints "$eps" --workload "$workload" --clients "$clients" --conns "$conns" \
         --duration "$duration" "${prefill[@]}" --json >"$dir/result-$kind-$workload-$clients.json" || true
       after=$(await_leader "$base")
@@ -157,7 +163,8 @@ for kind in $servers; do
   stop_started
 done
 
-echo "load to $([ "$target" = leader ] && echo "the leader's client port" || echo "all three members, connections round-robin"): $conns connections, ${duration} s a run; etcd $(/usr/bin/etcd --version | sed -n 's/^etcd Version: //p'), cairn $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins || echo '+changes')"
+case $target in leader) to="the leader's client port" ;; follower) to="one follower's client port" ;; *) to="all three members, connections round-robin" ;; esac
+echo "load to $to: $conns connections, ${duration} s a run; etcd $(/usr/bin/etcd --version | sed -n 's/^etcd Version: //p'), cairn $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins || echo '+changes')"
 node -e '
   const fs = require("node:fs");
   const [dir, workloads, clientsList] = process.argv.slice(1);
