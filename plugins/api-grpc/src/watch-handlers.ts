@@ -6,6 +6,7 @@ import { toGrpcStatus } from './grpc-status.js';
 import { watchCreateRequestFromWire, watchResponseToWire, type WireWatchRequest, type WireWatchResponse } from './watch-codec.js';
 import { withWatchResponseEncoder } from './watch-encoding.js';
 import { fragmented } from './watch-fragments.js';
+import { batchBufferedResponses } from './response-batching.js';
 
 type WatchCall = ServerDuplexStream<WireWatchRequest, WireWatchResponse>;
 
@@ -22,6 +23,7 @@ class WatchStreamHandler {
   private blocked: Promise<void> | undefined;
   private unblock: (() => void) | undefined;
   private done = false;
+  private batching = false;
 
   constructor(private readonly call: WatchCall, private readonly session: WatchSession, private readonly maxRequestBytes: number) {}
 
@@ -83,7 +85,10 @@ class WatchStreamHandler {
 
   private write(response: WireWatchResponse): void {
     if (this.done || this.call.cancelled) return;
-    if (!this.call.write(response) && this.blocked === undefined) {
+    const first = !this.batching;
+    this.batching = true;
+    const accepted = first ? this.call.write(response, () => batchBufferedResponses(this.call)) : this.call.write(response);
+    if (!accepted && this.blocked === undefined) {
       this.blocked = new Promise<void>((resolve) => {
         const ready = (): void => {
           this.call.off('drain', ready);
