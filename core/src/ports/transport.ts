@@ -20,8 +20,10 @@ export interface TransportHandler {
 }
 
 /**
- * Delivers Raft messages between members. Best effort: messages may be dropped, delayed,
- * duplicated or reordered across connections, and Raft copes. Rules every implementation keeps:
+ * Delivers Raft messages between members (and the LeaderRequest/LeaderResponse messages members
+ * ask their leader with outside the log: carry every MessageType alike). Best effort: messages
+ * may be dropped, delayed, duplicated or reordered across connections, and Raft (or the asker's
+ * timeout) copes. Rules every implementation keeps:
  * - `send` never blocks and never throws on a slow or dead peer: each peer has a bounded queue;
  *   what overflows is dropped (and counted);
  * - connections are re-established by the transport itself, with backoff;

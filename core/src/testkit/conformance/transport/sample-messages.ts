@@ -28,6 +28,9 @@ export function richMessages(from: string, to: string, voters: readonly string[]
     }),
     message(MessageType.AppResp, from, to, { term: Number.MAX_SAFE_INTEGER, index: 99, reject: true, rejectHint: 42 }),
     message(MessageType.ReadIndexResp, from, to, { term: 3, index: 12, context: patterned(256, 3) }),
+    // Not Raft, but carried alike: a member's request to its leader outside the log, and the answer.
+    message(MessageType.LeaderRequest, from, to, { term: 5, index: 77, context: patterned(40, 4) }),
+    message(MessageType.LeaderResponse, from, to, { term: 5, index: 77, reject: true, context: patterned(9, 5) }),
     message(MessageType.Snap, from, to, {
       term: 9, index: 500, logTerm: 8,
       snapshot: { index: 500, term: 8, confState: { voters: [...voters], learners: [...learners] } },
