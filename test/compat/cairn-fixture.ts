@@ -1,9 +1,8 @@
 import { Etcd3 } from 'etcd3';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ETCDCTL_BIN, freeMemberPorts, startCairn, startEtcd, type MemberPorts, type ServerProcess } from './processes.js';
+import { freeMemberPorts, startCairn, startEtcd, type MemberPorts, type ServerProcess, skipWithoutEtcdctl } from './processes.js';
 
 /** A cairn process for the enclosing describe block, with the etcd3 clients made on it. */
 export interface CairnFixture {
@@ -69,10 +68,7 @@ export function cairnBesideEtcdFixture(name: string): SideBySideFixture {
     return value;
   };
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     dir = await mkdtemp(join(tmpdir(), `cairn-${name}-`));
     ports = await freeMemberPorts();
     cairn = await startCairn(join(dir, 'cairn.data'), [], ports);

@@ -10,6 +10,16 @@ export const CAIRN_BIN = resolve(here, '../../../core/bin/cairn.js');
 export const ETCD_BIN = '/usr/bin/etcd';
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
 
+/**
+ * In a before hook: skip the block, saying why, when the real etcdctl is not installed (the test
+ * setup installs etcd-client when it can). `because` adds what the block needs it for.
+ */
+export function skipWithoutEtcdctl(context: Mocha.Context, because?: string): void {
+  if (existsSync(ETCDCTL_BIN)) return;
+  console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)${because === undefined ? '' : `; ${because}`}`);
+  context.skip();
+}
+
 /** A server process started by a test, stopped by the test by its PID. */
 export class ServerProcess {
   private readonly output: string[] = [];

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { etcdctl, normalize } from './etcdctl.js';
 import { freeLoopbackPort } from '@cairn/core/testkit';
-import { CAIRN_BIN, ETCDCTL_BIN, ETCD_BIN, ServerProcess, startCairn, startEtcd } from './processes.js';
+import { CAIRN_BIN, ETCD_BIN, ServerProcess, startCairn, startEtcd, skipWithoutEtcdctl } from './processes.js';
 
 /**
  * Durable storage plugins to restore into, in order of preference: the first one that is built
@@ -100,10 +100,7 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
   const servers: ServerProcess[] = [];
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     storage = await builtStoragePlugin();
     if (storage === undefined) {
       console.log(`      skipped: none of ${DURABLE_STORAGE_PLUGINS.join(', ')} is built (npx tsc -b plugins/storage-lmdb)`);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import {
   checkLinearizable, SeededRandom,
   type HistoryOperation, type LinearizabilityResult, type RegisterInput, type RegisterOutput,
 } from '@cairn/core/testkit';
-import { ETCDCTL_BIN } from '../compat/processes.js';
+import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { ProcessCluster, type MemberProcess } from './cluster-processes.js';
 
 const SEED = Number(process.env['FAULT_SEED'] ?? randomInt(1, 2 ** 31));
@@ -250,10 +249,7 @@ describe('a 3-member cairn cluster under SIGKILL and SIGSTOP faults', function (
   let running: Promise<unknown> = Promise.resolve();
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client); the nemesis finds the leader with it`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this, 'the nemesis finds the leader with it');
     dir = await mkdtemp(join(tmpdir(), 'cairn-faults-'));
   });
 

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { Etcd3, type Lease } from 'etcd3';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ETCDCTL_BIN } from '../compat/processes.js';
+import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { ProcessCluster, type MemberProcess } from './cluster-processes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -34,10 +33,7 @@ describe('leases on a 3-member cluster of real processes', function () {
   let client: Etcd3 | undefined;
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is not installed (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     dir = await mkdtemp(join(tmpdir(), 'cairn-cluster-lease-'));
     cluster = await ProcessCluster.start('cairn', dir, 3);
   });

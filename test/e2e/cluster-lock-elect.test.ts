@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdctlProcess } from '../compat/etcdctl-process.js';
-import { ETCDCTL_BIN } from '../compat/processes.js';
+import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { ProcessCluster } from './cluster-processes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,10 +27,7 @@ describe('etcdctl lock and elect on a 3-member cluster', function () {
   };
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is not installed (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     dir = await mkdtemp(join(tmpdir(), 'cairn-lock-'));
     cluster = await ProcessCluster.start('cairn', dir, 3);
     await cluster.leader();

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawEtcdClient } from '../compat/raw-kv-client.js';
-import { ETCDCTL_BIN } from '../compat/processes.js';
+import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { ProcessCluster, type MemberProcess } from './cluster-processes.js';
 import { RawWatchStream, type RawWatchResponse } from './watch-client.js';
 
@@ -37,10 +36,7 @@ describe('watches on a 3-member cluster of cairn processes', function () {
   const closers: (() => void)[] = [];
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is not installed (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     dir = await mkdtemp(join(tmpdir(), 'cairn-cluster-watch-'));
     cluster = await ProcessCluster.start('cairn', dir, 3, { extraArgs: ['--snapshot-count', '200', '--snapshot-catchup-entries', '500'] });
   });

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ETCDCTL_BIN } from '../compat/processes.js';
+import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { RawEtcdClient } from '../compat/raw-kv-client.js';
 import { initialCluster, MemberProcess, memberSpecs, ProcessCluster } from './cluster-processes.js';
 
@@ -61,10 +60,7 @@ describe('a 3-member cluster of real processes', function () {
   const clients: RawEtcdClient[] = [];
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is not installed (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     dir = await mkdtemp(join(tmpdir(), 'cairn-cluster-'));
     // A small snapshot count, so a member that misses a few hundred writes needs a snapshot.
     cluster = await ProcessCluster.start('cairn', dir, 3, { extraArgs: ['--snapshot-count', '200', '--snapshot-catchup-entries', '500'] });

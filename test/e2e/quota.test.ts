@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdctl } from '../compat/etcdctl.js';
-import { ETCDCTL_BIN, startCairn, type ServerProcess } from '../compat/processes.js';
+import { startCairn, type ServerProcess, skipWithoutEtcdctl } from '../compat/processes.js';
 import { RawEtcdClient } from '../compat/raw-kv-client.js';
 
 const RESOURCE_EXHAUSTED = 8;
@@ -22,10 +21,7 @@ for (const storage of STORAGE) describe(`--quota-backend-bytes on ${storage}`, f
   let client: RawEtcdClient;
 
   before(async function () {
-    if (!existsSync(ETCDCTL_BIN)) {
-      console.log(`      skipped: ${ETCDCTL_BIN} is missing (apt-get install etcd-client)`);
-      this.skip();
-    }
+    skipWithoutEtcdctl(this);
     dir = await mkdtemp(join(tmpdir(), 'cairn-quota-'));
     const config = join(dir, 'cairn.yaml');
     await writeFile(config, `plugins:\n  storage: { use: "${storage}" }\n`);
