@@ -32,6 +32,8 @@ export interface AssembledPorts {
 /** The plugins a config without `plugins:` gets. */
 export interface DefaultPlugins {
   readonly storage: string;
+  /** The log's plugin when the config names none for it (neither `plugins.logStore` nor `plugins.storage`); else `storage`. */
+  readonly logStore?: string;
   /** For a single member / for a cluster. */
   readonly transportSingle: string;
   readonly transportCluster: string;
@@ -68,10 +70,12 @@ export async function assemblePorts(
     else choices.push({ key, choice, ports: [port] });
   };
   const defaultStorage: PluginChoice = { use: defaults.storage };
+  const defaultLog: PluginChoice = defaults.logStore === undefined ? defaultStorage : { use: defaults.logStore };
   for (const port of STORAGE_PORTS) {
     const own = plugins[port];
     if (own !== undefined) choose(`plugins.${port}`, own, port);
     else if (plugins.storage !== undefined) choose('plugins.storage', plugins.storage, port);
+    else if (port === 'logStore') choose('plugins.logStore', defaultLog, port);
     else choose('plugins.storage', defaultStorage, port);
   }
   choose('plugins.transport', plugins.transport ?? { use: single ? defaults.transportSingle : defaults.transportCluster }, 'transport');

@@ -11,6 +11,8 @@ const stopRequested = new Promise<string>((resolve) => {
 
 const code = await runCairn(process.argv.slice(2), etcdApplication, {
   storage: '@cairn/storage-lmdb',
+  // One write and one fdatasync per append, on the main thread for a lone proposal (see its README).
+  logStore: '@cairn/storage-wal',
   transportSingle: 'memory',
   transportCluster: '@cairn/transport-tcp',
   api: ['@cairn/api-grpc'],

@@ -12,3 +12,4 @@ export * from './conformance/storage/index.js';
 export * from './memory/memory-backend.js';
 export * from './memory/memory-plugin.js';
 export * from './loopback-ports.js';
+export * from './temporary-directories.js';

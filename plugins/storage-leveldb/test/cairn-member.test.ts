@@ -5,8 +5,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TemporaryDirectories } from './temporary-directory.js';
-import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
+import { freeLoopbackPort, loopbackPortOpen, TemporaryDirectories } from '@cairn/core/testkit';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const fromSources = fileURLToPath(import.meta.url).endsWith('.ts');

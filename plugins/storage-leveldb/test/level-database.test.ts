@@ -6,20 +6,11 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { CorruptStorageError } from '@cairn/core';
 import { LevelDatabase, LevelDatabasePool, createLevelDbStorage, storageLayout } from '../src/index.js';
-import { TemporaryDirectories } from './temporary-directory.js';
+import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
 const options = (location: string, format = 'test-format/1') => ({
   location, format, sync: true, cacheSizeBytes: 1 << 20, writeBufferSizeBytes: 1 << 20, compression: true, verifyTablesOnOpen: true,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('LevelDatabase', () => {
   const temporary = new TemporaryDirectories();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CorruptStorageError, type BackendRange } from '@cairn/core';
 import { createLevelDbStorage, storageLayout, type LevelDbBackend } from '../src/index.js';
 import { bytes, text } from './sample-data.js';
-import { TemporaryDirectories } from './temporary-directory.js';
+import { TemporaryDirectories } from '@cairn/core/testkit';
 
 async function collect(pairs: AsyncIterable<[Uint8Array, Uint8Array]>): Promise<string[]> {
   const out: string[] = [];

@@ -6,7 +6,7 @@ import { createLevelDbStorage, storageLayout } from '../src/index.js';
 import { crc32c } from '@node-rs/crc32';
 import { unmaskLevelDbCrc } from '../src/crc32c.js';
 import { entries } from './sample-data.js';
-import { TemporaryDirectories } from './temporary-directory.js';
+import { TemporaryDirectories } from '@cairn/core/testkit';
 
 describe('checks of LevelDB files before open', () => {
   const temporary = new TemporaryDirectories();

@@ -4,16 +4,7 @@ import { join } from 'node:path';
 import { CorruptStorageError, type Entry } from '@cairn/core';
 import { createLevelDbStorage, storageLayout, type LevelDbLogStore } from '../src/index.js';
 import { entries } from './sample-data.js';
-import { TemporaryDirectories } from './temporary-directory.js';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
 const summary = (list: readonly Entry[]): string[] => list.map((e) => `${e.index}/${e.term}/${e.type}/${Buffer.from(e.data).toString('hex')}`);
 

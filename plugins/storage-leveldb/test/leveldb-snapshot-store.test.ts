@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptStorageError, type SnapshotMeta } from '@cairn/core';
 import { createLevelDbStorage, storageLayout, type LevelDbSnapshotStore } from '../src/index.js';
-import { TemporaryDirectories } from './temporary-directory.js';
+import { TemporaryDirectories } from '@cairn/core/testkit';
 
 const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, confState: { voters: ['a', 'b'], learners: [] } });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { StableState } from '@cairn/core';
 import { createLevelDbStorage } from '../src/index.js';
-import { TemporaryDirectories } from './temporary-directory.js';
+import { TemporaryDirectories } from '@cairn/core/testkit';
 
 const state = (term: number): StableState => ({
   hardState: { term, vote: term % 2 === 0 ? '000000000000000a' : '', commit: term * 10 },

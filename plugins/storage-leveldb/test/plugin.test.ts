@@ -4,10 +4,9 @@ import { Container } from 'inversify';
 import {
   BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type Backend, type CairnPlugin, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
 } from '@cairn/core';
-import { MemoryLogger } from '@cairn/core/testkit';
+import { MemoryLogger, TemporaryDirectories } from '@cairn/core/testkit';
 import { LevelDbBackend, LevelDbLogStore, LevelDbSnapshotStore, LevelDbStableStore, storageLayout } from '../src/index.js';
 import { entries } from './sample-data.js';
-import { TemporaryDirectories } from './temporary-directory.js';
 
 /** What the core's plugin loader does with a config entry: import by package name, take the default (or `plugin`) export, validate the options filling defaults. */
 async function loadAsTheCoreDoes(options: Record<string, unknown>): Promise<{ plugin: CairnPlugin; options: Record<string, unknown> }> {

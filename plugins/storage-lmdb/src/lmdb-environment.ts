@@ -17,6 +17,11 @@ export interface LmdbEnvironmentOptions {
   readonly maxReaders: number;
   /** Walk the file in a child process before mapping it (see lmdb-verifier.ts). */
   readonly verifyOnOpen: boolean;
+  /**
+   * The member's log is kept by another plugin: an environment that holds a Raft log (written when
+   * this one kept it) is refused, since starting without that log would drop entries it acknowledged.
+   */
+  readonly logElsewhere?: boolean;
 }
 
 /** The named databases of one Cairn LMDB environment; values are raw bytes. */
@@ -250,12 +255,22 @@ export class LmdbEnvironment {
         snapshotCatalog: root.openDB<Uint8Array, number>({ name: 'snapshot-catalog', encoding: 'binary' }),
         backend: root.openDB<Uint8Array, Uint8Array>({ name: 'backend', encoding: 'binary', keyEncoding: 'binary' }),
       };
+      if (this.options.logElsewhere === true) this.refuseOwnLog(this.dbs.raftLog);
     } catch (err) {
+      this.dbs = undefined;
       void root.close();
       throw err;
     }
     this.root = root;
     openDirectories.add(this.directory);
+  }
+
+  private refuseOwnLog(raftLog: Database<Uint8Array, number>): void {
+    const [first] = raftLog.getKeys({ limit: 1 });
+    if (first === undefined) return;
+    const [last] = raftLog.getKeys({ reverse: true, limit: 1 });
+    throw new Error(`${this.dataFile}: holds a Raft log (entries ${String(first)} to ${String(last)}), but the config takes the log from another plugin; `
+      + 'to go on with this data dir, keep the log here: plugins.logStore: { use: "@cairn/storage-lmdb" }');
   }
 
   /** A fresh environment gets the format marker; any other must carry ours, else it is someone else's. */

@@ -45,13 +45,14 @@ export interface LmdbStorage {
 }
 
 /** Every storage port on one LMDB environment in `directory` (nothing is opened yet). */
-export function createLmdbStorage(directory: string, options: Omit<LmdbPluginOptions, 'directory'> = {}): LmdbStorage {
+export function createLmdbStorage(directory: string, options: Omit<LmdbPluginOptions, 'directory'> & { readonly logElsewhere?: boolean } = {}): LmdbStorage {
   const environment = new LmdbEnvironment({
     directory,
     mapSize: options.mapSize ?? LMDB_DEFAULTS.mapSize,
     noSync: options.noSync ?? LMDB_DEFAULTS.noSync,
     maxReaders: options.maxReaders ?? LMDB_DEFAULTS.maxReaders,
     verifyOnOpen: options.verifyOnOpen ?? LMDB_DEFAULTS.verifyOnOpen,
+    logElsewhere: options.logElsewhere ?? false,
   });
   return {
     environment,
@@ -115,8 +116,10 @@ export const lmdbStoragePlugin: CairnPlugin<LmdbPluginOptions> = {
   },
   createModule(options, context) {
     const { directory, ...rest } = options;
-    const storage = createLmdbStorage(resolve(context.dataDir, directory ?? LMDB_DEFAULTS.directory), rest);
     const wanted = (port: PortName): boolean => context.ports.includes(port);
+    // Holding the stable state without the log: a log left here from before would be lost, so it is refused.
+    const logElsewhere = !wanted('logStore') && wanted('stableStore');
+    const storage = createLmdbStorage(resolve(context.dataDir, directory ?? LMDB_DEFAULTS.directory), { ...rest, logElsewhere });
     return new ContainerModule(({ bind }) => {
       if (wanted('logStore')) bind(LOG_STORE).toConstantValue(storage.logStore);
       if (wanted('stableStore')) bind(STABLE_STORE).toConstantValue(storage.stableStore);

@@ -2,11 +2,10 @@ import { expect } from 'chai';
 import { open as openFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptStorageError, type BackendOp, type BackendRange } from '@cairn/core';
-import { MemoryBackend, SeededRandom } from '@cairn/core/testkit';
+import { MemoryBackend, TemporaryDirectories, SeededRandom } from '@cairn/core/testkit';
 import { createLmdbStorage, MAX_BACKEND_KEY_BYTES, type LmdbStorage } from '../src/index.js';
 import { ChildScript } from './child-script.js';
 import { bytes, pairs, text } from './test-data.js';
-import { TemporaryDirectories } from './temporary-directories.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const put = (key: string, value: string): BackendOp => ({ type: 'put', key: bytes(key), value: bytes(value) });

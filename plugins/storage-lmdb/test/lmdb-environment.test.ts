@@ -5,16 +5,7 @@ import { open as openLmdb } from 'lmdb';
 import { CorruptStorageError, sealRecord } from '@cairn/core';
 import { createLmdbStorage } from '../src/index.js';
 import { bytes, entries, stableState, text } from './test-data.js';
-import { TemporaryDirectories } from './temporary-directories.js';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
 /** A store with something in every port, closed. */
 async function populated(directory: string): Promise<void> {

@@ -6,7 +6,7 @@ import { CorruptStorageError } from '@cairn/core';
 import { createLmdbStorage, type LmdbStorage } from '../src/index.js';
 import { ChildScript } from './child-script.js';
 import { entries } from './test-data.js';
-import { TemporaryDirectories } from './temporary-directories.js';
+import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
 function findStrace(): string | undefined {
   try {
@@ -15,15 +15,6 @@ function findStrace(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('LmdbLogStore', () => {

@@ -6,7 +6,7 @@ import { CorruptStorageError, type SnapshotMeta } from '@cairn/core';
 import { createLmdbStorage, type LmdbStorage } from '../src/index.js';
 import { ChildScript } from './child-script.js';
 import { collect, patternBytes, streamOf } from './test-data.js';
-import { TemporaryDirectories } from './temporary-directories.js';
+import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
 const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, confState: { voters: ['000000000000000a'], learners: [] } });
 const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
@@ -15,15 +15,6 @@ async function shaOfStream(total: number, seed: number, piece?: number): Promise
   const hash = createHash('sha256');
   for await (const part of streamOf(total, seed, piece)) hash.update(part);
   return hash.digest('hex');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** The files under snapshots/: what a leak of an abandoned save would show. */

@@ -11,10 +11,9 @@ import {
   BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE,
   type Backend, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
 } from '@cairn/core';
-import { MemoryLogger } from '@cairn/core/testkit';
+import { MemoryLogger, TemporaryDirectories } from '@cairn/core/testkit';
 import plugin, { createLmdbStorage, LmdbBackend, LmdbLogStore, LmdbSnapshotStore, LmdbStableStore, plugin as namedPlugin } from '../src/index.js';
 import { bytes, entries, text } from './test-data.js';
-import { TemporaryDirectories } from './temporary-directories.js';
 import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
 const STORAGE_PORTS: PortName[] = ['logStore', 'stableStore', 'snapshotStore', 'backend'];

@@ -6,8 +6,10 @@ import { join } from 'node:path';
 export class TemporaryDirectories {
   private readonly made: string[] = [];
 
-  async make(label = 'lmdb'): Promise<string> {
-    const directory = await realpath(await mkdtemp(join(tmpdir(), `cairn-${label}-`)));
+  constructor(private readonly prefix = 'cairn') {}
+
+  async make(label = 'store'): Promise<string> {
+    const directory = await realpath(await mkdtemp(join(tmpdir(), `${this.prefix}-${label}-`)));
     this.made.push(directory);
     return directory;
   }
@@ -15,4 +17,14 @@ export class TemporaryDirectories {
   async removeAll(): Promise<void> {
     for (const directory of this.made.splice(0)) await rm(directory, { recursive: true, force: true });
   }
+}
+
+/** What `promise` rejected with; throws when it resolved instead. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
 }
