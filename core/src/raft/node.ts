@@ -564,7 +564,13 @@ export class RaftNode {
   private async handleReady(rd: Ready): Promise<void> {
     const { logStore, stableStore } = this.options.ports;
     if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
-    this.send(rd.messagesBeforePersist);
+    if (this.send(rd.messagesBeforePersist) && rd.entries.length > 0) {
+      // A log store may sync on this thread (the WAL does for a lone entry): let the transport's
+      // flush of this turn (it batches per turn) go first, so the leader's sync overlaps the
+      // followers' instead of delaying their appends by it.
+      await this.nextTurn();
+      if (this.halted) return;
+    }
     let stableDirty = false;
     if (rd.snapshot !== undefined) {
       await this.installSnapshot(rd.snapshot);
@@ -619,7 +625,13 @@ export class RaftNode {
     for (const listener of this.leaderListeners) listener(leader, term);
   }
 
-  private send(messages: readonly Message[]): void {
+  /** Resolves at the end of this turn of the event loop, after what was scheduled before it. */
+  private nextTurn(): Promise<void> {
+    return new Promise((resolve) => this.defer(resolve));
+  }
+
+  /** Hands `messages` to the transport (snapshots to their stream); true when any went to a peer. */
+  private send(messages: readonly Message[]): boolean {
     const plain: Message[] = [];
     for (const m of messages) {
       if (m.to === this.id) continue;
@@ -627,6 +639,7 @@ export class RaftNode {
       else plain.push(m);
     }
     if (plain.length > 0) this.options.ports.transport.send(plain);
+    return plain.length > 0;
   }
 
   /**
