@@ -11,7 +11,7 @@ import {
   BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE,
   type Backend, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
 } from '@cairn/core';
-import { MemoryLogger, TemporaryDirectories } from '@cairn/core/testkit';
+import { MemoryLogger, rejection, TemporaryDirectories } from '@cairn/core/testkit';
 import plugin, { createLmdbStorage, LmdbBackend, LmdbLogStore, LmdbSnapshotStore, LmdbStableStore, plugin as namedPlugin } from '../src/index.js';
 import { bytes, entries, text } from './test-data.js';
 import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
@@ -82,6 +82,31 @@ describe('@cairn/storage-lmdb plugin', () => {
     await log.open();
     await log.close();
     expect(existsSync(join(dataDir, 'raft', 'data.mdb'))).to.equal(true);
+  });
+
+  it('holding the stable state but not the log, refuses a data dir whose Raft log it holds, and opens one without', async () => {
+    const dataDir = await dirs.make('plugin-log-elsewhere');
+    const all = new Container();
+    await all.load(plugin.createModule({ noSync: true, verifyOnOpen: false }, contextFor(dataDir, STORAGE_PORTS)));
+    const log = all.get<LogStore>(LOG_STORE);
+    await log.open();
+    await log.append(entries(1, 4, 1));
+    await log.close();
+
+    const withoutLog = new Container();
+    await withoutLog.load(plugin.createModule({ noSync: true, verifyOnOpen: false }, contextFor(dataDir, ['stableStore', 'snapshotStore', 'backend'])));
+    const stable = withoutLog.get<StableStore>(STABLE_STORE);
+    const refused = await rejection(stable.open());
+    expect(refused.message).to.equal(`${join(dataDir, 'lmdb', 'data.mdb')}: holds a Raft log (entries 1 to 4), but the config takes the log from another plugin; `
+      + 'to go on with this data dir, keep the log here: plugins.logStore: { use: "@cairn/storage-lmdb" }');
+
+    const fresh = await dirs.make('plugin-log-elsewhere-fresh');
+    const elsewhere = new Container();
+    await elsewhere.load(plugin.createModule({ noSync: true, verifyOnOpen: false }, contextFor(fresh, ['stableStore', 'snapshotStore', 'backend'])));
+    const freshStable = elsewhere.get<StableStore>(STABLE_STORE);
+    await freshStable.open();
+    expect(await freshStable.load()).to.equal(undefined);
+    await freshStable.close();
   });
 });
 
