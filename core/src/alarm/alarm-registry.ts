@@ -1,6 +1,6 @@
 import type { Backend, BackendOp } from '../ports/backend.js';
 import { metaKey, META_PREFIX } from '../mvcc/revision-key.js';
-import { AlarmAction, AlarmType, type AlarmMember } from '../services/registry.js';
+import { AlarmAction, AlarmType, type AlarmMember } from '../api/services.js';
 
 const PREFIX = 'alarm/';
 

@@ -1,7 +1,7 @@
 import type { Backend } from '../ports/backend.js';
 import type { Clock } from '../ports/clock.js';
-import { EtcdErrors } from '../services/errors.js';
-import type { PutRequest, RequestOp, TxnRequest } from '../services/kv-types.js';
+import { EtcdErrors } from '../api/errors.js';
+import type { PutRequest, RequestOp, TxnRequest } from '../api/kv-types.js';
 
 /** etcd's default quota when `--quota-backend-bytes` is 0: 2 GiB. */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;

@@ -1,19 +1,19 @@
 import { AlarmRegistry } from '../alarm/alarm-registry.js';
 import { BackendQuota } from '../alarm/backend-quota.js';
-import { MemberAttributesPublisher } from '../cluster/member-attributes-publisher.js';
+import { MemberAttributesPublisher } from '../services/member-attributes-publisher.js';
 import { MemberRegistry } from '../cluster/member-registry.js';
 import { LeaseApplier } from '../lease/lease-applier.js';
 import { LeaseIdGenerator } from '../lease/lease-id-generator.js';
 import { LeaseStore } from '../lease/lease-store.js';
-import { minLeaseTtl } from '../lease/lease-types.js';
+import { minLeaseTtl } from '../api/lease-types.js';
 import { Lessor } from '../lease/lessor.js';
-import { encodeKvCommand } from '../mvcc/kv-command.js';
-import { KvStateMachine } from '../mvcc/kv-state-machine.js';
+import { encodeKvCommand } from '../apply/kv-command.js';
+import { KvStateMachine } from '../apply/kv-state-machine.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
-import type { WatchLimits } from '../mvcc/watch-types.js';
+import type { WatchLimits } from '../api/watch-types.js';
 import type { RaftNode } from '../raft/node.js';
-import { NO_MEMBER } from '../raft/types.js';
+import { NO_MEMBER } from '../protocol/raft-types.js';
 import { MemberClusterService } from '../services/cluster-service.js';
 import { CommitFeed } from '../services/commit-feed.js';
 import { MemberElectionService } from '../services/election-service.js';
@@ -23,10 +23,10 @@ import { RaftKvService } from '../services/kv-service.js';
 import { RaftLeaseService } from '../services/lease-service.js';
 import { learnerGated } from '../services/learner-gate.js';
 import { LeaderWait } from '../services/leader-wait.js';
-import type { ResponseHeader } from '../services/kv-types.js';
+import type { ResponseHeader } from '../api/kv-types.js';
 import { MemberMaintenanceService } from '../services/maintenance-service.js';
 import { MemberWatchService } from '../services/watch-service.js';
-import { AlarmAction, AlarmType } from '../services/registry.js';
+import { AlarmAction, AlarmType } from '../api/services.js';
 import type { ApplicationContext, ApplicationInstance, MemberApplication } from './member-application.js';
 
 /** Tests shorten etcd's 10-minute progress_notify interval with CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS. */

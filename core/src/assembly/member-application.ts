@@ -3,18 +3,12 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { RaftNode } from '../raft/node.js';
 import type { StateMachine } from '../raft/state-machine.js';
-import type { CairnServices } from '../services/registry.js';
+import type { CairnServices } from '../api/services.js';
 import type { CairnConfig } from './config-schema.js';
+import type { ClusterMemberInfo } from '../cluster/cluster-member-info.js';
 
-/** A member of the configured cluster, as the application sees it. */
-export interface ClusterMemberInfo {
-  /** 16 hex digits. */
-  readonly id: string;
-  readonly name: string;
-  readonly peerUrls: readonly string[];
-  /** Known for this member at start; for others once they publish them. */
-  readonly clientUrls: readonly string[];
-}
+export type { ClusterMemberInfo };
+
 
 export interface ApplicationContext {
   readonly config: CairnConfig;

@@ -4,13 +4,13 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Random } from '../ports/random.js';
 import { RaftNode } from '../raft/node.js';
-import type { CairnServices } from '../services/registry.js';
+import type { CairnServices } from '../api/services.js';
 import { assemblePorts, storageLifecycles, type AssembledPorts, type DefaultPlugins } from './assembled-ports.js';
 import { ConfigError } from './config-error.js';
 import { parseInitialCluster } from './config-loader.js';
 import type { CairnConfig } from './config-schema.js';
 import type { ApplicationInstance, ClusterMemberInfo, MemberApplication } from './member-application.js';
-import { clusterIdOf, memberIdOf } from './member-id.js';
+import { clusterIdOf, memberIdOf } from '../cluster/member-id.js';
 import type { BuiltinPlugins } from './plugin-loader.js';
 
 export interface MemberOptions {

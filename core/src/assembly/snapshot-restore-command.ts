@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CorruptBoltFileError } from '../mvcc/bolt-file-reader.js';
-import { openEtcdSnapshot } from '../mvcc/etcd-snapshot-reader.js';
+import { CorruptBoltFileError } from '../etcd-snapshot/bolt-file-reader.js';
+import { openEtcdSnapshot } from '../etcd-snapshot/etcd-snapshot-reader.js';
 import { loadSnapshotIntoBackend, type SnapshotLoadOptions, type SnapshotLoadResult } from '../mvcc/mvcc-snapshot-loader.js';
-import { checkSnapshotTrailer, SnapshotHashError, snapshotTrailerOf } from '../mvcc/snapshot-hash-trailer.js';
+import { checkSnapshotTrailer, SnapshotHashError, snapshotTrailerOf } from '../etcd-snapshot/snapshot-hash-trailer.js';
 import type { Logger } from '../ports/logger.js';
 import { SystemClock } from '../ports/system-clock.js';
 import { SystemLogger } from '../ports/system-logger.js';
@@ -15,7 +15,7 @@ import { ConfigError } from './config-error.js';
 import { loadConfig, parseInitialCluster } from './config-loader.js';
 import type { CairnConfig } from './config-schema.js';
 import { FLAGS, type FlagSpec } from './flags.js';
-import { clusterIdOf, memberIdOf } from './member-id.js';
+import { clusterIdOf, memberIdOf } from '../cluster/member-id.js';
 import type { BuiltinPlugins } from './plugin-loader.js';
 
 /** The server flags that matter to a restore: where the data goes and the new cluster it founds. */

@@ -1,7 +1,7 @@
 import type { Backend, BackendOp } from '../ports/backend.js';
 import { metaKey } from '../mvcc/revision-key.js';
 import { peerUrlsOfContext } from '../raft/conf-change.js';
-import { ConfChangeType, type ConfChange, type MemberId } from '../raft/types.js';
+import { ConfChangeType, type ConfChange, type MemberId } from '../protocol/raft-types.js';
 
 /** What the cluster knows of one member beyond Raft's voter/learner sets. */
 export interface MemberRecord {

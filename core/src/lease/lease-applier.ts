@@ -1,6 +1,6 @@
 import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
-import { EtcdErrors } from '../services/errors.js';
-import type { ResponseHeader } from '../services/kv-types.js';
+import { EtcdErrors } from '../api/errors.js';
+import type { ResponseHeader } from '../api/kv-types.js';
 import type { LeaseCommand } from './lease-command.js';
 import type { LeaseRecord, LeaseStore } from './lease-store.js';
 

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { MemberId } from '../raft/types.js';
+import type { MemberId } from '../protocol/raft-types.js';
 import type { LeaseApplier, LeaseApplyEvent } from './lease-applier.js';
 import type { LeaseCommand } from './lease-command.js';
 import type { LeaseStore } from './lease-store.js';

@@ -9,8 +9,6 @@ export interface IndexedRevision extends Revision {
 }
 
 /** Keys are held as binary strings (one char per byte), whose order is the unsigned byte order. */
-export const keyString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-export const keyBytes = (key: string): Uint8Array => Buffer.from(key, 'latin1');
 
 function lowerBound(keys: readonly string[], key: string): number {
   let lo = 0;

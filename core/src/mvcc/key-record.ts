@@ -1,4 +1,4 @@
-import type { KeyValue } from '../services/kv-types.js';
+import type { KeyValue } from '../api/kv-types.js';
 
 /**
  * One revision of one key as stored in the Backend: a put (with the full KeyValue) or a delete

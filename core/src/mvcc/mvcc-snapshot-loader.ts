@@ -1,5 +1,5 @@
 import type { Backend, BackendOp } from '../ports/backend.js';
-import type { SnapshotRecordSource } from './etcd-snapshot-file.js';
+import type { SnapshotRecordSource } from '../etcd-snapshot/etcd-snapshot-file.js';
 import { encodeKeyRecord } from './key-record.js';
 import { META_APPLIED, META_COMPACT, META_REVISION, MvccStore } from './mvcc-store.js';
 import { encodeRevisionKey, encodeU64 } from './revision-key.js';

@@ -1,15 +1,16 @@
 import { crc32 } from 'node:zlib';
 import type { Backend, BackendOp } from '../ports/backend.js';
-import { EtcdErrors } from '../services/errors.js';
+import { EtcdErrors } from '../api/errors.js';
 import {
   CompareResult, CompareTarget, SortTarget,
   type Compare, type CompactionResponse, type DeleteRangeRequest, type DeleteRangeResponse, type KeyValue, type PutRequest,
   type PutResponse, type RangeRequest, type RangeResponse, type RequestOp, type ResponseHeader, type ResponseOp,
   type TxnRequest, type TxnResponse,
-} from '../services/kv-types.js';
+} from '../api/kv-types.js';
 import { decodeKeyRecord, encodeKeyRecord, toKeyValue, type KeyRecord } from './key-record.js';
-import { KeyIndex, keyBytes, NO_LEASE, type IndexedRevision } from './key-index.js';
-import { keyInterval, needsEveryMatch, passesRevisionFilters, sortKeyValues } from './range-query.js';
+import { keyBytes, keyInterval } from '../api/key-interval.js';
+import { KeyIndex, NO_LEASE, type IndexedRevision } from './key-index.js';
+import { needsEveryMatch, passesRevisionFilters, sortKeyValues } from './range-query.js';
 import {
   decodeRevisionKey, decodeU64, encodeRevisionKey, encodeU64, metaKey, RECORD_PREFIX, type Revision,
 } from './revision-key.js';

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { MvccEvent, MvccStore } from './mvcc-store.js';
 import type { WatchKeyRange } from './watch-key-range.js';
-import { DEFAULT_WATCH_LIMITS, type WatchFilter, type WatchLimits } from './watch-types.js';
+import { DEFAULT_WATCH_LIMITS, type WatchFilter, type WatchLimits } from '../api/watch-types.js';
 import { Watcher, type WatcherHost } from './watcher.js';
 
 export interface WatchOptions {

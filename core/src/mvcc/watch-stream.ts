@@ -1,7 +1,7 @@
-import type { ResponseHeader } from '../services/kv-types.js';
+import type { ResponseHeader } from '../api/kv-types.js';
 import type { WatchHub } from './watch-hub.js';
 import { WatchKeyRange } from './watch-key-range.js';
-import type { StreamWatch, WatchCreated, WatchCreateRequest, WatchResponse, WatchSession } from './watch-types.js';
+import type { StreamWatch, WatchCreated, WatchCreateRequest, WatchResponse, WatchSession } from '../api/watch-types.js';
 import type { Watcher } from './watcher.js';
 
 /** etcd's mvcc errors, sent as a create response's cancel_reason (word for word: clients match them). */

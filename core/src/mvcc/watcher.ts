@@ -1,8 +1,8 @@
-import type { KeyValue } from '../services/kv-types.js';
+import type { KeyValue } from '../api/kv-types.js';
 import type { MvccEvent, MvccStore } from './mvcc-store.js';
 import { toKeyValue } from './key-record.js';
 import type { WatchKeyRange } from './watch-key-range.js';
-import { WatchFilter, type WatchDelivery, type WatchEvent, type WatchLimits } from './watch-types.js';
+import { WatchFilter, type WatchDelivery, type WatchEvent, type WatchLimits } from '../api/watch-types.js';
 
 /** What a watcher needs from the hub that owns it. */
 export interface WatcherHost {

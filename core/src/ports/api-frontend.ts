@@ -1,5 +1,5 @@
 import type { Lifecycle } from './lifecycle.js';
-import type { CairnServices } from '../services/registry.js';
+import type { CairnServices } from '../api/services.js';
 
 /** Serves clients over some protocol (gRPC, HTTP, ...). Several may run at once. */
 export interface ApiFrontend {

@@ -1,4 +1,4 @@
-import type { Entry } from '../raft/types.js';
+import type { Entry } from '../protocol/raft-types.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SnapshotMeta } from '../raft/types.js';
+import type { SnapshotMeta } from '../protocol/raft-types.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /** A stored snapshot: its metadata and a reader of its bytes. */

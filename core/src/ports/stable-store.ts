@@ -1,14 +1,8 @@
-import type { ConfState, HardState } from '../raft/types.js';
+import type { StableState } from '../protocol/stable-state.js';
 import type { Lifecycle } from './lifecycle.js';
 
-/** The small state a member must never forget. */
-export interface StableState {
-  readonly hardState: HardState;
-  readonly confState: ConfState;
-  /** Identity written at bootstrap, checked at every start (hex uint64 strings). */
-  readonly clusterId: string;
-  readonly memberId: string;
-}
+export type { StableState };
+
 
 /** Term, vote, commit, membership and identity: durable and atomic (a crash leaves the old or the new value, never a mix). */
 export interface StableStore extends Lifecycle {

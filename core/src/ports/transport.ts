@@ -1,4 +1,4 @@
-import type { MemberId, Message } from '../raft/types.js';
+import type { MemberId, Message } from '../protocol/raft-types.js';
 
 /** What a Transport hands inbound traffic to. */
 export interface TransportHandler {

@@ -1,4 +1,4 @@
-import { ConfChangeType, type ConfChange, type ConfState, type MemberId } from './types.js';
+import { ConfChangeType, type ConfChange, type ConfState, type MemberId } from '../protocol/raft-types.js';
 
 /**
  * The bytes of a ConfChange entry: type (1 byte) | member id length (1) | member id (UTF-8) |

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
-import { message } from './message.js';
-import { MessageType, NO_MEMBER, type MemberId, type Message } from './types.js';
+import { message } from '../protocol/message.js';
+import { MessageType, NO_MEMBER, type MemberId, type Message } from '../protocol/raft-types.js';
 
 /** Answers a request on the leader; a throw becomes a refusal the asker sees as an error. */
 export type LeaderRequestHandler = (payload: Uint8Array, from: MemberId) => Uint8Array;

@@ -5,18 +5,18 @@ import type { Random } from '../ports/random.js';
 import type { SnapshotStore } from '../ports/snapshot-store.js';
 import type { StableState, StableStore } from '../ports/stable-store.js';
 import type { Transport, TransportHandler } from '../ports/transport.js';
-import { EtcdErrors } from '../services/errors.js';
+import { EtcdErrors } from '../api/errors.js';
 import type { PlantedBugs, RaftConfig, RaftCore, RaftInitialState, RaftStatus } from './core-api.js';
 import { decodeEnvelope, encodeEnvelope } from './proposal-envelope.js';
 import { createRaft } from './raft.js';
 import { LeaderRequests, type LeaderRequestHandler } from './leader-requests.js';
-import { message } from './message.js';
+import { message } from '../protocol/message.js';
 import { decodeConfChange, encodeConfChange, memberChangeContext, peerUrlsOfContext } from './conf-change.js';
 import type { StateMachine, StateMachineSnapshot } from './state-machine.js';
 import {
   ConfChangeType, EntryType, MessageType, NO_MEMBER, Role,
   type ConfChange, type ConfState, type Entry, type HardState, type MemberId, type Message, type Ready, type SnapshotMeta,
-} from './types.js';
+} from '../protocol/raft-types.js';
 
 /** Raft settings of a node; every field has an etcd-like default. */
 export interface RaftNodeRaftOptions {

@@ -1,4 +1,4 @@
-import type { MemberId } from './types.js';
+import type { MemberId } from '../protocol/raft-types.js';
 
 /** Votes needed among `voters` for a majority. */
 export function majority(voters: number): number {

@@ -1,4 +1,4 @@
-import type { Entry, SnapshotMeta } from './types.js';
+import type { Entry, SnapshotMeta } from '../protocol/raft-types.js';
 
 /** Thrown when Raft's own invariants would be broken: the member must stop, never go on. */
 export class RaftInvariantError extends Error {

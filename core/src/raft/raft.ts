@@ -8,7 +8,7 @@ import {
   EntryType, MessageType, NO_MEMBER, Role,
   type ConfChange, type ConfState, type Entry, type HardState, type MemberId, type Message, type ReadState,
   type Ready, type SnapshotMeta, type SoftState,
-} from './types.js';
+} from '../protocol/raft-types.js';
 
 const EMPTY = new Uint8Array(0);
 /** Context of a Vote sent because the leader asked for a transfer: it overrides leader leases. */

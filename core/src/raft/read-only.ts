@@ -1,4 +1,4 @@
-import type { MemberId } from './types.js';
+import type { MemberId } from '../protocol/raft-types.js';
 
 /** A ReadIndex request waiting for a quorum of heartbeat answers. */
 export interface PendingRead {

@@ -1,4 +1,4 @@
-import type { ConfChange, MemberId, SnapshotMeta } from './types.js';
+import type { ConfChange, MemberId, SnapshotMeta } from '../protocol/raft-types.js';
 
 /**
  * The state as of one applied index, pinned when `StateMachine.snapshot()` returned: applies made

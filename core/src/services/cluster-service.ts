@@ -1,14 +1,14 @@
 import type { MemberRegistry } from '../cluster/member-registry.js';
-import type { ClusterMemberInfo } from '../assembly/member-application.js';
-import { memberIdOf } from '../assembly/member-id.js';
+import type { ClusterMemberInfo } from '../cluster/cluster-member-info.js';
+import { memberIdOf } from '../cluster/member-id.js';
 import { memberChangeContext } from '../raft/conf-change.js';
 import { LeaderRequestError } from '../raft/leader-requests.js';
 import type { RaftNode } from '../raft/node.js';
-import { ConfChangeType, type MemberId } from '../raft/types.js';
-import { EtcdError, EtcdErrors, GrpcCode } from './errors.js';
-import type { ResponseHeader } from './kv-types.js';
+import { ConfChangeType, type MemberId } from '../protocol/raft-types.js';
+import { EtcdError, EtcdErrors, GrpcCode } from '../api/errors.js';
+import type { ResponseHeader } from '../api/kv-types.js';
 import type { LeaderWait } from './leader-wait.js';
-import type { ClusterService, Member, MemberChangeResponse, MemberListResponse } from './registry.js';
+import type { ClusterService, Member, MemberChangeResponse, MemberListResponse } from '../api/services.js';
 
 /** etcd promotes a learner only once its log is within this fraction of the leader's. */
 const LEARNER_READY_FRACTION = 0.9;

@@ -1,9 +1,9 @@
 import type { CommitFeed } from './commit-feed.js';
-import { EtcdError, GrpcCode } from './errors.js';
-import { CompareResult, CompareTarget, type KeyValue, type ResponseHeader } from './kv-types.js';
+import { EtcdError, GrpcCode } from '../api/errors.js';
+import { CompareResult, CompareTarget, type KeyValue, type ResponseHeader } from '../api/kv-types.js';
 import { rangeOf } from './lock-service.js';
 import { concatBytes, firstCreated, sameBytes, type PrefixWaits } from './prefix-waits.js';
-import type { ElectionService, KvService, LeaderKey, LeaseService } from './registry.js';
+import type { ElectionService, KvService, LeaderKey, LeaseService } from '../api/services.js';
 import { ownerSuffix, sessionLease } from './session-lease.js';
 
 const SLASH = Uint8Array.of(0x2f);

@@ -1,15 +1,15 @@
 import { putCost, txnCost, type BackendQuota } from '../alarm/backend-quota.js';
-import { encodeKvCommand, type KvCommand } from '../mvcc/kv-command.js';
+import { encodeKvCommand, type KvCommand } from '../apply/kv-command.js';
 import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
 import type { RaftNode } from '../raft/node.js';
-import { EtcdErrors } from './errors.js';
+import { EtcdErrors } from '../api/errors.js';
 import type { LeaderWait } from './leader-wait.js';
-import { checkDeleteRange, checkPut, checkRange, checkTxn } from './kv-request-checks.js';
+import { checkDeleteRange, checkPut, checkRange, checkTxn } from '../api/kv-request-checks.js';
 import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
   RangeRequest, RangeResponse, TxnRequest, TxnResponse,
-} from './kv-types.js';
-import type { KvService } from './registry.js';
+} from '../api/kv-types.js';
+import type { KvService } from '../api/services.js';
 
 export interface KvLimits {
   /** `--max-txn-ops`. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { RaftNode } from '../raft/node.js';
-import { NO_MEMBER } from '../raft/types.js';
-import { EtcdErrors } from './errors.js';
+import { NO_MEMBER } from '../protocol/raft-types.js';
+import { EtcdErrors } from '../api/errors.js';
 
 /**
  * Lets a request that arrives during an election wait for its outcome instead of failing at

@@ -1,6 +1,6 @@
 import type { RaftNode } from '../raft/node.js';
-import { EtcdErrors } from './errors.js';
-import type { CairnServices, ClusterService, KvService, MaintenanceService } from './registry.js';
+import { EtcdErrors } from '../api/errors.js';
+import type { CairnServices, ClusterService, KvService, MaintenanceService } from '../api/services.js';
 
 /**
  * etcd 3.4's rule for a learner: it serves endpoint status and serializable reads, and refuses

@@ -5,18 +5,18 @@ import type { LeaseStore } from '../lease/lease-store.js';
 import {
   MAX_LEASE_TTL,
   type LeaseGrantResponse, type LeaseKeepAliveResponse, type LeaseLeasesResponse, type LeaseRevokeResponse, type LeaseTimeToLiveResponse,
-} from '../lease/lease-types.js';
+} from '../api/lease-types.js';
 import type { Lessor } from '../lease/lessor.js';
 import { decodeRenewedTtls, encodeLeaseIds, LEASE_RENEW_REQUEST, renewOnLeader } from '../lease/leader-renewal.js';
 import { RenewalBatcher } from '../lease/renewal-batcher.js';
-import { encodeKvCommand } from '../mvcc/kv-command.js';
+import { encodeKvCommand } from '../apply/kv-command.js';
 import type { ApplyOutcome } from '../mvcc/mvcc-store.js';
 import { LeaderRequestError } from '../raft/leader-requests.js';
 import type { RaftNode } from '../raft/node.js';
-import { EtcdErrors } from './errors.js';
-import type { ResponseHeader } from './kv-types.js';
+import { EtcdErrors } from '../api/errors.js';
+import type { ResponseHeader } from '../api/kv-types.js';
 import type { LeaderWait } from './leader-wait.js';
-import type { LeaseService } from './registry.js';
+import type { LeaseService } from '../api/services.js';
 
 export interface RaftLeaseServiceOptions {
   /** The cluster's minimum TTL in seconds (see minLeaseTtl). */

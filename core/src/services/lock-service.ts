@@ -1,7 +1,7 @@
-import { EtcdErrors } from './errors.js';
-import { CompareResult, CompareTarget, type RangeResponse, type ResponseHeader, type ResponseOp } from './kv-types.js';
+import { EtcdErrors } from '../api/errors.js';
+import { CompareResult, CompareTarget, type RangeResponse, type ResponseHeader, type ResponseOp } from '../api/kv-types.js';
 import { concatBytes, firstCreated, type PrefixWaits } from './prefix-waits.js';
-import type { KvService, LeaseService, LockService } from './registry.js';
+import type { KvService, LeaseService, LockService } from '../api/services.js';
 import { ownerSuffix, sessionLease } from './session-lease.js';
 
 const SLASH = Uint8Array.of(0x2f);

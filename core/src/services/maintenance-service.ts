@@ -1,17 +1,17 @@
 import type { AlarmRegistry } from '../alarm/alarm-registry.js';
-import { encodeKvCommand } from '../mvcc/kv-command.js';
-import { etcdSnapshotFile } from '../mvcc/etcd-snapshot-file.js';
+import { encodeKvCommand } from '../apply/kv-command.js';
+import { etcdSnapshotFile } from '../etcd-snapshot/etcd-snapshot-file.js';
 import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
 import type { Backend } from '../ports/backend.js';
 import type { RaftNode } from '../raft/node.js';
-import { NO_MEMBER } from '../raft/types.js';
-import { EtcdErrors } from './errors.js';
+import { NO_MEMBER } from '../protocol/raft-types.js';
+import { EtcdErrors } from '../api/errors.js';
 import type { LeaderWait } from './leader-wait.js';
-import type { ResponseHeader } from './kv-types.js';
+import type { ResponseHeader } from '../api/kv-types.js';
 import {
   AlarmAction, AlarmType,
   type AlarmMember, type HashKvResponse, type MaintenanceService, type StatusResponse,
-} from './registry.js';
+} from '../api/services.js';
 
 /** The etcd API level Cairn speaks; clients gate features on this version. */
 export const ETCD_API_VERSION = '3.4.0';

@@ -1,9 +1,9 @@
 import type { Clock } from '../ports/clock.js';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { CommitFeed } from './commit-feed.js';
-import { EtcdErrors } from './errors.js';
-import { SortOrder, SortTarget, type RangeRequest, type RangeResponse, type ResponseHeader } from './kv-types.js';
-import type { KvService } from './registry.js';
+import { EtcdErrors } from '../api/errors.js';
+import { SortOrder, SortTarget, type RangeRequest, type RangeResponse, type ResponseHeader } from '../api/kv-types.js';
+import type { KvService } from '../api/services.js';
 
 /** A snapshot install applies no events: waiters also look again this often. */
 const RECHECK_MS = 1000;

@@ -1,4 +1,4 @@
-import type { LeaseService } from './registry.js';
+import type { LeaseService } from '../api/services.js';
 
 /** etcd's concurrency sessions default to this TTL (seconds) when no lease is given. */
 const DEFAULT_SESSION_TTL = 60;

@@ -2,10 +2,10 @@ import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import { WatchStream } from '../mvcc/watch-stream.js';
-import type { WatchSession, WatchStreamOptions } from '../mvcc/watch-types.js';
-import { EtcdErrors } from './errors.js';
-import type { ResponseHeader } from './kv-types.js';
-import type { WatchService } from './registry.js';
+import type { WatchSession, WatchStreamOptions } from '../api/watch-types.js';
+import { EtcdErrors } from '../api/errors.js';
+import type { ResponseHeader } from '../api/kv-types.js';
+import type { WatchService } from '../api/services.js';
 
 export interface WatchServiceMember {
   /** This member is a learner (etcd 3.4 refuses every stream but Snapshot on a learner). */

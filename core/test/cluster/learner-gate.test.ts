@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import type { RaftNode } from '../../src/raft/node.js';
-import type { ConfState } from '../../src/raft/types.js';
-import { EtcdError } from '../../src/services/errors.js';
+import type { ConfState } from '../../src/protocol/raft-types.js';
+import { EtcdError } from '../../src/api/errors.js';
 import { learnerGated } from '../../src/services/learner-gate.js';
-import type { CairnServices } from '../../src/services/registry.js';
+import type { CairnServices } from '../../src/api/services.js';
 
 const SELF = 'aaaaaaaaaaaaaaaa';
 const answered = async (what: string): Promise<string> => what;

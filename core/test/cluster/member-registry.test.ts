@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { AlarmRegistry } from '../../src/alarm/alarm-registry.js';
 import { MemberRegistry } from '../../src/cluster/member-registry.js';
-import { encodeKvCommand } from '../../src/mvcc/kv-command.js';
-import { KvStateMachine } from '../../src/mvcc/kv-state-machine.js';
+import { encodeKvCommand } from '../../src/apply/kv-command.js';
+import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { memberChangeContext } from '../../src/raft/conf-change.js';
-import { ConfChangeType } from '../../src/raft/types.js';
-import type { ResponseHeader } from '../../src/services/kv-types.js';
+import { ConfChangeType } from '../../src/protocol/raft-types.js';
+import type { ResponseHeader } from '../../src/api/kv-types.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
 
 const header = (revision: number): ResponseHeader => ({ clusterId: 1n, memberId: 1n, revision, raftTerm: 1 });

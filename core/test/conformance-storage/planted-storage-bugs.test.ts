@@ -6,7 +6,7 @@ import type { Backend, BackendRange, BackendReadView } from '../../src/ports/bac
 import type { Lifecycle } from '../../src/ports/lifecycle.js';
 import type { LogStore } from '../../src/ports/log-store.js';
 import type { SnapshotStore, StoredSnapshot } from '../../src/ports/snapshot-store.js';
-import type { Entry, SnapshotMeta } from '../../src/raft/types.js';
+import type { Entry, SnapshotMeta } from '../../src/protocol/raft-types.js';
 import { backendChecks } from '../../src/testkit/conformance/storage/backend-checks.js';
 import { checkLogStoreSurvivesCrashes } from '../../src/testkit/conformance/storage/log-store-checks.js';
 import { snapshotStoreChecks } from '../../src/testkit/conformance/storage/snapshot-store-checks.js';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { CairnConfig } from '../../src/assembly/config-schema.js';
 import { etcdApplication } from '../../src/assembly/etcd-application.js';
-import { minLeaseTtl } from '../../src/lease/lease-types.js';
-import type { CairnServices, LeaseService } from '../../src/services/registry.js';
+import { minLeaseTtl } from '../../src/api/lease-types.js';
+import type { CairnServices, LeaseService } from '../../src/api/services.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
 import { TestCluster, type TestMember } from '../node/cluster-harness.js';
 

@@ -3,10 +3,10 @@ import { AlarmRegistry } from '../../src/alarm/alarm-registry.js';
 import { LeaseApplier, type GrantOutcome } from '../../src/lease/lease-applier.js';
 import type { LeaseCommand } from '../../src/lease/lease-command.js';
 import { LeaseStore } from '../../src/lease/lease-store.js';
-import { encodeKvCommand, type KvCommand } from '../../src/mvcc/kv-command.js';
-import { KvStateMachine } from '../../src/mvcc/kv-state-machine.js';
+import { encodeKvCommand, type KvCommand } from '../../src/apply/kv-command.js';
+import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore, type ApplyOutcome, type MvccEvent } from '../../src/mvcc/mvcc-store.js';
-import { AlarmAction, AlarmType } from '../../src/services/registry.js';
+import { AlarmAction, AlarmType } from '../../src/api/services.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
 
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });

@@ -1,8 +1,8 @@
-import { EtcdErrors } from '../../src/services/errors.js';
+import { EtcdErrors } from '../../src/api/errors.js';
 import {
   CompareResult, CompareTarget, SortOrder, SortTarget,
   type Compare, type DeleteRangeRequest, type KeyValue, type PutRequest, type RangeRequest, type RequestOp, type TxnRequest,
-} from '../../src/services/kv-types.js';
+} from '../../src/api/kv-types.js';
 
 /** One write of one key, kept forever: the model never forgets, it only refuses old reads. */
 interface Version { rev: number; key: string; tombstone: boolean; value: string; lease: bigint; create: number; version: number }

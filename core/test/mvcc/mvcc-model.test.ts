@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { MvccStore, type ApplyOutcome } from '../../src/mvcc/mvcc-store.js';
-import { checkTxn } from '../../src/services/kv-request-checks.js';
+import { checkTxn } from '../../src/api/kv-request-checks.js';
 import {
   CompareResult, CompareTarget, SortOrder, SortTarget,
   type Compare, type KeyValue, type RangeRequest, type RangeResponse, type RequestOp, type ResponseOp, type TxnRequest,
-} from '../../src/services/kv-types.js';
+} from '../../src/api/kv-types.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 import { KvModel, type ModelKv, type ModelOp, type ModelRange } from './kv-model.js';

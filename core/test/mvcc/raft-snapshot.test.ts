@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { AlarmRegistry } from '../../src/alarm/alarm-registry.js';
-import { KvStateMachine } from '../../src/mvcc/kv-state-machine.js';
+import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendSize } from '../../src/ports/backend.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';

@@ -1,5 +1,5 @@
 import { RaftNode, type RaftNodeOptions } from '../../src/raft/node.js';
-import type { MemberId } from '../../src/raft/types.js';
+import type { MemberId } from '../../src/protocol/raft-types.js';
 import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
 import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
 import { MemoryLogger } from '../../src/testkit/memory/memory-logger.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MessageType, Role } from '../../src/raft/types.js';
+import { MessageType, Role } from '../../src/protocol/raft-types.js';
 import { ScriptedNetwork } from './scripted-network.js';
 
 describe('Raft core: leader election (§5.2, §5.4.1, thesis §4.2.3, §9.6)', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { LeaderRequestError, LeaderRequests } from '../../src/raft/leader-requests.js';
-import { MessageType, NO_MEMBER, type MemberId, type Message } from '../../src/raft/types.js';
+import { MessageType, NO_MEMBER, type MemberId, type Message } from '../../src/protocol/raft-types.js';
 import { VirtualClock } from '../../src/testkit/memory/virtual-clock.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();

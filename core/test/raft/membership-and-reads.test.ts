@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfChangeType, MessageType, Role, type ConfChange } from '../../src/raft/types.js';
+import { ConfChangeType, MessageType, Role, type ConfChange } from '../../src/protocol/raft-types.js';
 import { ScriptedNetwork, text } from './scripted-network.js';
 
 const change = (type: ConfChangeType, memberId: string): ConfChange => ({ type, memberId, context: new Uint8Array(0) });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MessageType, type Message, type SnapshotMeta } from '../../src/raft/types.js';
+import { MessageType, type Message, type SnapshotMeta } from '../../src/protocol/raft-types.js';
 import { ScriptedNetwork, type ScriptedMember } from './scripted-network.js';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EntryType, MessageType, Role } from '../../src/raft/types.js';
+import { EntryType, MessageType, Role } from '../../src/protocol/raft-types.js';
 import { ScriptedNetwork } from './scripted-network.js';
 
 /** Let followers take index 2 from the new leader, but never index 3 (its own term's no-op). */

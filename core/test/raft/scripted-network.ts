@@ -4,7 +4,7 @@ import { applyConfChangeTo, decodeConfChange } from '../../src/raft/conf-change.
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 import {
   EntryType, MessageType, type ConfState, type Entry, type HardState, type MemberId, type Message, type ReadState, type SnapshotMeta,
-} from '../../src/raft/types.js';
+} from '../../src/protocol/raft-types.js';
 
 /** What a scripted member has "on disk" and has applied: enough to check the paper's rules. */
 export interface ScriptedMember {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EntryType, type Entry } from '../../src/raft/types.js';
+import { EntryType, type Entry } from '../../src/protocol/raft-types.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testkit/simulator/safety-checker.js';
 
 const entry = (index: number, term: number, data: string): Entry => ({ index, term, type: EntryType.Normal, data: Buffer.from(data) });

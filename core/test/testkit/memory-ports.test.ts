@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EntryType, MessageType, type Entry, type Message } from '../../src/raft/types.js';
+import { EntryType, MessageType, type Entry, type Message } from '../../src/protocol/raft-types.js';
 import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
 import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
 import { MemoryNetwork } from '../../src/testkit/memory/memory-network.js';

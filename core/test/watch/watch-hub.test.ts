@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { WatchHub } from '../../src/mvcc/watch-hub.js';
 import { WatchKeyRange } from '../../src/mvcc/watch-key-range.js';
-import { WatchFilter, type WatchDelivery, type WatchEvent, type WatchLimits } from '../../src/mvcc/watch-types.js';
+import { WatchFilter, type WatchDelivery, type WatchEvent, type WatchLimits } from '../../src/api/watch-types.js';
 import type { Watcher } from '../../src/mvcc/watcher.js';
 import { SystemClock } from '../../src/ports/system-clock.js';
 import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';

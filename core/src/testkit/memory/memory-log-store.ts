@@ -1,5 +1,5 @@
 import type { LogStore } from '../../ports/log-store.js';
-import type { Entry } from '../../raft/types.js';
+import type { Entry } from '../../protocol/raft-types.js';
 import { MemoryDisk } from './memory-disk.js';
 
 interface LogState {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../ports/clock.js';
 import type { Random } from '../../ports/random.js';
 import type { Transport, TransportHandler } from '../../ports/transport.js';
-import type { MemberId, Message } from '../../raft/types.js';
+import type { MemberId, Message } from '../../protocol/raft-types.js';
 
 /** What the network does to each message; change it at any time. */
 export interface NetworkFaults {

@@ -1,5 +1,5 @@
 import type { SnapshotStore, StoredSnapshot } from '../../ports/snapshot-store.js';
-import type { SnapshotMeta } from '../../raft/types.js';
+import type { SnapshotMeta } from '../../protocol/raft-types.js';
 import { MemoryDisk } from './memory-disk.js';
 
 interface SnapshotRecord {

@@ -1,5 +1,5 @@
 import type { StateMachine, StateMachineSnapshot } from '../../raft/state-machine.js';
-import type { SnapshotMeta } from '../../raft/types.js';
+import type { SnapshotMeta } from '../../protocol/raft-types.js';
 import type { RegisterOutput } from '../linearizability/register-model.js';
 
 /** A command the register applies (reads are served locally after a ReadIndex barrier). */

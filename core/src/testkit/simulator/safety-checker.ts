@@ -1,4 +1,4 @@
-import type { Entry, MemberId } from '../../raft/types.js';
+import type { Entry, MemberId } from '../../protocol/raft-types.js';
 
 /** A broken Raft safety property, with what showed it. */
 export class SafetyViolation extends Error {

@@ -1,6 +1,6 @@
 import type { PlantedBugs } from '../../raft/core-api.js';
 import { RaftNode, wasNotSubmitted } from '../../raft/node.js';
-import { ConfChangeType, Role, type ConfState, type MemberId } from '../../raft/types.js';
+import { ConfChangeType, Role, type ConfState, type MemberId } from '../../protocol/raft-types.js';
 import { checkLinearizable, type HistoryOperation, type LinearizabilityResult } from '../linearizability/index.js';
 import type { RegisterInput, RegisterOutput } from '../linearizability/register-model.js';
 import { MemoryDisk } from '../memory/memory-disk.js';

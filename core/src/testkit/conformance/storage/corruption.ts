@@ -5,7 +5,7 @@ import type { Lifecycle } from '../../../ports/lifecycle.js';
 import type { LogStore } from '../../../ports/log-store.js';
 import type { SnapshotStore } from '../../../ports/snapshot-store.js';
 import type { StableStore } from '../../../ports/stable-store.js';
-import { EntryType, type Entry, type SnapshotMeta } from '../../../raft/types.js';
+import { EntryType, type Entry, type SnapshotMeta } from '../../../protocol/raft-types.js';
 import { SeededRandom } from '../../memory/seeded-random.js';
 import { buildDiskStore, moduleHref, removeDirectory, temporaryDirectory } from './disk-store-module.js';
 import { applyToStore, CRASH_WORKLOAD, LogWorkload } from './log-workload.js';

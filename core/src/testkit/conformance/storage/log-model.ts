@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LogStore } from '../../../ports/log-store.js';
-import type { Entry } from '../../../raft/types.js';
+import type { Entry } from '../../../protocol/raft-types.js';
 import { bytesEqual } from './assertions.js';
 
 /** What a LogStore should hold after a sequence of operations, kept the simplest way. */

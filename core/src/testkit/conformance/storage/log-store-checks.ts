@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LogStore } from '../../../ports/log-store.js';
-import type { Entry } from '../../../raft/types.js';
+import type { Entry } from '../../../protocol/raft-types.js';
 import { SeededRandom } from '../../memory/seeded-random.js';
 import { assertRangeError } from './assertions.js';
 import { assertLogMatches, entryDifference, LogModel } from './log-model.js';

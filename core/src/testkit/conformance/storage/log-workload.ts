@@ -1,5 +1,5 @@
 import type { LogStore } from '../../../ports/log-store.js';
-import { EntryType, type Entry } from '../../../raft/types.js';
+import { EntryType, type Entry } from '../../../protocol/raft-types.js';
 import { SeededRandom } from '../../memory/seeded-random.js';
 import { LogModel } from './log-model.js';
 import { taggedBytes } from './sample-entries.js';

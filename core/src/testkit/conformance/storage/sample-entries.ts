@@ -1,4 +1,4 @@
-import { EntryType, type Entry } from '../../../raft/types.js';
+import { EntryType, type Entry } from '../../../protocol/raft-types.js';
 
 /** `length` pseudo-random bytes fixed by `seed` (xorshift32, four bytes at a time: several MiB stay cheap). */
 export function pseudoRandomBytes(length: number, seed: number): Uint8Array {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SnapshotStore } from '../../../ports/snapshot-store.js';
-import type { SnapshotMeta } from '../../../raft/types.js';
+import type { SnapshotMeta } from '../../../protocol/raft-types.js';
 import { directoryBytes } from './directory-size.js';
 import { BufferMemoryProbe } from './memory-probe.js';
 import { readBack, SnapshotSource } from './snapshot-source.js';

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LogStore } from '../../../ports/log-store.js';
 import type { StoredSnapshot } from '../../../ports/snapshot-store.js';
 import type { StableState } from '../../../ports/stable-store.js';
-import type { Entry, SnapshotMeta } from '../../../raft/types.js';
+import type { Entry, SnapshotMeta } from '../../../protocol/raft-types.js';
 import type { LogModel } from './log-model.js';
 
 /**

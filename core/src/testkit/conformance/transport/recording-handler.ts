@@ -1,5 +1,5 @@
 import type { TransportHandler } from '../../../ports/transport.js';
-import type { Message } from '../../../raft/types.js';
+import type { Message } from '../../../protocol/raft-types.js';
 
 /** What a test does with an incoming snapshot; the default reads it all and stores nothing. */
 export type SnapshotReceiver = (message: Message, data: AsyncIterable<Uint8Array>) => Promise<void>;

@@ -1,4 +1,4 @@
-import { EntryType, MessageType, type Message } from '../../../raft/types.js';
+import { EntryType, MessageType, type Message } from '../../../protocol/raft-types.js';
 
 /** A message with every field at its empty value, then `fields`. */
 export function message(type: MessageType, from: string, to: string, fields: Partial<Message> = {}): Message {

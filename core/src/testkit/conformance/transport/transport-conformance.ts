@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Transport } from '../../../ports/transport.js';
-import { MessageType, type MemberId, type Message } from '../../../raft/types.js';
+import { MessageType, type MemberId, type Message } from '../../../protocol/raft-types.js';
 import { LazySnapshot } from './lazy-snapshot.js';
 import { RecordingHandler, repeatUntil, sleep, waitUntil } from './recording-handler.js';
 import { comparable, largeAppend, message, richMessages } from './sample-messages.js';

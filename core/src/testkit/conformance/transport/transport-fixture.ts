@@ -1,5 +1,5 @@
 import type { Transport } from '../../../ports/transport.js';
-import type { MemberId } from '../../../raft/types.js';
+import type { MemberId } from '../../../protocol/raft-types.js';
 
 /**
  * What the transport kit needs from an implementation: a set of members that can reach each

@@ -1,4 +1,4 @@
-import type { ResponseHeader } from '../services/kv-types.js';
+import type { ResponseHeader } from './kv-types.js';
 
 /*
  * etcd's Lease API as plain TypeScript values, after rpc.proto. Lease IDs are int64 (bigint);

@@ -1,4 +1,4 @@
-import { keyInterval, intervalContains, type KeyInterval } from '../mvcc/range-query.js';
+import { keyInterval, intervalContains, type KeyInterval } from './key-interval.js';
 import { EtcdErrors } from './errors.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './kv-types.js';
 

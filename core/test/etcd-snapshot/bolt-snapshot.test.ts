@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
-import { fnv1a64, writeBoltFile, type BoltBucket } from '../../src/mvcc/bolt-file-writer.js';
+import { fnv1a64, writeBoltFile, type BoltBucket } from '../../src/etcd-snapshot/bolt-file-writer.js';
 import {
   etcdSnapshotFile,
   type SnapshotRecord,
   type SnapshotRecordSource,
-} from '../../src/mvcc/etcd-snapshot-file.js';
+} from '../../src/etcd-snapshot/etcd-snapshot-file.js';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 

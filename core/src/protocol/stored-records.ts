@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
-import type { StableState } from '../ports/stable-store.js';
-import { EntryType, type Entry, type SnapshotMeta } from './types.js';
+import type { StableState } from './stable-state.js';
+import { EntryType, type Entry, type SnapshotMeta } from './raft-types.js';
 
 /**
  * Raft's persistent records as storage plugins keep them: each record starts with a CRC-32 of the

@@ -2,10 +2,10 @@ import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse,
   RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
 } from './kv-types.js';
-import type { WatchSession, WatchStreamOptions } from '../mvcc/watch-types.js';
+import type { WatchSession, WatchStreamOptions } from './watch-types.js';
 import type {
   LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse,
-} from '../lease/lease-types.js';
+} from './lease-types.js';
 
 /** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
 export interface KvService {

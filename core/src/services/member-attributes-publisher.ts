@@ -1,9 +1,9 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import { encodeKvCommand } from '../mvcc/kv-command.js';
+import { encodeKvCommand } from '../apply/kv-command.js';
 import type { RaftNode } from '../raft/node.js';
-import { NO_MEMBER } from '../raft/types.js';
-import type { MemberRegistry } from './member-registry.js';
+import { NO_MEMBER } from '../protocol/raft-types.js';
+import type { MemberRegistry } from '../cluster/member-registry.js';
 
 /**
  * After each start a member publishes its name and client URLs through the log, as etcd does, so

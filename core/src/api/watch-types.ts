@@ -1,4 +1,4 @@
-import type { KeyValue, ResponseHeader } from '../services/kv-types.js';
+import type { KeyValue, ResponseHeader } from './kv-types.js';
 
 /** etcd's WatchCreateRequest.FilterType: which events a watcher does not want. */
 export enum WatchFilter { NoPut = 0, NoDelete = 1 }

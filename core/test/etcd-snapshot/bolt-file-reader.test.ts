@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
-import { BoltFileReader, CorruptBoltFileError, type BoltBucketReader, type BoltEntry } from '../../src/mvcc/bolt-file-reader.js';
-import { fnv1a64, writeBoltFile, type BoltBucket } from '../../src/mvcc/bolt-file-writer.js';
+import { BoltFileReader, CorruptBoltFileError, type BoltBucketReader, type BoltEntry } from '../../src/etcd-snapshot/bolt-file-reader.js';
+import { fnv1a64, writeBoltFile, type BoltBucket } from '../../src/etcd-snapshot/bolt-file-writer.js';
 
 // Page layout facts the tests poke at (little-endian).
 const PAGE = 4096;

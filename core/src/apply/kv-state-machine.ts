@@ -2,12 +2,12 @@ import type { AlarmRegistry } from '../alarm/alarm-registry.js';
 import type { MemberRegistry } from '../cluster/member-registry.js';
 import type { LeaseApplier } from '../lease/lease-applier.js';
 import type { StateMachine, StateMachineSnapshot } from '../raft/state-machine.js';
-import type { ConfChange, MemberId, SnapshotMeta } from '../raft/types.js';
-import { EtcdErrors } from '../services/errors.js';
-import { AlarmType } from '../services/registry.js';
-import type { RequestOp, TxnRequest } from '../services/kv-types.js';
+import type { ConfChange, MemberId, SnapshotMeta } from '../protocol/raft-types.js';
+import { EtcdErrors } from '../api/errors.js';
+import { AlarmType } from '../api/services.js';
+import type { RequestOp, TxnRequest } from '../api/kv-types.js';
 import { decodeKvCommand } from './kv-command.js';
-import type { ApplyOutcome, MvccStore } from './mvcc-store.js';
+import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
 
 function writes(ops: readonly RequestOp[]): boolean {
   return ops.some((op) => 'requestPut' in op || 'requestDeleteRange' in op || ('requestTxn' in op && txnWrites(op.requestTxn)));

@@ -1,5 +1,5 @@
-import type { AlarmAction, AlarmType } from '../services/registry.js';
-import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../services/kv-types.js';
+import type { AlarmAction, AlarmType } from '../api/services.js';
+import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
 import type { LeaseCommand } from '../lease/lease-command.js';
 
 /** A write that goes through Raft and is applied on every member in log order. */

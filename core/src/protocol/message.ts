@@ -1,4 +1,4 @@
-import type { MemberId, Message, MessageType } from './types.js';
+import type { MemberId, Message, MessageType } from './raft-types.js';
 
 const EMPTY = new Uint8Array(0);
 

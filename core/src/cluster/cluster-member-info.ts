@@ -1,0 +1,9 @@
+/** A member of the configured cluster, as the application sees it. */
+export interface ClusterMemberInfo {
+  /** 16 hex digits. */
+  readonly id: string;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  /** Known for this member at start; for others once they publish them. */
+  readonly clientUrls: readonly string[];
+}
