@@ -7,6 +7,8 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds on a monotonic scale (not wall-clock time). */
   now(): number;
+  /** Wall-clock milliseconds since the Unix epoch (for values that must differ across restarts, like lease ID seeds). */
+  epochMs(): number;
   /** Run `callback` once after `ms` milliseconds. */
   setTimeout(callback: () => void, ms: number): TimerHandle;
   /** Run `callback` every `ms` milliseconds until cancelled. */

@@ -30,6 +30,11 @@ export class VirtualClock implements Clock {
     return this.time;
   }
 
+  /** Virtual time counts from the epoch, so runs replay exactly. */
+  epochMs(): number {
+    return this.time;
+  }
+
   setTimeout(callback: () => void, ms: number): TimerHandle {
     return this.schedule(callback, ms, 0);
   }
