@@ -1,19 +1,13 @@
-import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { Clock } from '../ports/clock.js';
 import { message } from '../protocol/message.js';
 import { MessageType, NO_MEMBER, type MemberId, type Message } from '../protocol/raft-types.js';
+import { PendingCalls } from './pending-calls.js';
 
 /** Answers a request on the leader; a throw becomes a refusal the asker sees as an error. */
 export type LeaderRequestHandler = (payload: Uint8Array, from: MemberId) => Uint8Array;
 
 /** The leader refused, or no answer came in time: the asker may take the log's way instead. */
 export class LeaderRequestError extends Error {}
-
-interface Pending {
-  readonly to: MemberId;
-  readonly resolve: (payload: Uint8Array) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: TimerHandle;
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -44,7 +38,8 @@ function decodeRequest(context: Uint8Array): { kind: string; payload: Uint8Array
  */
 export class LeaderRequests {
   private readonly handlers = new Map<string, LeaderRequestHandler>();
-  private readonly pending = new Map<number, Pending>();
+  /** Requests asked and not answered yet, by sequence; each knows the leader it was sent to. */
+  private readonly pending: PendingCalls<number, Uint8Array, MemberId>;
   private sequence = 0;
 
   constructor(
@@ -52,8 +47,10 @@ export class LeaderRequests {
     private readonly leader: () => MemberId,
     private readonly term: () => number,
     private readonly send: (m: Message) => void,
-    private readonly clock: Clock,
-  ) {}
+    clock: Clock,
+  ) {
+    this.pending = new PendingCalls(clock);
+  }
 
   /** Serve `kind` while this member leads. */
   serve(kind: string, handler: LeaderRequestHandler): void {
@@ -65,13 +62,14 @@ export class LeaderRequests {
     const to = this.leader();
     if (to === NO_MEMBER || to === this.self()) return Promise.reject(new LeaderRequestError('no other member leads'));
     const id = ++this.sequence;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        if (this.pending.delete(id)) reject(new LeaderRequestError(`leader ${to} did not answer ${kind} in ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { to, resolve, reject, timer });
+    const answer = this.pending.wait(id, to, timeoutMs, () => new LeaderRequestError(`leader ${to} did not answer ${kind} in ${timeoutMs} ms`));
+    try {
       this.send(message(MessageType.LeaderRequest, this.self(), to, { term: this.term(), index: id, context: encodeRequest(kind, payload) }));
-    });
+    } catch (err) {
+      // As a throw in a promise's executor would: the call fails with it.
+      this.pending.reject(id, err instanceof Error ? err : new Error(String(err)));
+    }
+    return answer;
   }
 
   /** True when `m` was one of ours (handled here, never stepped into Raft). */
@@ -82,9 +80,8 @@ export class LeaderRequests {
     }
     if (m.type !== MessageType.LeaderResponse) return false;
     const waiter = this.pending.get(m.index);
-    if (waiter === undefined || waiter.to !== m.from) return true;
-    this.pending.delete(m.index);
-    waiter.timer.cancel();
+    if (waiter === undefined || waiter.data !== m.from) return true;
+    this.pending.take(m.index);
     if (m.reject) waiter.reject(new LeaderRequestError(decoder.decode(m.context)));
     else waiter.resolve(m.context);
     return true;
@@ -92,11 +89,7 @@ export class LeaderRequests {
 
   /** Fail every request still waiting (the member stops). */
   failAll(error: Error): void {
-    for (const w of this.pending.values()) {
-      w.timer.cancel();
-      w.reject(error);
-    }
-    this.pending.clear();
+    this.pending.rejectAll(() => error);
   }
 
   private answer(m: Message): void {

@@ -69,3 +69,5 @@ export interface StateMachine {
    */
   restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void>;
 }
+
+export const STATE_MACHINE = Symbol.for('cairn.port.StateMachine');

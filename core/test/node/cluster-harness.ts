@@ -1,14 +1,19 @@
-import { RaftNode, type RaftNodeOptions } from '../../src/raft/node.js';
+import { RaftNode } from '../../src/raft/node.js';
+import type { RaftNodeConfig } from '../../src/raft/node-config.js';
+import type { StateMachine } from '../../src/raft/state-machine.js';
 import type { MemberId } from '../../src/protocol/raft-types.js';
-import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
-import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
+import { MemoryDisk } from '../../src/memory/memory-disk.js';
+import { MemoryLogStore } from '../../src/memory/memory-log-store.js';
 import { MemoryLogger } from '../../src/testkit/memory/memory-logger.js';
 import { MemoryNetwork } from '../../src/testkit/memory/memory-network.js';
-import { MemorySnapshotStore } from '../../src/testkit/memory/memory-snapshot-store.js';
-import { MemoryStableStore } from '../../src/testkit/memory/memory-stable-store.js';
+import { MemorySnapshotStore } from '../../src/memory/memory-snapshot-store.js';
+import { MemoryStableStore } from '../../src/memory/memory-stable-store.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 import { VirtualClock } from '../../src/testkit/memory/virtual-clock.js';
 import { encodeRegisterCommand, RegisterStateMachine } from '../../src/testkit/simulator/register-state-machine.js';
+
+/** What a test may change of a node: its config, and the state machine it applies to. */
+export type NodeOverrides = Partial<RaftNodeConfig> & { readonly stateMachine?: StateMachine };
 
 export interface TestMember {
   readonly id: MemberId;
@@ -29,7 +34,7 @@ export class TestCluster {
   readonly members = new Map<MemberId, TestMember>();
   readonly peers: Map<MemberId, readonly string[]>;
 
-  constructor(ids: readonly MemberId[], private readonly extra: Partial<RaftNodeOptions> = {}) {
+  constructor(ids: readonly MemberId[], private readonly extra: NodeOverrides = {}) {
     this.peers = new Map(ids.map((id) => [id, [`mem://${id}`]]));
     for (const id of ids) {
       const disk = new MemoryDisk({ clock: this.clock, syncDelay: () => 1 });
@@ -43,22 +48,13 @@ export class TestCluster {
     }
   }
 
-  newNode(m: TestMember, overrides: Partial<RaftNodeOptions> = {}): RaftNode {
-    return new RaftNode({
-      id: m.id,
-      peers: this.peers,
-      raft: { electionTick: 10, heartbeatTick: 1 },
-      ports: {
-        transport: this.network.transport(), logStore: m.log, stableStore: m.stable, snapshotStore: m.snapshots,
-        clock: this.clock, logger: this.logger, random: this.random.fork(),
-      },
-      stateMachine: m.sm,
-      tickMs: 10,
-      requestTimeoutMs: 500,
-      defer: (run) => this.clock.setTimeout(run, 0),
-      ...this.extra,
-      ...overrides,
-    });
+  newNode(m: TestMember, overrides: NodeOverrides = {}): RaftNode {
+    const { stateMachine, ...config } = { ...this.extra, ...overrides };
+    return new RaftNode(
+      { id: m.id, peers: this.peers, raft: { electionTick: 10, heartbeatTick: 1 }, tickMs: 10, requestTimeoutMs: 500, ...config },
+      stateMachine ?? m.sm, this.network.transport(), m.log, m.stable, m.snapshots, this.clock, this.logger, this.random.fork(),
+      { defer: (run) => { this.clock.setTimeout(run, 0); } },
+    );
   }
 
   member(id: MemberId): TestMember {

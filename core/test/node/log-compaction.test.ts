@@ -1,15 +1,14 @@
 import { expect } from 'chai';
-import type { RaftNodeOptions } from '../../src/raft/node.js';
-import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
-import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
+import { MemoryDisk } from '../../src/memory/memory-disk.js';
+import { MemoryLogStore } from '../../src/memory/memory-log-store.js';
 import { encodeRegisterCommand, RegisterStateMachine } from '../../src/testkit/simulator/register-state-machine.js';
-import { TestCluster, type TestMember } from './cluster-harness.js';
+import { TestCluster, type NodeOverrides, type TestMember } from './cluster-harness.js';
 
 const A = '000000000000000a';
 const B = '000000000000000b';
 const C = '000000000000000c';
 
-const COMPACTION: Partial<RaftNodeOptions> = { snapshotCount: 5, snapshotCatchUpEntries: 2 };
+const COMPACTION: NodeOverrides = { snapshotCount: 5, snapshotCatchUpEntries: 2 };
 
 /** Every index a member's state machine applies (across restarts), and the payloads it applied. */
 function watchApplies(cluster: TestCluster, m: TestMember): number[] {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { encodeRegisterCommand } from '../../src/testkit/simulator/register-state-machine.js';
-import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
+import { MemoryDisk } from '../../src/memory/memory-disk.js';
 import { TestCluster } from './cluster-harness.js';
 
 const A = '000000000000000a';
