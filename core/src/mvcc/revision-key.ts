@@ -26,6 +26,13 @@ export function decodeRevisionKey(key: Uint8Array): Revision {
   return { main: Number(b.readBigUInt64BE(1)), sub: b.readUInt32BE(9) };
 }
 
+/** Bounds of every record key (gte, lt). */
+export const RECORDS_START = Uint8Array.of(RECORD_PREFIX);
+export const RECORDS_END = Uint8Array.of(RECORD_PREFIX + 1);
+
+/** A revision as a map key. */
+export const revisionKeyString = (r: Revision): string => `${r.main}:${r.sub}`;
+
 /** First key of the records of revision `main` (inclusive bound for range scans). */
 export function revisionLowerBound(main: number): Uint8Array {
   return encodeRevisionKey({ main, sub: 0 });

@@ -1,8 +1,13 @@
-import type { Clock, TimerHandle } from '../ports/clock.js';
-import type { MvccEvent, MvccStore } from './mvcc-store.js';
+import { inject, injectable, optional } from 'inversify';
+import { CLOCK, type Clock, type TimerHandle } from '../ports/clock.js';
+import { DEFERRAL, type Deferral } from '../ports/deferral.js';
+import { MvccStore, type MvccEvent } from './mvcc-store.js';
 import type { WatchKeyRange } from './watch-key-range.js';
 import { DEFAULT_WATCH_LIMITS, type WatchFilter, type WatchLimits } from '../api/watch-types.js';
 import { Watcher, type WatcherHost } from './watcher.js';
+
+/** Overrides of DEFAULT_WATCH_LIMITS (e.g. a shorter progress interval in tests). */
+export const WATCH_LIMITS = Symbol.for('cairn.value.WatchLimits');
 
 export interface WatchOptions {
   readonly range: WatchKeyRange;
@@ -20,6 +25,7 @@ export interface WatchOptions {
  * without commit events, turns every synced watcher unsynced, so it reads them from the history
  * (or is canceled with the compact revision when that history is gone, as etcd does).
  */
+@injectable()
 export class WatchHub {
   private readonly syncedWatchers = new Set<Watcher>();
   private readonly unsyncedWatchers = new Set<Watcher>();
@@ -28,11 +34,17 @@ export class WatchHub {
   private restoreWaiters: (() => void)[] = [];
   private readonly host: WatcherHost;
 
-  constructor(private readonly store: MvccStore, private readonly clock: Clock, limits: Partial<WatchLimits> = {}) {
+  constructor(
+    @inject(MvccStore) private readonly store: MvccStore,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(DEFERRAL) deferral: Deferral,
+    @inject(WATCH_LIMITS) @optional() limits: Partial<WatchLimits> = {},
+  ) {
     this.limits = { ...DEFAULT_WATCH_LIMITS, ...limits };
     this.host = {
       store,
       limits: this.limits,
+      deferral,
       synced: (w) => {
         this.unsyncedWatchers.delete(w);
         this.syncedWatchers.add(w);

@@ -1,4 +1,5 @@
 import type { KeyValue } from '../api/kv-types.js';
+import type { Deferral } from '../ports/deferral.js';
 import type { MvccEvent, MvccStore } from './mvcc-store.js';
 import { toKeyValue } from './key-record.js';
 import type { WatchKeyRange } from './watch-key-range.js';
@@ -8,6 +9,8 @@ import { WatchFilter, type WatchDelivery, type WatchEvent, type WatchLimits } fr
 export interface WatcherHost {
   readonly store: MvccStore;
   readonly limits: WatchLimits;
+  /** How a catch-up that found nothing lets the event loop run before it reads on. */
+  readonly deferral: Deferral;
   /** The watcher caught up with the store: send it live events again. */
   synced(watcher: Watcher): void;
   /** The watcher fell behind: stop sending it live events. */
@@ -34,7 +37,6 @@ interface PendingRevision {
 }
 
 const eventBytes = (e: MvccEvent): number => e.kv.key.length + e.kv.value.length + 64;
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * One watch, as etcd's synced/unsynced watchers: while synced it takes each committed write's
@@ -253,7 +255,7 @@ export class Watcher {
     // Synchronous from the check to the flag: no commit can fall in between.
     if (this.nextRevision > store.currentRevision) this.markSynced();
     if (found.length === 0) {
-      await yieldToEventLoop();
+      await new Promise<void>((resolve) => this.host.deferral.defer(resolve));
       return undefined;
     }
     this.holding = true;

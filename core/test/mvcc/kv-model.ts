@@ -1,7 +1,7 @@
 import { EtcdErrors } from '../../src/api/errors.js';
 import {
   CompareResult, CompareTarget, SortOrder, SortTarget,
-  type Compare, type DeleteRangeRequest, type KeyValue, type PutRequest, type RangeRequest, type RequestOp, type TxnRequest,
+  type Compare, type DeleteRangeRequest, type PutRequest, type RangeRequest, type RequestOp, type TxnRequest,
 } from '../../src/api/kv-types.js';
 
 /** One write of one key, kept forever: the model never forgets, it only refuses old reads. */

@@ -5,7 +5,7 @@ import {
   CompareResult, CompareTarget, SortOrder, SortTarget,
   type Compare, type KeyValue, type RangeRequest, type RangeResponse, type RequestOp, type ResponseOp, type TxnRequest,
 } from '../../src/api/kv-types.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 import { KvModel, type ModelKv, type ModelOp, type ModelRange } from './kv-model.js';
 
@@ -37,7 +37,7 @@ class Requests {
     return bytes(this.pick(KEYS));
   }
 
-  rangeEnd(key: Uint8Array): Uint8Array | undefined {
+  rangeEnd(_key: Uint8Array): Uint8Array | undefined {
     const r = this.random.next();
     if (r < 0.4) return undefined;
     if (r < 0.55) return Uint8Array.of(0);

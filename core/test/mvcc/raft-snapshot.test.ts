@@ -3,7 +3,7 @@ import { AlarmRegistry } from '../../src/alarm/alarm-registry.js';
 import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendSize } from '../../src/ports/backend.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -59,7 +59,7 @@ async function filledStore(n: number, backend: Backend = new MemoryBackend()): P
   let index = 0;
   for (let i = 0; i < n; i++) await store.put(++index, { key: bytes(`key-${i % 40}`), value: bytes(`value-${i}`) });
   await store.compact(++index, Math.floor(n / 2));
-  await store.deleteRange(++index, { key: bytes('key-1'), rangeEnd: bytes('key-2') });
+  await store.deleteRange(index + 1, { key: bytes('key-1'), rangeEnd: bytes('key-2') });
   return store;
 }
 

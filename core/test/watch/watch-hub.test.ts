@@ -5,7 +5,8 @@ import { WatchKeyRange } from '../../src/mvcc/watch-key-range.js';
 import { WatchFilter, type WatchDelivery, type WatchEvent, type WatchLimits } from '../../src/api/watch-types.js';
 import type { Watcher } from '../../src/mvcc/watcher.js';
 import { SystemClock } from '../../src/ports/system-clock.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { ImmediateDeferral } from '../../src/ports/system-deferral.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -18,7 +19,7 @@ interface Fixture { store: MvccStore; hub: WatchHub; index: number; put(k: strin
 
 async function fixture(limits: Partial<WatchLimits> = {}, backend = new MemoryBackend()): Promise<Fixture> {
   const store = await MvccStore.open(backend, { header });
-  const hub = new WatchHub(store, new SystemClock(), limits);
+  const hub = new WatchHub(store, new SystemClock(), new ImmediateDeferral(), limits);
   const f: Fixture = {
     store, hub, index: store.appliedIndex,
     async put(k, v) { await store.put(++f.index, { key: b(k), value: b(v) }); },

@@ -3,14 +3,15 @@ import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { WatchHub } from '../../src/mvcc/watch-hub.js';
 import { WATCH_DUPLICATE_ID, WATCH_RANGE_EMPTY, WatchStream } from '../../src/mvcc/watch-stream.js';
 import { SystemClock } from '../../src/ports/system-clock.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { ImmediateDeferral } from '../../src/ports/system-deferral.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
 async function setup() {
   const store = await MvccStore.open(new MemoryBackend(), { header });
-  const hub = new WatchHub(store, new SystemClock());
+  const hub = new WatchHub(store, new SystemClock(), new ImmediateDeferral());
   const stream = new WatchStream(hub, header, () => store.currentRevision);
   let index = 0;
   const put = async (k: string) => { await store.put(++index, { key: b(k), value: b('v') }); };
