@@ -1,4 +1,5 @@
-import type { Backend, BackendOp, BackendRange, BackendReadView, BackendReader, BackendSize } from '../../ports/backend.js';
+import { injectable } from 'inversify';
+import type { Backend, BackendOp, BackendRange, BackendReadView, BackendReader, BackendSize } from '../ports/backend.js';
 
 const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
 
@@ -48,6 +49,7 @@ class TableReader implements BackendReader {
  * next write copies them (copy on write), so a view never changes. Optionally durable only on
  * flush(), to let tests model what a crash loses.
  */
+@injectable()
 export class MemoryBackend extends TableReader implements Backend {
   private current: Table = { keys: [], values: [] };
   private shared = false;

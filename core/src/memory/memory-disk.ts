@@ -1,4 +1,5 @@
-import type { Clock } from '../../ports/clock.js';
+import { injectable, unmanaged } from 'inversify';
+import type { Clock } from '../ports/clock.js';
 
 export interface MemoryDiskOptions {
   /** Times the writes: without a clock every write is durable on the next microtask. */
@@ -7,6 +8,9 @@ export interface MemoryDiskOptions {
   readonly syncDelay?: () => number;
 }
 
+/** The disk the memory plugin's stores share, so a simulated crash hits them all at once. */
+export const MEMORY_DISK = Symbol.for('cairn.memory.MemoryDisk');
+
 /**
  * The durability of a simulated member's disk. Writes complete in the order they were issued, each
  * after its sync delay; a write's effect on the durable state happens exactly when its promise
@@ -14,6 +18,7 @@ export interface MemoryDiskOptions {
  * stores on this disk are dead, and `recover()` on each gives a fresh store holding only what was
  * durable.
  */
+@injectable()
 export class MemoryDisk {
   private crashed = false;
   private lastCompletion = 0;
@@ -21,7 +26,8 @@ export class MemoryDisk {
   /** Completed syncs, for tests that count fsyncs. */
   syncs = 0;
 
-  constructor(private readonly options: MemoryDiskOptions = {}) {}
+  // Options model a slow or crashing disk: only tests pass them.
+  constructor(@unmanaged() private readonly options: MemoryDiskOptions = {}) {}
 
   get isCrashed(): boolean {
     return this.crashed;

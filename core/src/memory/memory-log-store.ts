@@ -1,6 +1,7 @@
-import type { LogStore } from '../../ports/log-store.js';
-import type { Entry } from '../../protocol/raft-types.js';
-import { MemoryDisk } from './memory-disk.js';
+import { inject, injectable, optional, unmanaged } from 'inversify';
+import type { LogStore } from '../ports/log-store.js';
+import type { Entry } from '../protocol/raft-types.js';
+import { MEMORY_DISK, MemoryDisk } from './memory-disk.js';
 
 interface LogState {
   /** Index of the last compacted entry (firstIndex - 1). */
@@ -17,6 +18,7 @@ const copyState = (s: LogState): LogState => ({ offset: s.offset, offsetTerm: s.
  * The Raft log in memory. Reads see every write at once; the durable copy changes only when a
  * write's promise resolves, and `recover()` after a disk crash keeps only that copy.
  */
+@injectable()
 export class MemoryLogStore implements LogStore {
   private visible: LogState;
   private durable: LogState;
@@ -25,7 +27,10 @@ export class MemoryLogStore implements LogStore {
   /** Sees every accepted append as it is issued, with the term of the entry before it (the simulator's log checks). */
   appendObserver: ((prevTerm: number, entries: readonly Entry[]) => void) | undefined;
 
-  constructor(private readonly disk: MemoryDisk = new MemoryDisk(), initial?: LogState) {
+  constructor(
+    @inject(MEMORY_DISK) @optional() private readonly disk: MemoryDisk = new MemoryDisk(),
+    @unmanaged() initial?: LogState,
+  ) {
     this.durable = initial ? copyState(initial) : { offset: 0, offsetTerm: 0, entries: [] };
     this.visible = copyState(this.durable);
   }

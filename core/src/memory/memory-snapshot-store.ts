@@ -1,6 +1,7 @@
-import type { SnapshotStore, StoredSnapshot } from '../../ports/snapshot-store.js';
-import type { SnapshotMeta } from '../../protocol/raft-types.js';
-import { MemoryDisk } from './memory-disk.js';
+import { inject, injectable, optional, unmanaged } from 'inversify';
+import type { SnapshotStore, StoredSnapshot } from '../ports/snapshot-store.js';
+import type { SnapshotMeta } from '../protocol/raft-types.js';
+import { MEMORY_DISK, MemoryDisk } from './memory-disk.js';
 
 interface SnapshotRecord {
   readonly meta: SnapshotMeta;
@@ -33,6 +34,7 @@ const newer = (a: SnapshotRecord, b: SnapshotRecord): boolean => a.seq > b.seq;
  * Snapshots in memory. The newest is the most recently saved one; a snapshot becomes visible only
  * once its save resolves, and a crash keeps exactly the snapshots whose saves had resolved.
  */
+@injectable()
 export class MemorySnapshotStore implements SnapshotStore {
   private records: SnapshotRecord[];
   private seq = 0;
@@ -41,9 +43,9 @@ export class MemorySnapshotStore implements SnapshotStore {
   saveCalls = 0;
 
   constructor(
-    private readonly disk: MemoryDisk = new MemoryDisk(),
-    private readonly options: MemorySnapshotStoreOptions = {},
-    initial: readonly SnapshotRecord[] = [],
+    @inject(MEMORY_DISK) @optional() private readonly disk: MemoryDisk = new MemoryDisk(),
+    @unmanaged() private readonly options: MemorySnapshotStoreOptions = {},
+    @unmanaged() initial: readonly SnapshotRecord[] = [],
   ) {
     this.retain = Math.max(1, options.retain ?? 2);
     this.records = initial.slice();

@@ -1,5 +1,6 @@
-import type { StableState, StableStore } from '../../ports/stable-store.js';
-import { MemoryDisk } from './memory-disk.js';
+import { inject, injectable, optional, unmanaged } from 'inversify';
+import type { StableState, StableStore } from '../ports/stable-store.js';
+import { MEMORY_DISK, MemoryDisk } from './memory-disk.js';
 
 const copy = (s: StableState): StableState => ({
   hardState: { ...s.hardState },
@@ -9,13 +10,17 @@ const copy = (s: StableState): StableState => ({
 });
 
 /** Term, vote, commit, membership and identity in memory; a crash keeps the last durable save. */
+@injectable()
 export class MemoryStableStore implements StableStore {
   private visible: StableState | undefined;
   private durable: StableState | undefined;
   /** Number of save calls, for tests. */
   saveCalls = 0;
 
-  constructor(private readonly disk: MemoryDisk = new MemoryDisk(), initial?: StableState) {
+  constructor(
+    @inject(MEMORY_DISK) @optional() private readonly disk: MemoryDisk = new MemoryDisk(),
+    @unmanaged() initial?: StableState,
+  ) {
     this.durable = initial === undefined ? undefined : copy(initial);
     this.visible = this.durable;
   }

@@ -6,11 +6,11 @@ import { logStoreConformance } from '../../src/testkit/conformance/storage/log-s
 import { snapshotStoreConformance } from '../../src/testkit/conformance/storage/snapshot-store-conformance.js';
 import { stableStoreConformance } from '../../src/testkit/conformance/storage/stable-store-conformance.js';
 import type { StoreFixtureFactory } from '../../src/testkit/conformance/storage/store-fixture.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
-import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
-import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
-import { MemorySnapshotStore } from '../../src/testkit/memory/memory-snapshot-store.js';
-import { MemoryStableStore } from '../../src/testkit/memory/memory-stable-store.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
+import { MemoryDisk } from '../../src/memory/memory-disk.js';
+import { MemoryLogStore } from '../../src/memory/memory-log-store.js';
+import { MemorySnapshotStore } from '../../src/memory/memory-snapshot-store.js';
+import { MemoryStableStore } from '../../src/memory/memory-stable-store.js';
 
 /** A memory store that a new incarnation recovers from its predecessor over a fresh disk. */
 interface Recoverable<S> extends Lifecycle {

@@ -12,11 +12,11 @@ import { checkLogStoreSurvivesCrashes } from '../../src/testkit/conformance/stor
 import { snapshotStoreChecks } from '../../src/testkit/conformance/storage/snapshot-store-checks.js';
 import { runStorageCheck, type StorageCheck } from '../../src/testkit/conformance/storage/store-incarnations.js';
 import { removeDirectory, temporaryDirectory } from '../../src/testkit/conformance/storage/disk-store-module.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 import type { StoreFixtureFactory } from '../../src/testkit/conformance/storage/store-fixture.js';
-import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
-import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
-import { MemorySnapshotStore } from '../../src/testkit/memory/memory-snapshot-store.js';
+import { MemoryDisk } from '../../src/memory/memory-disk.js';
+import { MemoryLogStore } from '../../src/memory/memory-log-store.js';
+import { MemorySnapshotStore } from '../../src/memory/memory-snapshot-store.js';
 
 // The planted bugs of a real file store (acknowledged before write or before fdatasync, a bad
 // frame cut off as a torn tail) live with that store, in examples/custom-storage/test/.

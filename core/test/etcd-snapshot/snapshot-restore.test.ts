@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { ContainerModule } from 'inversify';
 import type { DefaultPlugins } from '../../src/assembly/assembled-ports.js';
-import type { CairnPlugin } from '../../src/assembly/plugin.js';
+import type { CairnPlugin } from '../../src/ports/plugin.js';
 import { runSnapshotCommand } from '../../src/assembly/snapshot-restore-command.js';
 import { CorruptBoltFileError } from '../../src/etcd-snapshot/bolt-file-reader.js';
 import { writeBoltFile } from '../../src/etcd-snapshot/bolt-file-writer.js';
@@ -19,8 +19,8 @@ import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { checkSnapshotTrailer, SnapshotHashError } from '../../src/etcd-snapshot/snapshot-hash-trailer.js';
 import { BACKEND, type Backend, type BackendOp } from '../../src/ports/backend.js';
 import type { KeyValue, ResponseHeader } from '../../src/api/kv-types.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
-import { memoryPlugin } from '../../src/testkit/memory/memory-plugin.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
+import { memoryPlugin } from '../../src/memory/memory-plugin.js';
 
 const header = (revision: number): ResponseHeader => ({ clusterId: 0n, memberId: 0n, revision, raftTerm: 0 });
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
@@ -46,7 +46,7 @@ async function storeWithHistory(backend: Backend, keys: number, valueSize: numbe
     ],
     failure: [],
   });
-  await store.put(++index, { key: text('/last'), value: text('last') });
+  await store.put(index + 1, { key: text('/last'), value: text('last') });
   return store;
 }
 
