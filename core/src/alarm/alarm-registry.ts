@@ -1,4 +1,5 @@
-import type { Backend, BackendOp } from '../ports/backend.js';
+import { inject, injectable } from 'inversify';
+import { BACKEND, type Backend, type BackendOp } from '../ports/backend.js';
 import { metaKey, META_PREFIX } from '../mvcc/revision-key.js';
 import { AlarmAction, AlarmType, type AlarmMember } from '../api/services.js';
 
@@ -8,10 +9,11 @@ const PREFIX = 'alarm/';
  * The cluster's raised alarms (NOSPACE, CORRUPT), changed only by applied Raft entries and kept
  * in the Backend beside the MVCC metadata so every member agrees and restarts remember.
  */
+@injectable()
 export class AlarmRegistry {
   private readonly raised = new Map<string, AlarmMember>();
 
-  constructor(private readonly backend: Backend) {}
+  constructor(@inject(BACKEND) private readonly backend: Backend) {}
 
   /** Read the raised alarms from the Backend (at open, and after a snapshot replaced it). */
   async load(): Promise<void> {

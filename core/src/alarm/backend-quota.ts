@@ -1,5 +1,8 @@
-import type { Backend } from '../ports/backend.js';
-import type { Clock } from '../ports/clock.js';
+import { inject, injectable } from 'inversify';
+import { BACKEND, type Backend } from '../ports/backend.js';
+import { CLOCK, type Clock } from '../ports/clock.js';
+import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
+import { NO_SPACE_ALARM, type NoSpaceAlarm } from './no-space-alarm.js';
 import { EtcdErrors } from '../api/errors.js';
 import type { PutRequest, RequestOp, TxnRequest } from '../api/kv-types.js';
 
@@ -35,18 +38,20 @@ export function txnCost(request: TxnRequest): number {
  * is the space the data occupies (`inUse`), not the file: engines here differ in whether they hand
  * free pages back to the file system, and an operator's compact + defrag + disarm must work on all.
  */
+@injectable()
 export class BackendQuota {
   private readonly limit: number;
   private measured: { inUse: number; at: number } | undefined;
   private measuring: Promise<number> | undefined;
 
-  /** `quotaBytes` as the flag: 0 means etcd's default, a negative value turns the quota off. */
+  /** `quotaBackendBytes` as the flag: 0 means etcd's default, a negative value turns the quota off. */
   constructor(
-    private readonly backend: Backend,
-    private readonly clock: Clock,
-    quotaBytes: number,
-    private readonly raiseNoSpace: () => Promise<void>,
+    @inject(BACKEND) private readonly backend: Backend,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(MEMBER_SETTINGS) settings: Pick<MemberSettings, 'quotaBackendBytes'>,
+    @inject(NO_SPACE_ALARM) private readonly noSpace: NoSpaceAlarm,
   ) {
+    const quotaBytes = settings.quotaBackendBytes;
     this.limit = quotaBytes === 0 ? DEFAULT_QUOTA_BYTES : quotaBytes;
   }
 
@@ -58,7 +63,7 @@ export class BackendQuota {
   async admit(cost: number): Promise<void> {
     if (this.limit < 0 || cost === 0) return;
     if (await this.inUse() + cost < this.limit) return;
-    await this.raiseNoSpace();
+    await this.noSpace.raise();
     throw EtcdErrors.noSpace();
   }
 

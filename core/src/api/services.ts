@@ -145,4 +145,30 @@ export interface CairnServices {
   readonly election?: ElectionService;
   /** Absent on a member built without leases; frontends then leave the Lease API unserved. */
   readonly lease?: LeaseService;
+  /** Absent on a member built without health checks. */
+  readonly health?: HealthService;
+  /** Absent on a member built without metrics. */
+  readonly metrics?: MetricsService;
 }
+
+/** One health check's answer, as a health endpoint reports it. */
+export interface HealthCheckResult {
+  readonly name: string;
+  readonly healthy: boolean;
+  readonly reason?: string;
+}
+
+/** The member's health: every contributed check of the kind asked for (see the HEALTH_CHECK contribution point). */
+export interface HealthService {
+  /** 'readiness' runs every check (etcd's /health, /readyz); 'liveness' only the liveness checks (/livez). */
+  check(kind: 'liveness' | 'readiness'): Promise<{ readonly healthy: boolean; readonly checks: readonly HealthCheckResult[] }>;
+}
+
+/** The member's metrics in Prometheus' text format (see the METRICS_COLLECTOR contribution point). */
+export interface MetricsService {
+  readonly contentType: string;
+  text(): Promise<string>;
+}
+
+/** What API frontends serve, bound by the assembly (frontends get it at start; other plugins may inject it). */
+export const CAIRN_SERVICES = Symbol.for('cairn.value.CairnServices');

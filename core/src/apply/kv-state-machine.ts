@@ -1,13 +1,14 @@
-import type { AlarmRegistry } from '../alarm/alarm-registry.js';
-import type { MemberRegistry } from '../cluster/member-registry.js';
-import type { LeaseApplier } from '../lease/lease-applier.js';
+import { inject, injectable, optional } from 'inversify';
+import { AlarmRegistry } from '../alarm/alarm-registry.js';
+import { MemberRegistry } from '../cluster/member-registry.js';
+import { LeaseApplier } from '../lease/lease-applier.js';
 import type { StateMachine, StateMachineSnapshot } from '../raft/state-machine.js';
 import type { ConfChange, MemberId, SnapshotMeta } from '../protocol/raft-types.js';
 import { EtcdErrors } from '../api/errors.js';
 import { AlarmType } from '../api/services.js';
 import type { RequestOp, TxnRequest } from '../api/kv-types.js';
 import { decodeKvCommand } from './kv-command.js';
-import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
+import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
 
 function writes(ops: readonly RequestOp[]): boolean {
   return ops.some((op) => 'requestPut' in op || 'requestDeleteRange' in op || ('requestTxn' in op && txnWrites(op.requestTxn)));
@@ -15,12 +16,13 @@ function writes(ops: readonly RequestOp[]): boolean {
 const txnWrites = (t: TxnRequest): boolean => writes(t.success) || writes(t.failure);
 
 /** Applies committed KV commands to the MVCC store; what apply returns goes to the proposer. */
+@injectable()
 export class KvStateMachine implements StateMachine {
   constructor(
-    private readonly store: MvccStore,
-    private readonly alarms: AlarmRegistry,
-    private readonly members?: MemberRegistry,
-    private readonly leases?: LeaseApplier,
+    @inject(MvccStore) private readonly store: MvccStore,
+    @inject(AlarmRegistry) private readonly alarms: AlarmRegistry,
+    @inject(MemberRegistry) @optional() private readonly members?: MemberRegistry,
+    @inject(LeaseApplier) @optional() private readonly leases?: LeaseApplier,
   ) {}
 
   async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome<unknown>> {

@@ -3,7 +3,6 @@ import type { ApiFrontend } from '../ports/api-frontend.js';
 import { API_FRONTEND } from '../ports/api-frontend.js';
 import { BACKEND, type Backend } from '../ports/backend.js';
 import { CLOCK, type Clock } from '../ports/clock.js';
-import type { Lifecycle } from '../ports/lifecycle.js';
 import { LOG_STORE, type LogStore } from '../ports/log-store.js';
 import { LOGGER, type Logger } from '../ports/logger.js';
 import { RANDOM, type Random } from '../ports/random.js';
@@ -13,7 +12,7 @@ import { TRANSPORT, type Transport } from '../ports/transport.js';
 import { ConfigError } from './config-error.js';
 import type { CairnConfig, PluginChoice } from './config-schema.js';
 import { parseInitialCluster } from './config-loader.js';
-import type { PortName } from './plugin.js';
+import type { PortName } from '../ports/plugin.js';
 import { loadPlugin, type BuiltinPlugins } from './plugin-loader.js';
 
 export interface AssembledPorts {
@@ -48,18 +47,14 @@ const TOKENS: Record<Exclude<PortName, 'api'>, symbol> = {
 const urls = (list: string): string[] => list.split(',');
 
 /**
- * Load every plugin the config names (or the defaults), let each bind its ports in one inversify
- * container beside the core's clock, logger and random, and resolve the ports. Nothing is opened.
+ * Load every plugin the config names (or the defaults) into `container`: each binds the ports it
+ * was chosen for (and whatever contributions it makes). Checks that every port got bound.
+ * Nothing is resolved or opened.
  */
-export async function assemblePorts(
-  config: CairnConfig, baseDir: string, dataDir: string, builtins: BuiltinPlugins, defaults: DefaultPlugins,
-  base: { clock: Clock; logger: Logger; random: Random; identity: { clusterId: string; memberId: string } },
-): Promise<AssembledPorts> {
-  const container = new Container();
-  container.bind(CLOCK).toConstantValue(base.clock);
-  container.bind(LOGGER).toConstantValue(base.logger);
-  container.bind(RANDOM).toConstantValue(base.random);
-
+export async function loadPluginModules(
+  container: Container, config: CairnConfig, baseDir: string, dataDir: string, builtins: BuiltinPlugins, defaults: DefaultPlugins,
+  identity: { clusterId: string; memberId: string }, logger: Logger,
+): Promise<void> {
   const plugins = config.plugins;
   const single = parseInitialCluster(config['initial-cluster']).size === 1;
   // One entry per distinct config choice, with every port it was chosen for.
@@ -81,9 +76,10 @@ export async function assemblePorts(
   choose('plugins.transport', plugins.transport ?? { use: single ? defaults.transportSingle : defaults.transportCluster }, 'transport');
   const apis = plugins.api ?? defaults.api.map((use) => ({ use }));
   apis.forEach((choice, i) => choices.push({ key: `plugins.api[${i}]`, choice, ports: ['api'] }));
+  (plugins.extensions ?? []).forEach((choice, i) => choices.push({ key: `plugins.extensions[${i}]`, choice, ports: [] }));
 
   const context = {
-    name: config.name, dataDir, logger: base.logger, clusterId: base.identity.clusterId, memberId: base.identity.memberId,
+    name: config.name, dataDir, logger, clusterId: identity.clusterId, memberId: identity.memberId,
     listenClientUrls: urls(config['listen-client-urls']), listenPeerUrls: urls(config['listen-peer-urls']),
     limits: { maxRequestBytes: config['max-request-bytes'] },
   };
@@ -91,34 +87,44 @@ export async function assemblePorts(
   for (const { key, choice, ports } of choices) {
     const { plugin, options } = await loadPlugin(key, choice, ports, baseDir, builtins);
     try {
-      modules.push({ key, module: plugin.createModule(options, { ...context, ports, logger: base.logger.child({ plugin: plugin.manifest.name }) }) });
+      modules.push(plugin.createModule(options, { ...context, ports, logger: logger.child({ plugin: plugin.manifest.name }) }));
     } catch (err) {
       throw new ConfigError(`config: ${key}: plugin "${plugin.manifest.name}" refused its options: ${(err as Error).message}`);
     }
   }
   // loadAsync accepts modules whose load callback returns a value or a promise.
-  for (const { module } of modules) await container.loadAsync(module);
+  for (const module of modules) await container.loadAsync(module);
+  for (const port of Object.keys(TOKENS) as Exclude<PortName, 'api'>[]) {
+    if (!container.isBound(TOKENS[port])) {
+      const key = choices.find((c) => c.ports.includes(port))!.key;
+      throw new ConfigError(`config: ${key}: the plugin chosen for the ${port} port did not bind it`);
+    }
+  }
+}
 
-  const resolve = <T>(port: Exclude<PortName, 'api'>, key: string): T => {
-    if (!container.isBound(TOKENS[port])) throw new ConfigError(`config: ${key}: the plugin chosen for the ${port} port did not bind it`);
-    return container.get<T>(TOKENS[port]);
-  };
-  const keyFor = (port: PortName): string => choices.find((c) => c.ports.includes(port))!.key;
+/**
+ * The plugins' ports alone, in a container of their own beside the given clock, logger and
+ * random (for commands that touch storage without running a member, e.g. snapshot restore).
+ */
+export async function assemblePorts(
+  config: CairnConfig, baseDir: string, dataDir: string, builtins: BuiltinPlugins, defaults: DefaultPlugins,
+  base: { clock: Clock; logger: Logger; random: Random; identity: { clusterId: string; memberId: string } },
+): Promise<AssembledPorts> {
+  const container = new Container();
+  container.bind(CLOCK).toConstantValue(base.clock);
+  container.bind(LOGGER).toConstantValue(base.logger);
+  container.bind(RANDOM).toConstantValue(base.random);
+  await loadPluginModules(container, config, baseDir, dataDir, builtins, defaults, base.identity, base.logger);
   return {
     container,
-    logStore: resolve<LogStore>('logStore', keyFor('logStore')),
-    stableStore: resolve<StableStore>('stableStore', keyFor('stableStore')),
-    snapshotStore: resolve<SnapshotStore>('snapshotStore', keyFor('snapshotStore')),
-    backend: resolve<Backend>('backend', keyFor('backend')),
-    transport: resolve<Transport>('transport', keyFor('transport')),
-    apis: container.isBound(API_FRONTEND) ? container.getAll<ApiFrontend>(API_FRONTEND) : [],
+    logStore: container.get<LogStore>(LOG_STORE),
+    stableStore: container.get<StableStore>(STABLE_STORE),
+    snapshotStore: container.get<SnapshotStore>(SNAPSHOT_STORE),
+    backend: container.get<Backend>(BACKEND),
+    transport: container.get<Transport>(TRANSPORT),
+    apis: container.getAll<ApiFrontend>(API_FRONTEND, { optional: true }),
     clock: base.clock,
     logger: base.logger,
     random: base.random,
   };
-}
-
-/** The storage ports, each distinct object once (one plugin may serve several ports with one object). */
-export function storageLifecycles(ports: AssembledPorts): Lifecycle[] {
-  return [...new Set<Lifecycle>([ports.logStore, ports.stableStore, ports.snapshotStore, ports.backend])];
 }

@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
+import type { ContainerModule } from 'inversify';
+import type { Environment } from '../ports/environment.js';
 import type { Logger } from '../ports/logger.js';
-import { SystemClock } from '../ports/system-clock.js';
 import { SystemLogger } from '../ports/system-logger.js';
-import { SystemRandom } from '../ports/system-random.js';
-import { memoryPlugin } from '../testkit/memory/memory-plugin.js';
+import { memoryPlugin } from '../memory/memory-plugin.js';
 import type { DefaultPlugins } from './assembled-ports.js';
 import { ConfigError } from './config-error.js';
 import { loadConfig } from './config-loader.js';
 import { helpText } from './flags.js';
 import { Member } from './member.js';
-import type { MemberApplication } from './member-application.js';
-import type { CairnPlugin } from './plugin.js';
+import type { CairnPlugin } from '../ports/plugin.js';
 import { runSnapshotCommand, SNAPSHOT_RESTORE_USAGE } from './snapshot-restore-command.js';
 
 export interface CliIo {
@@ -19,6 +18,8 @@ export interface CliIo {
   readonly err: (line: string) => void;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM in the real command). */
   readonly stopRequested: Promise<string>;
+  /** The process environment (the real command passes process.env). */
+  readonly env?: Environment;
   /** Overrides the structured logger (tests). */
   readonly logger?: Logger;
 }
@@ -43,7 +44,7 @@ const COMMANDS_HELP = [
  * exit code: 0 after a clean stop, 2 for a bad config (nothing started), 1 for a failure.
  * `cairn snapshot restore FILE ...` restores a snapshot instead and exits.
  */
-export async function runCairn(argv: readonly string[], application: MemberApplication, defaults: DefaultPlugins, io: CliIo): Promise<number> {
+export async function runCairn(argv: readonly string[], application: ContainerModule, defaults: DefaultPlugins, io: CliIo): Promise<number> {
   if (argv[0] === 'snapshot') return runSnapshotCommand(argv.slice(1), { defaults, builtins: BUILTIN_PLUGINS, io });
   let member: Member | undefined;
   try {
@@ -58,8 +59,8 @@ export async function runCairn(argv: readonly string[], application: MemberAppli
     }
     const logger = io.logger ?? new SystemLogger(loaded.config['log-level']);
     member = await Member.start({
-      config: loaded.config, baseDir: loaded.baseDir, application, builtins: BUILTIN_PLUGINS, defaults,
-      clock: new SystemClock(), logger, random: new SystemRandom(),
+      config: loaded.config, baseDir: loaded.baseDir, application, builtins: BUILTIN_PLUGINS, defaults, logger,
+      ...(io.env === undefined ? {} : { environment: io.env }),
     });
     const fatal = new Promise<string>((resolve) => member!.node.onFatal((e) => resolve(`fatal: ${e.message}`)));
     const why = await Promise.race([io.stopRequested, fatal]);

@@ -61,6 +61,12 @@ export function loadConfig(argv: readonly string[], cwd = process.cwd()): Loaded
     // A flag that is not a whole number stays a string, so the schema names it in its error.
     raw[f.name] = f.kind === 'integer' && /^-?\d+$/.test(value as string) ? Number(value) : value;
   }
+  return { config: configFrom(raw), baseDir: file === undefined ? cwd : dirname(file), help, version };
+}
+
+/** Validate etcd-style keys (defaults filled in) and derive what etcd derives: the data dir and a lone member's initial cluster. */
+export function configFrom(keys: Readonly<Record<string, unknown>>): CairnConfig {
+  const raw: Record<string, unknown> = { ...keys };
   validateAgainst(CONFIG_SCHEMA, raw, '');
   const name = raw['name'] as string;
   if (raw['data-dir'] === undefined) raw['data-dir'] = `${name}.cairn`;
@@ -74,7 +80,7 @@ export function loadConfig(argv: readonly string[], cwd = process.cwd()): Loaded
   if (config['initial-cluster-state'] === 'new' && !parseInitialCluster(config['initial-cluster']).has(name)) {
     throw new ConfigError(`config: initial-cluster has no member named "${name}" (the --name of this member)`);
   }
-  return { config, baseDir: file === undefined ? cwd : dirname(file), help, version };
+  return config;
 }
 
 /** "n1=http://a:2380,n1=http://b:2380,n2=..." → name → peer URLs. */

@@ -1,4 +1,4 @@
-import type { JsonSchema } from './plugin.js';
+import type { JsonSchema } from '../ports/plugin.js';
 
 /** `{ use: "<package or path>", ...options }`: one plugin chosen for one or more ports. */
 export interface PluginChoice {
@@ -15,6 +15,11 @@ export interface PluginsConfig {
   readonly backend?: PluginChoice;
   readonly transport?: PluginChoice;
   readonly api?: readonly PluginChoice[];
+  /**
+   * Plugins loaded for their contributions alone (health checks, metrics collectors, lifecycle
+   * participants): they bind no port.
+   */
+  readonly extensions?: readonly PluginChoice[];
 }
 
 /** The validated configuration, keys as in etcd's config file. */
@@ -76,6 +81,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         storage: pluginChoice, logStore: pluginChoice, stableStore: pluginChoice, snapshotStore: pluginChoice,
         backend: pluginChoice, transport: pluginChoice,
         api: { type: 'array', items: pluginChoice },
+        extensions: { type: 'array', items: pluginChoice },
       },
     },
   },

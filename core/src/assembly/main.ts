@@ -18,6 +18,7 @@ const code = await runCairn(process.argv.slice(2), etcdApplication, {
   api: ['@cairn/api-grpc'],
 }, {
   cwd: process.cwd(),
+  env: process.env,
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   stopRequested,

@@ -1,120 +1,170 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Clock } from '../ports/clock.js';
-import type { Logger } from '../ports/logger.js';
-import type { Random } from '../ports/random.js';
+import { Container, type ContainerModule } from 'inversify';
+import { WATCH_LIMITS } from '../mvcc/watch-hub.js';
+import { CAIRN_SERVICES, type CairnServices } from '../api/services.js';
+import type { WatchLimits } from '../api/watch-types.js';
+import { FOUNDING_MEMBERS, type ClusterMemberInfo } from '../cluster/cluster-member-info.js';
+import { clusterIdOf, memberIdOf } from '../cluster/member-id.js';
+import { LESSOR_OPTIONS, type LessorOptions } from '../lease/lessor.js';
+import { API_FRONTEND, type ApiFrontend } from '../ports/api-frontend.js';
+import { ENVIRONMENT, type Environment } from '../ports/environment.js';
+import { LIFECYCLE_PARTICIPANT, type LifecycleParticipant } from '../ports/lifecycle-participant.js';
+import { LOGGER, type Logger } from '../ports/logger.js';
+import { MEMBER_IDENTITY, type MemberIdentity } from '../ports/member-identity.js';
+import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
+import { RAFT_NODE_CONFIG, type RaftNodeConfig } from '../raft/node-config.js';
 import { RaftNode } from '../raft/node.js';
-import type { CairnServices } from '../api/services.js';
-import { assemblePorts, storageLifecycles, type AssembledPorts, type DefaultPlugins } from './assembled-ports.js';
+import { loadPluginModules, type DefaultPlugins } from './assembled-ports.js';
 import { ConfigError } from './config-error.js';
 import { parseInitialCluster } from './config-loader.js';
 import type { CairnConfig } from './config-schema.js';
-import type { ApplicationInstance, ClusterMemberInfo, MemberApplication } from './member-application.js';
-import { clusterIdOf, memberIdOf } from '../cluster/member-id.js';
+import { ApiFrontendParticipant } from './lifecycle-participants.js';
+import { LifecycleRunner } from './lifecycle-runner.js';
 import type { BuiltinPlugins } from './plugin-loader.js';
+import { raftModule } from './raft-module.js';
+import { systemModule } from './system-module.js';
 
 export interface MemberOptions {
   readonly config: CairnConfig;
   /** Where relative paths (data dir, plugin paths) resolve from. */
   readonly baseDir: string;
-  readonly application: MemberApplication;
+  /** What runs on top of Raft: a module binding STATE_MACHINE, CAIRN_SERVICES and their parts (`etcdApplication`). */
+  readonly application: ContainerModule;
   readonly builtins: BuiltinPlugins;
   readonly defaults: DefaultPlugins;
-  readonly clock: Clock;
   readonly logger: Logger;
-  readonly random: Random;
+  /** The process environment (only settings tests shorten are read from it). */
+  readonly environment?: Environment;
+  /**
+   * Loaded after the core's and the plugins' modules: the simulator and in-process test clusters
+   * rebind CLOCK, RANDOM, DEFERRAL, TRANSPORT or the storage tokens here, and nothing else changes.
+   */
+  readonly overrides?: readonly ContainerModule[];
 }
 
-/** A running member: its Raft node, application and frontends, stopped in reverse order. */
+/** Tests shorten etcd's 10-minute progress_notify interval with CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS. */
+function watchLimitsFrom(environment: Environment): Partial<WatchLimits> {
+  const interval = Number(environment['CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS']);
+  return Number.isInteger(interval) && interval > 0 ? { progressIntervalMs: interval } : {};
+}
+
+/** The member's founders, itself, and its identity, as etcd derives them from the flags. */
+export function memberTopology(config: CairnConfig): { founders: ClusterMemberInfo[]; self: ClusterMemberInfo; identity: MemberIdentity; join: boolean } {
+  const token = config['initial-cluster-token'];
+  const founders: ClusterMemberInfo[] = [...parseInitialCluster(config['initial-cluster'])].map(([name, peerUrls]) => ({
+    id: memberIdOf(peerUrls, token), name, peerUrls,
+    clientUrls: name === config.name ? config['advertise-client-urls'].split(',') : [],
+  }));
+  const self = founders.find((m) => m.name === config.name)
+    ?? { id: memberIdOf(config['initial-advertise-peer-urls'].split(','), token), name: config.name, peerUrls: config['initial-advertise-peer-urls'].split(','), clientUrls: config['advertise-client-urls'].split(',') };
+  const join = config['initial-cluster-state'] === 'existing';
+  // A new cluster's ID follows from its founders; a member joining one learns it from the
+  // cluster (and keeps it in its stable store), so it starts unknown ('').
+  const clusterId = join ? '' : clusterIdOf(founders.map((m) => m.id));
+  return { founders, self, identity: { clusterId, memberId: self.id, name: config.name }, join };
+}
+
+/** The values the kernel's components inject, from the validated config. */
+function bindMemberValues(container: Container, config: CairnConfig, logger: Logger, environment: Environment): MemberIdentity {
+  const { founders, self, identity, join } = memberTopology(config);
+  const heartbeat = config['heartbeat-interval'];
+  const settings: MemberSettings = {
+    heartbeatIntervalMs: heartbeat, electionTimeoutMs: config['election-timeout'], maxTxnOps: config['max-txn-ops'],
+    maxRequestBytes: config['max-request-bytes'], quotaBackendBytes: config['quota-backend-bytes'],
+    initialClusterToken: config['initial-cluster-token'], advertiseClientUrls: config['advertise-client-urls'].split(','),
+  };
+  const raft: RaftNodeConfig = {
+    id: self.id,
+    peers: new Map(founders.map((m) => [m.id, m.peerUrls])),
+    join,
+    ...(join ? {} : { clusterId: identity.clusterId }),
+    raft: { electionTick: Math.max(2, Math.round(config['election-timeout'] / heartbeat)), heartbeatTick: 1 },
+    tickMs: heartbeat,
+    snapshotCount: config['snapshot-count'],
+    snapshotCatchUpEntries: config['snapshot-catchup-entries'],
+  };
+  const lessor: LessorOptions = { electionTimeoutMs: config['election-timeout'] };
+  container.bind(LOGGER).toConstantValue(logger);
+  container.bind(ENVIRONMENT).toConstantValue(environment);
+  container.bind(MEMBER_IDENTITY).toConstantValue(identity);
+  container.bind(MEMBER_SETTINGS).toConstantValue(settings);
+  container.bind(FOUNDING_MEMBERS).toConstantValue(founders.some((m) => m.id === self.id) ? founders : [...founders, self]);
+  container.bind(RAFT_NODE_CONFIG).toConstantValue(raft);
+  container.bind(LESSOR_OPTIONS).toConstantValue(lessor);
+  container.bind(WATCH_LIMITS).toConstantValue(watchLimitsFrom(environment));
+  return identity;
+}
+
+/** What a member's container is made from, plugins aside. */
+export interface MemberContainerOptions {
+  readonly config: CairnConfig;
+  readonly application: ContainerModule;
+  /** The member's logger (its lines carry the member's name). */
+  readonly logger: Logger;
+  readonly environment?: Environment;
+}
+
+/**
+ * A container with the member's values, the system ports, Raft and the application bound: what
+ * is left to bind are the transport and storage ports (plugins, or a test's memory ports).
+ */
+export async function createMemberContainer(options: MemberContainerOptions): Promise<{ container: Container; identity: MemberIdentity }> {
+  const container = new Container();
+  const identity = bindMemberValues(container, options.config, options.logger, options.environment ?? {});
+  await container.loadAsync(systemModule, raftModule, options.application);
+  return { container, identity };
+}
+
+/** A running member: the container that assembled it, and its participants, stopped in reverse order. */
 export class Member {
   private stopped = false;
 
   private constructor(
+    readonly container: Container,
     readonly node: RaftNode,
     readonly services: CairnServices,
-    readonly ports: AssembledPorts,
-    private readonly app: ApplicationInstance,
+    private readonly lifecycle: LifecycleRunner,
     private readonly logger: Logger,
   ) {}
 
+  /** Assemble a member from its config (plugins loaded by name) and start it. */
   static async start(options: MemberOptions): Promise<Member> {
-    const { config, logger } = options;
+    const { config } = options;
     const dataDir = resolve(options.baseDir, config['data-dir']);
     try {
       await mkdir(dataDir, { recursive: true });
     } catch (err) {
       throw new ConfigError(`config: data-dir: cannot create ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+    const logger = options.logger.child({ name: config.name });
+    const { container, identity } = await createMemberContainer({
+      config, application: options.application, logger, ...(options.environment === undefined ? {} : { environment: options.environment }),
+    });
+    await loadPluginModules(container, config, options.baseDir, dataDir, options.builtins, options.defaults, identity, options.logger);
+    if (options.overrides !== undefined) await container.loadAsync(...options.overrides);
+    const member = await Member.launch(container);
+    logger.info({ member: identity.memberId, cluster: identity.clusterId, dataDir, clientUrls: config['listen-client-urls'] }, 'member ready to serve clients');
+    return member;
+  }
 
-    const token = config['initial-cluster-token'];
-    const founders: ClusterMemberInfo[] = [...parseInitialCluster(config['initial-cluster'])].map(([name, peerUrls]) => ({
-      id: memberIdOf(peerUrls, token), name, peerUrls,
-      clientUrls: name === config.name ? config['advertise-client-urls'].split(',') : [],
-    }));
-    const self = founders.find((m) => m.name === config.name)
-      ?? { id: memberIdOf(config['initial-advertise-peer-urls'].split(','), token), name: config.name, peerUrls: config['initial-advertise-peer-urls'].split(','), clientUrls: config['advertise-client-urls'].split(',') };
-    const join = config['initial-cluster-state'] === 'existing';
-    // A new cluster's ID follows from its founders; a member joining one learns it from the
-    // cluster (and keeps it in its stable store), so it starts unknown ('').
-    const clusterId = join ? '' : clusterIdOf(founders.map((m) => m.id));
-    const identity = { clusterId, memberId: self.id, name: config.name };
-    const ports = await assemblePorts(config, options.baseDir, dataDir, options.builtins, options.defaults, { ...options, identity: { clusterId, memberId: self.id } });
-    const memberLogger = logger.child({ name: config.name });
-
-    const opened: { close(): Promise<void> }[] = [];
-    try {
-      for (const store of storageLifecycles(ports)) {
-        await store.open();
-        opened.push(store);
-      }
-      const app = await options.application.create({
-        config, backend: ports.backend, clock: ports.clock, logger: memberLogger, identity,
-        members: founders.some((m) => m.id === self.id) ? founders : [...founders, self],
-      });
-      opened.push(app);
-      const heartbeat = config['heartbeat-interval'];
-      const node = new RaftNode({
-        id: self.id,
-        peers: new Map(founders.map((m) => [m.id, m.peerUrls])),
-        join,
-        ...(join ? {} : { clusterId }),
-        raft: { electionTick: Math.max(2, Math.round(config['election-timeout'] / heartbeat)), heartbeatTick: 1 },
-        ports: {
-          transport: ports.transport, logStore: ports.logStore, stableStore: ports.stableStore, snapshotStore: ports.snapshotStore,
-          clock: ports.clock, logger: memberLogger, random: ports.random,
-        },
-        stateMachine: app.stateMachine,
-        tickMs: heartbeat,
-        snapshotCount: config['snapshot-count'],
-        snapshotCatchUpEntries: config['snapshot-catchup-entries'],
-      });
-      const services = app.services(node);
-      await node.start();
-      const member = new Member(node, services, ports, app, memberLogger);
-      for (const api of ports.apis) {
-        try {
-          await api.start(services);
-        } catch (err) {
-          await member.stop();
-          throw err;
-        }
-      }
-      memberLogger.info({ member: self.id, cluster: clusterId, dataDir, clientUrls: config['listen-client-urls'] }, 'member ready to serve clients');
-      return member;
-    } catch (err) {
-      for (const o of opened.reverse()) await o.close().catch(() => undefined);
-      throw err;
-    }
+  /** Start the member a container holds: its lifecycle participants, then its API frontends. */
+  static async launch(container: Container): Promise<Member> {
+    const logger = container.get<Logger>(LOGGER);
+    const services = container.get<CairnServices>(CAIRN_SERVICES);
+    const participants: LifecycleParticipant[] = [...container.getAll<LifecycleParticipant>(LIFECYCLE_PARTICIPANT, { optional: true })];
+    const frontends = container.getAll<ApiFrontend>(API_FRONTEND, { optional: true });
+    frontends.forEach((frontend, i) => participants.push(new ApiFrontendParticipant(`api:${i}`, frontend, services)));
+    const lifecycle = new LifecycleRunner(logger);
+    await lifecycle.start(participants);
+    return new Member(container, container.get(RaftNode), services, lifecycle, logger);
   }
 
   /** Stop serving, stop Raft, close the application and storage. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const api of [...this.ports.apis].reverse()) await api.stop().catch((err: unknown) => this.logger.warn({ error: String(err) }, 'frontend did not stop cleanly'));
-    await this.node.stop();
-    await this.app.close();
-    for (const store of storageLifecycles(this.ports).reverse()) await store.close();
+    await this.lifecycle.stop();
     this.logger.info({}, 'member stopped');
   }
 }

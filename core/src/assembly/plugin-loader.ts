@@ -4,7 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from './config-error.js';
 import type { PluginChoice } from './config-schema.js';
-import type { CairnPlugin, PortName } from './plugin.js';
+import type { CairnPlugin, PortName } from '../ports/plugin.js';
 import { validateAgainst } from './schema-validator.js';
 
 /** Plugins that ship inside the core, by the names a config may use. */

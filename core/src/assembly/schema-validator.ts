@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError } from './config-error.js';
-import type { JsonSchema } from './plugin.js';
+import type { JsonSchema } from '../ports/plugin.js';
 
 const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: false });
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();

@@ -7,3 +7,6 @@ export interface ClusterMemberInfo {
   /** Known for this member at start; for others once they publish them. */
   readonly clientUrls: readonly string[];
 }
+
+/** The founding members from `--initial-cluster`, and this member if it joined (a value the assembly binds). */
+export const FOUNDING_MEMBERS = Symbol.for('cairn.value.FoundingMembers');

@@ -1,4 +1,5 @@
-import type { Backend, BackendOp } from '../ports/backend.js';
+import { inject, injectable } from 'inversify';
+import { BACKEND, type Backend, type BackendOp } from '../ports/backend.js';
 import { metaKey } from '../mvcc/revision-key.js';
 import { peerUrlsOfContext } from '../raft/conf-change.js';
 import { ConfChangeType, type ConfChange, type MemberId } from '../protocol/raft-types.js';
@@ -25,11 +26,12 @@ interface StoredMembers {
  * live in the Backend beside the MVCC metadata, so every member agrees, a restart remembers, and a
  * snapshot carries them to a member that catches up.
  */
+@injectable()
 export class MemberRegistry {
   private records = new Map<MemberId, MemberRecord>();
   private removed = new Set<MemberId>();
 
-  constructor(private readonly backend: Backend) {}
+  constructor(@inject(BACKEND) private readonly backend: Backend) {}
 
   /** Read the records from the Backend (at open, and after a snapshot replaced it). */
   async load(): Promise<void> {

@@ -1,8 +1,10 @@
-import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
+import { inject, injectable } from 'inversify';
+import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
+import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
 import { EtcdErrors } from '../api/errors.js';
 import type { ResponseHeader } from '../api/kv-types.js';
 import type { LeaseCommand } from './lease-command.js';
-import type { LeaseRecord, LeaseStore } from './lease-store.js';
+import { LeaseStore, type LeaseRecord } from './lease-store.js';
 
 /** What an applied lease entry changed, for the member's lessor (its expiry clock). */
 export type LeaseApplyEvent =
@@ -25,13 +27,14 @@ export interface GrantOutcome {
  * only tell the lessor. Everything here is deterministic: the same log gives every member the
  * same leases and keys.
  */
+@injectable()
 export class LeaseApplier {
   private readonly listeners: ((event: LeaseApplyEvent) => void)[] = [];
 
   constructor(
-    private readonly store: MvccStore,
-    readonly leases: LeaseStore,
-    private readonly header: (revision: number) => ResponseHeader,
+    @inject(MvccStore) private readonly store: MvccStore,
+    @inject(LeaseStore) readonly leases: LeaseStore,
+    @inject(RESPONSE_HEADERS) private readonly headers: ResponseHeaders,
   ) {
     store.onCommit((events) => leases.observe(events));
   }
@@ -56,7 +59,7 @@ export class LeaseApplier {
         const record = { id: command.id, ttl: command.ttl };
         await this.store.writeMeta(index, this.leases.grant(record));
         this.emit({ type: 'grant', record });
-        const ok: GrantOutcome = { header: this.header(this.store.currentRevision), id: record.id, ttl: record.ttl };
+        const ok: GrantOutcome = { header: this.headers.header(this.store.currentRevision), id: record.id, ttl: record.ttl };
         return { ok };
       }
       case 'leaseRevoke': {

@@ -1,4 +1,5 @@
-import type { Backend, BackendOp } from '../ports/backend.js';
+import { inject, injectable } from 'inversify';
+import { BACKEND, type Backend, type BackendOp } from '../ports/backend.js';
 import type { LeaseLookup, MvccEvent } from '../mvcc/mvcc-store.js';
 import { metaKey } from '../mvcc/revision-key.js';
 
@@ -24,12 +25,13 @@ const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffs
  * restarts and snapshots carry them); attachments are not stored twice: they are what the MVCC
  * index says (each live key's lease), rebuilt from it at open and followed through its commits.
  */
+@injectable()
 export class LeaseStore implements LeaseLookup {
   private leases = new Map<bigint, LeaseRecord>();
   private keysOf = new Map<bigint, Set<string>>();
   private leaseOf = new Map<string, bigint>();
 
-  constructor(private readonly backend: Backend) {}
+  constructor(@inject(BACKEND) private readonly backend: Backend) {}
 
   /** Read the records, and attach the live leased keys (at open, and after a snapshot replaced the state). */
   async load(leasedKeys: Iterable<readonly [string, bigint]>): Promise<void> {

@@ -1,9 +1,11 @@
-import type { Clock, TimerHandle } from '../ports/clock.js';
-import type { Logger } from '../ports/logger.js';
+import { inject, injectable } from 'inversify';
+import { CLOCK, type Clock, type TimerHandle } from '../ports/clock.js';
+import { LOGGER, type Logger } from '../ports/logger.js';
+import { CONSENSUS } from '../raft/consensus.js';
 import type { MemberId } from '../protocol/raft-types.js';
-import type { LeaseApplier, LeaseApplyEvent } from './lease-applier.js';
-import type { LeaseCommand } from './lease-command.js';
-import type { LeaseStore } from './lease-store.js';
+import { LeaseApplier, type LeaseApplyEvent } from './lease-applier.js';
+import { LEASE_PROPOSER, type LeaseProposer } from './lease-proposer.js';
+import { LeaseStore } from './lease-store.js';
 
 /** Leases one checkpoint entry names at most. */
 const CHECKPOINT_BATCH = 10_000;
@@ -14,6 +16,8 @@ export interface LessorRaft {
   currentLeader(): MemberId;
   onLeaderChange(listener: (leader: MemberId) => void): void;
 }
+
+export const LESSOR_OPTIONS = Symbol.for('cairn.value.LessorOptions');
 
 export interface LessorOptions {
   /** A new leader gives every lease its full TTL plus this, as etcd's Promote(electionTimeout) does. */
@@ -43,6 +47,7 @@ export interface LessorOptions {
  * leader restarts every clock at the full TTL plus an election timeout (etcd's Promote), so a
  * leader change extends leases instead of expiring them in a storm.
  */
+@injectable()
 export class Lessor {
   private readonly expiry = new Map<bigint, number>();
   private readonly revoking = new Set<bigint>();
@@ -54,13 +59,13 @@ export class Lessor {
   private readonly checkpointIntervalMs: number;
 
   constructor(
-    private readonly raft: LessorRaft,
-    private readonly leases: LeaseStore,
-    applier: LeaseApplier,
-    private readonly propose: (command: LeaseCommand) => Promise<unknown>,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: LessorOptions,
+    @inject(CONSENSUS) private readonly raft: LessorRaft,
+    @inject(LeaseStore) private readonly leases: LeaseStore,
+    @inject(LeaseApplier) applier: LeaseApplier,
+    @inject(LEASE_PROPOSER) private readonly proposer: LeaseProposer,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(LOGGER) private readonly logger: Logger,
+    @inject(LESSOR_OPTIONS) private readonly options: LessorOptions,
   ) {
     this.checkIntervalMs = options.checkIntervalMs ?? 250;
     this.maxRevokes = options.maxRevokesPerCheck ?? 250;
@@ -72,6 +77,8 @@ export class Lessor {
 
   start(): void {
     if (this.timers.length > 0) return;
+    // Leases loaded after construction (the assembly loads the state before starting the lessor).
+    for (const lease of this.leases.all()) if (!this.expiry.has(lease.id)) this.expiry.set(lease.id, this.clock.now() + lease.ttl * 1000 + this.options.electionTimeoutMs);
     this.leaderChanged(this.raft.currentLeader());
     this.timers.push(this.clock.setInterval(() => this.revokeExpired(), this.checkIntervalMs));
     this.timers.push(this.clock.setInterval(() => this.checkpoint(), this.checkpointIntervalMs));
@@ -152,7 +159,7 @@ export class Lessor {
       this.revoking.add(id);
       proposed++;
       // Settled either way: applied, the revoke event clears it; failed (leader lost), the next check retries.
-      this.propose({ op: 'leaseRevoke', id }).then(
+      this.proposer.proposeLease({ op: 'leaseRevoke', id }).then(
         () => this.revoking.delete(id),
         (err: unknown) => {
           this.revoking.delete(id);
@@ -178,7 +185,7 @@ export class Lessor {
     this.renewedHere = new Set();
     // Bounded entries (about 30 bytes a lease), however many leases are kept alive.
     for (let i = 0; i < ids.length; i += CHECKPOINT_BATCH) {
-      this.propose({ op: 'leaseCheckpoint', ids: ids.slice(i, i + CHECKPOINT_BATCH) }).catch(() => undefined);
+      this.proposer.proposeLease({ op: 'leaseCheckpoint', ids: ids.slice(i, i + CHECKPOINT_BATCH) }).catch(() => undefined);
     }
   }
 }

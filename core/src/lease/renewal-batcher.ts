@@ -1,3 +1,4 @@
+import type { Deferral } from '../ports/deferral.js';
 /** Leases one renewal batch carries at most (8 bytes each on the wire, about 30 in a log entry). */
 const MAX_BATCH = 10_000;
 
@@ -19,7 +20,7 @@ export class RenewalBatcher {
 
   constructor(
     private readonly proposeRenewal: (ids: readonly bigint[]) => Promise<ReadonlyMap<bigint, number>>,
-    private readonly defer: (run: () => void) => void = (run) => setImmediate(run),
+    private readonly deferral: Deferral,
   ) {}
 
   renew(id: bigint): Promise<number> {
@@ -34,7 +35,7 @@ export class RenewalBatcher {
   private schedule(): void {
     if (this.inFlight || this.scheduled) return;
     this.scheduled = true;
-    this.defer(() => {
+    this.deferral.defer(() => {
       this.scheduled = false;
       void this.flush();
     });

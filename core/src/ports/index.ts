@@ -15,3 +15,5 @@ export * from './member-identity.js';
 export * from './health-check.js';
 export * from './metrics-collector.js';
 export * from './lifecycle-participant.js';
+export * from './member-settings.js';
+export * from './plugin-entry-bindings.js';

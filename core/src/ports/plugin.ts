@@ -1,5 +1,5 @@
 import type { ContainerModule } from 'inversify';
-import type { Logger } from '../ports/logger.js';
+import type { Logger } from './logger.js';
 
 /** The ports a plugin can provide; the config names a plugin for each. */
 export type PortName = 'transport' | 'logStore' | 'stableStore' | 'snapshotStore' | 'backend' | 'api';

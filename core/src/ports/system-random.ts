@@ -1,7 +1,9 @@
+import { injectable } from 'inversify';
 import { randomInt, randomBytes } from 'node:crypto';
 import type { Random } from './random.js';
 
 /** Randomness from the operating system, for real members (the simulator injects a seeded one). */
+@injectable()
 export class SystemRandom implements Random {
   next(): number {
     return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;

@@ -1,13 +1,17 @@
-import type { MemberRegistry } from '../cluster/member-registry.js';
-import type { ClusterMemberInfo } from '../cluster/cluster-member-info.js';
+import { inject, injectable } from 'inversify';
+import { MemberRegistry } from '../cluster/member-registry.js';
+import { FOUNDING_MEMBERS, type ClusterMemberInfo } from '../cluster/cluster-member-info.js';
+import { MvccStore } from '../mvcc/mvcc-store.js';
+import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
+import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
 import { memberIdOf } from '../cluster/member-id.js';
 import { memberChangeContext } from '../raft/conf-change.js';
 import { LeaderRequestError } from '../raft/leader-requests.js';
-import type { RaftNode } from '../raft/node.js';
+import { CONSENSUS, type Consensus } from '../raft/consensus.js';
 import { ConfChangeType, type MemberId } from '../protocol/raft-types.js';
 import { EtcdError, EtcdErrors, GrpcCode } from '../api/errors.js';
 import type { ResponseHeader } from '../api/kv-types.js';
-import type { LeaderWait } from './leader-wait.js';
+import { LeaderWait } from './leader-wait.js';
 import type { ClusterService, Member, MemberChangeResponse, MemberListResponse } from '../api/services.js';
 
 /** etcd promotes a learner only once its log is within this fraction of the leader's. */
@@ -22,16 +26,22 @@ const decoder = new TextDecoder();
  * configuration; peer URLs, names and client URLs are the member records every member applies
  * from the log (the founders' names also come from initial-cluster, before they publish).
  */
+@injectable()
 export class MemberClusterService implements ClusterService {
   constructor(
-    private readonly node: RaftNode,
-    private readonly registry: MemberRegistry,
-    private readonly founders: readonly ClusterMemberInfo[],
-    private readonly clusterToken: string,
-    private readonly header: () => ResponseHeader,
-    private readonly leader: LeaderWait,
+    @inject(CONSENSUS) private readonly node: Consensus,
+    @inject(MemberRegistry) private readonly registry: MemberRegistry,
+    @inject(FOUNDING_MEMBERS) private readonly founders: readonly ClusterMemberInfo[],
+    @inject(MEMBER_SETTINGS) private readonly settings: Pick<MemberSettings, 'initialClusterToken'>,
+    @inject(MvccStore) private readonly store: Pick<MvccStore, 'currentRevision'>,
+    @inject(RESPONSE_HEADERS) private readonly headers: ResponseHeaders,
+    @inject(LeaderWait) private readonly leader: LeaderWait,
   ) {
     node.serveLeaderRequests(LEARNER_READY_REQUEST, (payload) => Uint8Array.of(this.learnerReadyHere(decoder.decode(payload)) ? 1 : 0));
+  }
+
+  private header(): ResponseHeader {
+    return this.headers.header(this.store.currentRevision);
   }
 
   async memberList(linearizable: boolean): Promise<MemberListResponse> {
@@ -47,7 +57,7 @@ export class MemberClusterService implements ClusterService {
     const taken = new Set([...this.node.peerUrls().values()].flat());
     if (peerURLs.some((u) => taken.has(u))) throw EtcdErrors.peerUrlExist();
     // Derived like a founder's ID, so the new member computes its own from its flags.
-    const id = memberIdOf(peerURLs, this.clusterToken);
+    const id = memberIdOf(peerURLs, this.settings.initialClusterToken);
     if (this.registry.wasRemoved(id)) {
       throw new EtcdError(GrpcCode.FailedPrecondition, `cairn: member ${id} (peer URLs ${peerURLs.join(',')}) was removed from this cluster and cannot come back under the same ID; add it with another peer URL`);
     }

@@ -1,4 +1,5 @@
-import type { MvccEvent, MvccStore } from '../mvcc/mvcc-store.js';
+import { inject, injectable } from 'inversify';
+import { MvccStore, type MvccEvent } from '../mvcc/mvcc-store.js';
 
 export type CommitListener = (events: readonly MvccEvent[], revision: number) => void;
 
@@ -6,10 +7,11 @@ export type CommitListener = (events: readonly MvccEvent[], revision: number) =>
  * The MVCC store's committed events, fanned out to listeners that come and go (a lock waiter, an
  * election observer): the store keeps its listeners for life, so this registers with it once.
  */
+@injectable()
 export class CommitFeed {
   private readonly listeners = new Set<CommitListener>();
 
-  constructor(store: MvccStore) {
+  constructor(@inject(MvccStore) store: MvccStore) {
     store.onCommit((events, revision) => {
       for (const listener of this.listeners) listener(events, revision);
     });

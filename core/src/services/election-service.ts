@@ -1,8 +1,11 @@
-import type { CommitFeed } from './commit-feed.js';
+import { inject, injectable, optional } from 'inversify';
+import { CommitFeed } from './commit-feed.js';
+import { RaftKvService } from './kv-service.js';
+import { RaftLeaseService } from './lease-service.js';
 import { EtcdError, GrpcCode } from '../api/errors.js';
 import { CompareResult, CompareTarget, type KeyValue, type ResponseHeader } from '../api/kv-types.js';
 import { rangeOf } from './lock-service.js';
-import { concatBytes, firstCreated, sameBytes, type PrefixWaits } from './prefix-waits.js';
+import { concatBytes, firstCreated, PrefixWaits, sameBytes } from './prefix-waits.js';
 import type { ElectionService, KvService, LeaderKey, LeaseService } from '../api/services.js';
 import { ownerSuffix, sessionLease } from './session-lease.js';
 
@@ -23,12 +26,13 @@ const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean =>
  * campaigner's key is `name/<lease hex>` holding its proclaimed value; the leader is the oldest key
  * under `name/`, and a campaign is won once every older key is gone.
  */
+@injectable()
 export class MemberElectionService implements ElectionService {
   constructor(
-    private readonly kv: KvService,
-    private readonly leases: LeaseService | undefined,
-    private readonly waits: PrefixWaits,
-    private readonly feed: CommitFeed,
+    @inject(RaftKvService) private readonly kv: KvService,
+    @inject(RaftLeaseService) @optional() private readonly leases: LeaseService | undefined,
+    @inject(PrefixWaits) private readonly waits: PrefixWaits,
+    @inject(CommitFeed) private readonly feed: CommitFeed,
   ) {}
 
   async campaign(name: Uint8Array, lease: bigint, value: Uint8Array, signal?: AbortSignal): Promise<{ header: ResponseHeader; leader: LeaderKey }> {

@@ -1,9 +1,11 @@
-import { putCost, txnCost, type BackendQuota } from '../alarm/backend-quota.js';
+import { inject, injectable } from 'inversify';
+import { BackendQuota, putCost, txnCost } from '../alarm/backend-quota.js';
 import { encodeKvCommand, type KvCommand } from '../apply/kv-command.js';
-import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
-import type { RaftNode } from '../raft/node.js';
+import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
+import { CONSENSUS, type Consensus } from '../raft/consensus.js';
+import { MEMBER_SETTINGS } from '../ports/member-settings.js';
 import { EtcdErrors } from '../api/errors.js';
-import type { LeaderWait } from './leader-wait.js';
+import { LeaderWait } from './leader-wait.js';
 import { checkDeleteRange, checkPut, checkRange, checkTxn } from '../api/kv-request-checks.js';
 import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
@@ -27,13 +29,14 @@ function requestBytes(value: unknown): number {
 }
 
 /** etcd's KV service on a member: writes go through Raft, linearizable reads through ReadIndex. */
+@injectable()
 export class RaftKvService implements KvService {
   constructor(
-    private readonly node: RaftNode,
-    private readonly store: MvccStore,
-    private readonly limits: KvLimits,
-    private readonly leader: LeaderWait,
-    private readonly quota: BackendQuota,
+    @inject(CONSENSUS) private readonly node: Consensus,
+    @inject(MvccStore) private readonly store: MvccStore,
+    @inject(MEMBER_SETTINGS) private readonly limits: KvLimits,
+    @inject(LeaderWait) private readonly leader: LeaderWait,
+    @inject(BackendQuota) private readonly quota: BackendQuota,
   ) {}
 
   async range(request: RangeRequest): Promise<RangeResponse> {

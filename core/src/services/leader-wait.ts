@@ -1,5 +1,7 @@
-import type { Clock } from '../ports/clock.js';
-import type { RaftNode } from '../raft/node.js';
+import { inject, injectable } from 'inversify';
+import { CLOCK, type Clock } from '../ports/clock.js';
+import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
+import { CONSENSUS, type Consensus } from '../raft/consensus.js';
 import { NO_MEMBER } from '../protocol/raft-types.js';
 import { EtcdErrors } from '../api/errors.js';
 
@@ -7,10 +9,19 @@ import { EtcdErrors } from '../api/errors.js';
  * Lets a request that arrives during an election wait for its outcome instead of failing at
  * once, as etcd's requests do; after `timeoutMs` without a leader it fails with "no leader".
  */
+@injectable()
 export class LeaderWait {
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly node: RaftNode, private readonly clock: Clock, private readonly timeoutMs: number) {
+  /** Requests made during an election wait this long for a leader, as etcd's do. */
+  private readonly timeoutMs: number;
+
+  constructor(
+    @inject(CONSENSUS) private readonly node: Consensus,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(MEMBER_SETTINGS) settings: Pick<MemberSettings, 'electionTimeoutMs'>,
+  ) {
+    this.timeoutMs = 3 * settings.electionTimeoutMs;
     node.onLeaderChange((leader) => {
       if (leader === NO_MEMBER) return;
       for (const wake of this.waiters.splice(0)) wake();

@@ -1,4 +1,4 @@
-import type { RaftNode } from '../raft/node.js';
+import type { Consensus } from '../raft/consensus.js';
 import { EtcdErrors } from '../api/errors.js';
 import type { CairnServices, ClusterService, KvService, MaintenanceService } from '../api/services.js';
 
@@ -6,7 +6,7 @@ import type { CairnServices, ClusterService, KvService, MaintenanceService } fro
  * etcd 3.4's rule for a learner: it serves endpoint status and serializable reads, and refuses
  * every other request with "rpc not supported for learner", so clients move on to a voter.
  */
-export function learnerGated(services: CairnServices, node: RaftNode): CairnServices {
+export function learnerGated(services: CairnServices, node: Pick<Consensus, 'membership' | 'id'>): CairnServices {
   const isLearner = (): boolean => node.membership().learners.includes(node.id);
   const gate = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
     if (isLearner()) throw EtcdErrors.notSupportedForLearner();
@@ -44,6 +44,9 @@ export function learnerGated(services: CairnServices, node: RaftNode): CairnServ
   const { lease, watch, lock, election } = services;
   return {
     identity: services.identity, kv: gatedKv, cluster: gatedCluster, maintenance: gatedMaintenance,
+    // etcd answers health and metrics on a learner too.
+    ...(services.health === undefined ? {} : { health: services.health }),
+    ...(services.metrics === undefined ? {} : { metrics: services.metrics }),
     ...(lease === undefined ? {} : {
       lease: {
         grant: gate((ttl, id) => lease.grant(ttl, id)),

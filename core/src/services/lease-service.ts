@@ -1,29 +1,26 @@
+import { inject, injectable } from 'inversify';
 import type { GrantOutcome } from '../lease/lease-applier.js';
 import type { LeaseCommand } from '../lease/lease-command.js';
-import type { LeaseIdGenerator } from '../lease/lease-id-generator.js';
-import type { LeaseStore } from '../lease/lease-store.js';
+import { LeaseIdGenerator } from '../lease/lease-id-generator.js';
+import { LeaseStore } from '../lease/lease-store.js';
 import {
-  MAX_LEASE_TTL,
+  MAX_LEASE_TTL, minLeaseTtl,
   type LeaseGrantResponse, type LeaseKeepAliveResponse, type LeaseLeasesResponse, type LeaseRevokeResponse, type LeaseTimeToLiveResponse,
 } from '../api/lease-types.js';
-import type { Lessor } from '../lease/lessor.js';
+import { Lessor } from '../lease/lessor.js';
 import { decodeRenewedTtls, encodeLeaseIds, LEASE_RENEW_REQUEST, renewOnLeader } from '../lease/leader-renewal.js';
 import { RenewalBatcher } from '../lease/renewal-batcher.js';
 import { encodeKvCommand } from '../apply/kv-command.js';
-import type { ApplyOutcome } from '../mvcc/mvcc-store.js';
+import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
 import { LeaderRequestError } from '../raft/leader-requests.js';
-import type { RaftNode } from '../raft/node.js';
+import { CONSENSUS, type Consensus } from '../raft/consensus.js';
+import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
+import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
+import { DEFERRAL, type Deferral } from '../ports/deferral.js';
 import { EtcdErrors } from '../api/errors.js';
 import type { ResponseHeader } from '../api/kv-types.js';
-import type { LeaderWait } from './leader-wait.js';
+import { LeaderWait } from './leader-wait.js';
 import type { LeaseService } from '../api/services.js';
-
-export interface RaftLeaseServiceOptions {
-  /** The cluster's minimum TTL in seconds (see minLeaseTtl). */
-  readonly minTtl: number;
-  /** The member's response header at its current revision. */
-  readonly header: () => ResponseHeader;
-}
 
 /**
  * etcd's Lease service on a member. Grants and revokes go through Raft; keep-alives are answered
@@ -31,18 +28,25 @@ export interface RaftLeaseServiceOptions {
  * (see Lessor for why). TimeToLive is answered from the member's own lessor after a ReadIndex, so
  * a follower knows every grant and revoke committed before the call.
  */
+@injectable()
 export class RaftLeaseService implements LeaseService {
   private readonly renewals: RenewalBatcher;
+  /** The cluster's minimum TTL in seconds (see minLeaseTtl). */
+  private readonly minTtl: number;
 
   constructor(
-    private readonly node: RaftNode,
-    private readonly store: LeaseStore,
-    private readonly lessor: Lessor,
-    private readonly ids: LeaseIdGenerator,
-    private readonly leader: LeaderWait,
-    private readonly options: RaftLeaseServiceOptions,
+    @inject(CONSENSUS) private readonly node: Consensus,
+    @inject(LeaseStore) private readonly store: LeaseStore,
+    @inject(Lessor) private readonly lessor: Lessor,
+    @inject(LeaseIdGenerator) private readonly ids: LeaseIdGenerator,
+    @inject(LeaderWait) private readonly leader: LeaderWait,
+    @inject(MEMBER_SETTINGS) settings: Pick<MemberSettings, 'electionTimeoutMs' | 'heartbeatIntervalMs'>,
+    @inject(MvccStore) private readonly mvcc: Pick<MvccStore, 'currentRevision'>,
+    @inject(RESPONSE_HEADERS) private readonly headers: ResponseHeaders,
+    @inject(DEFERRAL) deferral: Deferral,
   ) {
-    this.renewals = new RenewalBatcher((renewed) => this.renewThroughLeader(renewed));
+    this.minTtl = minLeaseTtl(settings.electionTimeoutMs, settings.heartbeatIntervalMs);
+    this.renewals = new RenewalBatcher((renewed) => this.renewThroughLeader(renewed), deferral);
     node.serveLeaderRequests(LEASE_RENEW_REQUEST, (payload) => renewOnLeader(lessor, payload));
   }
 
@@ -66,7 +70,7 @@ export class RaftLeaseService implements LeaseService {
     if (ttl > MAX_LEASE_TTL) throw EtcdErrors.leaseTtlTooLarge();
     // Chosen here, before proposing, so every member applies the same ID.
     const chosen = id === 0n ? this.ids.generate() : id;
-    const granted = await this.propose<GrantOutcome>({ op: 'leaseGrant', id: chosen, ttl: Math.max(ttl, this.options.minTtl) });
+    const granted = await this.propose<GrantOutcome>({ op: 'leaseGrant', id: chosen, ttl: Math.max(ttl, this.minTtl) });
     return { header: granted.header, id: granted.id, ttl: granted.ttl };
   }
 
@@ -80,7 +84,7 @@ export class RaftLeaseService implements LeaseService {
     this.refuseLearner();
     await this.leader.known();
     const ttl = this.lessor.isPrimary ? (this.lessor.renew(id) ?? 0) : await this.renewals.renew(id);
-    return { header: this.options.header(), id, ttl };
+    return { header: this.headers.header(this.mvcc.currentRevision), id, ttl };
   }
 
   async timeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResponse> {
@@ -88,7 +92,7 @@ export class RaftLeaseService implements LeaseService {
     await this.leader.known();
     await this.node.readIndex();
     const lease = this.store.get(id);
-    const header = this.options.header();
+    const header = this.headers.header(this.mvcc.currentRevision);
     if (lease === undefined) return { header, id, ttl: -1, grantedTtl: 0, keys: [] };
     return { header, id, ttl: this.lessor.remainingSeconds(id) ?? -1, grantedTtl: lease.ttl, keys: keys ? this.store.keys(id) : [] };
   }
@@ -96,7 +100,7 @@ export class RaftLeaseService implements LeaseService {
   async leases(): Promise<LeaseLeasesResponse> {
     this.refuseLearner();
     const ids = this.store.all().map((l) => l.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return { header: this.options.header(), leases: ids };
+    return { header: this.headers.header(this.mvcc.currentRevision), leases: ids };
   }
 
   private refuseLearner(): void {

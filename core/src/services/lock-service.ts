@@ -1,6 +1,9 @@
 import { EtcdErrors } from '../api/errors.js';
 import { CompareResult, CompareTarget, type RangeResponse, type ResponseHeader, type ResponseOp } from '../api/kv-types.js';
-import { concatBytes, firstCreated, type PrefixWaits } from './prefix-waits.js';
+import { inject, injectable, optional } from 'inversify';
+import { RaftKvService } from './kv-service.js';
+import { RaftLeaseService } from './lease-service.js';
+import { concatBytes, firstCreated, PrefixWaits } from './prefix-waits.js';
 import type { KvService, LeaseService, LockService } from '../api/services.js';
 import { ownerSuffix, sessionLease } from './session-lease.js';
 
@@ -13,8 +16,13 @@ const EMPTY = new Uint8Array(0);
  * `name/` created before its own is gone. The owner key's create revision only grows from one
  * holder to the next: it is a fencing token (see the README's "Locks").
  */
+@injectable()
 export class MemberLockService implements LockService {
-  constructor(private readonly kv: KvService, private readonly leases: LeaseService | undefined, private readonly waits: PrefixWaits) {}
+  constructor(
+    @inject(RaftKvService) private readonly kv: KvService,
+    @inject(RaftLeaseService) @optional() private readonly leases: LeaseService | undefined,
+    @inject(PrefixWaits) private readonly waits: PrefixWaits,
+  ) {}
 
   async lock(name: Uint8Array, lease: bigint, signal?: AbortSignal): Promise<{ header: ResponseHeader; key: Uint8Array }> {
     const held = await sessionLease(lease, this.leases);

@@ -1,12 +1,14 @@
-import type { AlarmRegistry } from '../alarm/alarm-registry.js';
+import { inject, injectable } from 'inversify';
+import { AlarmRegistry } from '../alarm/alarm-registry.js';
 import { encodeKvCommand } from '../apply/kv-command.js';
 import { etcdSnapshotFile } from '../etcd-snapshot/etcd-snapshot-file.js';
-import type { ApplyOutcome, MvccStore } from '../mvcc/mvcc-store.js';
-import type { Backend } from '../ports/backend.js';
-import type { RaftNode } from '../raft/node.js';
+import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
+import { BACKEND, type Backend } from '../ports/backend.js';
+import { CONSENSUS, type Consensus } from '../raft/consensus.js';
+import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
 import { NO_MEMBER } from '../protocol/raft-types.js';
 import { EtcdErrors } from '../api/errors.js';
-import type { LeaderWait } from './leader-wait.js';
+import { LeaderWait } from './leader-wait.js';
 import type { ResponseHeader } from '../api/kv-types.js';
 import {
   AlarmAction, AlarmType,
@@ -19,21 +21,22 @@ export const ETCD_API_VERSION = '3.4.0';
 const ALARM_NAMES: Record<AlarmType, string> = { [AlarmType.None]: 'NONE', [AlarmType.NoSpace]: 'NOSPACE', [AlarmType.Corrupt]: 'CORRUPT' };
 
 /** etcd's Maintenance service on a member. */
+@injectable()
 export class MemberMaintenanceService implements MaintenanceService {
   constructor(
-    private readonly node: RaftNode,
-    private readonly store: MvccStore,
-    private readonly backend: Backend,
-    private readonly alarms: AlarmRegistry,
-    private readonly header: (revision: number) => ResponseHeader,
-    private readonly leader: LeaderWait,
+    @inject(CONSENSUS) private readonly node: Consensus,
+    @inject(MvccStore) private readonly store: MvccStore,
+    @inject(BACKEND) private readonly backend: Backend,
+    @inject(AlarmRegistry) private readonly alarms: AlarmRegistry,
+    @inject(RESPONSE_HEADERS) private readonly headers: ResponseHeaders,
+    @inject(LeaderWait) private readonly leader: LeaderWait,
   ) {}
 
   async status(): Promise<StatusResponse> {
     const raft = this.node.status();
     const size = await this.backend.size();
     return {
-      header: this.header(this.store.currentRevision),
+      header: this.headers.header(this.store.currentRevision),
       version: ETCD_API_VERSION,
       dbSize: size.total,
       dbSizeInUse: size.inUse,
@@ -48,23 +51,23 @@ export class MemberMaintenanceService implements MaintenanceService {
 
   async hashKv(revision: number): Promise<HashKvResponse> {
     const { hash, revision: current, compactRevision } = await this.store.hashKv(revision);
-    return { header: this.header(current), hash, compactRevision };
+    return { header: this.headers.header(current), hash, compactRevision };
   }
 
   async defragment(): Promise<{ readonly header: ResponseHeader }> {
     await this.backend.defragment();
-    return { header: this.header(this.store.currentRevision) };
+    return { header: this.headers.header(this.store.currentRevision) };
   }
 
   async alarm(action: AlarmAction, memberId: string, alarm: AlarmType): Promise<{ readonly header: ResponseHeader; readonly alarms: readonly AlarmMember[] }> {
     await this.leader.known();
     if (action === AlarmAction.Get) {
       await this.node.readIndex();
-      return { header: this.header(this.store.currentRevision), alarms: this.alarms.list(alarm) };
+      return { header: this.headers.header(this.store.currentRevision), alarms: this.alarms.list(alarm) };
     }
     const outcome = (await this.node.propose(encodeKvCommand({ op: 'alarm', action, memberId, alarm }))) as ApplyOutcome<AlarmMember[]>;
     if ('error' in outcome) throw outcome.error;
-    return { header: this.header(this.store.currentRevision), alarms: outcome.ok };
+    return { header: this.headers.header(this.store.currentRevision), alarms: outcome.ok };
   }
 
   /** The store as an etcd backend file (bbolt), so `etcdctl snapshot status/restore` read it. */
@@ -92,6 +95,6 @@ export class MemberMaintenanceService implements MaintenanceService {
     if (raft.leader !== raft.id) throw EtcdErrors.notLeader();
     if (!raft.confState.voters.includes(targetId)) throw EtcdErrors.badLeaderTransferee();
     if (targetId !== raft.id) await this.node.transferLeadership(targetId);
-    return { header: this.header(this.store.currentRevision) };
+    return { header: this.headers.header(this.store.currentRevision) };
   }
 }

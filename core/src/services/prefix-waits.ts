@@ -1,6 +1,8 @@
-import type { Clock } from '../ports/clock.js';
-import type { MvccStore } from '../mvcc/mvcc-store.js';
-import type { CommitFeed } from './commit-feed.js';
+import { inject, injectable } from 'inversify';
+import { CLOCK, type Clock } from '../ports/clock.js';
+import { MvccStore } from '../mvcc/mvcc-store.js';
+import { CommitFeed } from './commit-feed.js';
+import { RaftKvService } from './kv-service.js';
 import { EtcdErrors } from '../api/errors.js';
 import { SortOrder, SortTarget, type RangeRequest, type RangeResponse, type ResponseHeader } from '../api/kv-types.js';
 import type { KvService } from '../api/services.js';
@@ -40,8 +42,14 @@ export function cancelled(): Error {
  * The waits of etcd's lock and election recipes, served by the member: "until this key is
  * deleted" and "until every key under a prefix created before a revision is gone".
  */
+@injectable()
 export class PrefixWaits {
-  constructor(private readonly kv: KvService, private readonly store: MvccStore, private readonly feed: CommitFeed, private readonly clock: Clock) {}
+  constructor(
+    @inject(RaftKvService) private readonly kv: KvService,
+    @inject(MvccStore) private readonly store: MvccStore,
+    @inject(CommitFeed) private readonly feed: CommitFeed,
+    @inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   /**
    * Resolves when every key under `prefix` with a create revision ≤ `maxCreateRevision` is gone

@@ -7,7 +7,7 @@ import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { memberChangeContext } from '../../src/raft/conf-change.js';
 import { ConfChangeType } from '../../src/protocol/raft-types.js';
 import type { ResponseHeader } from '../../src/api/kv-types.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 
 const header = (revision: number): ResponseHeader => ({ clusterId: 1n, memberId: 1n, revision, raftTerm: 1 });
 const A = 'aaaaaaaaaaaaaaaa';

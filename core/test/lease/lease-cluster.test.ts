@@ -1,37 +1,63 @@
 import { expect } from 'chai';
-import type { CairnConfig } from '../../src/assembly/config-schema.js';
+import { ContainerModule } from 'inversify';
+import { configFrom } from '../../src/assembly/config-loader.js';
 import { etcdApplication } from '../../src/assembly/etcd-application.js';
+import { createMemberContainer, Member, memberTopology } from '../../src/assembly/member.js';
 import { minLeaseTtl } from '../../src/api/lease-types.js';
 import type { CairnServices, LeaseService } from '../../src/api/services.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
+import { BACKEND } from '../../src/ports/backend.js';
+import { CLOCK } from '../../src/ports/clock.js';
+import { DEFERRAL } from '../../src/ports/deferral.js';
+import { LOG_STORE } from '../../src/ports/log-store.js';
+import { RANDOM } from '../../src/ports/random.js';
+import { SNAPSHOT_STORE } from '../../src/ports/snapshot-store.js';
+import { STABLE_STORE } from '../../src/ports/stable-store.js';
+import { TRANSPORT } from '../../src/ports/transport.js';
+import { RaftNode } from '../../src/raft/node.js';
 import { TestCluster, type TestMember } from '../node/cluster-harness.js';
 
-const IDS = ['000000000000000a', '000000000000000b', '000000000000000c'];
+const NAMES = ['a', 'b', 'c'];
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
 /** The harness's Raft timing: 10 ms ticks, 10 ticks to an election (100 ms). */
-const config = (name: string): CairnConfig => ({
-  'name': name, 'data-dir': '/nowhere', 'listen-client-urls': 'http://127.0.0.1:1', 'advertise-client-urls': 'http://127.0.0.1:1',
-  'listen-peer-urls': 'http://127.0.0.1:2', 'initial-advertise-peer-urls': 'http://127.0.0.1:2', 'initial-cluster': `${name}=http://127.0.0.1:2`,
-  'initial-cluster-state': 'new', 'initial-cluster-token': 'lease-test', 'heartbeat-interval': 10, 'election-timeout': 100,
-  'snapshot-count': 10_000, 'snapshot-catchup-entries': 5000, 'max-request-bytes': 1_572_864, 'max-txn-ops': 128, 'quota-backend-bytes': -1, 'log-level': 'error', 'plugins': {},
+const config = (name: string) => configFrom({
+  'name': name, 'data-dir': '/nowhere', 'initial-advertise-peer-urls': `mem://${name}`,
+  'initial-cluster': NAMES.map((n) => `${n}=mem://${n}`).join(','), 'initial-cluster-token': 'lease-test',
+  'heartbeat-interval': 10, 'election-timeout': 100, 'quota-backend-bytes': -1, 'log-level': 'error',
 });
+const IDS = NAMES.map((name) => memberTopology(config(name)).identity.memberId);
 
-/** Three members running the real etcd application (MVCC, leases, services) on memory ports and one virtual clock. */
+/**
+ * Three members assembled by the same container modules as `cairn` (MVCC, leases, services),
+ * with only the clock, random, deferral, transport and storage rebound: the harness's virtual
+ * clock, memory network and memory stores.
+ */
 async function leaseCluster() {
   const cluster = new TestCluster(IDS);
   const services = new Map<string, CairnServices>();
-  for (const id of IDS) {
+  const members: Member[] = [];
+  const launches: Promise<void>[] = [];
+  for (const [i, id] of IDS.entries()) {
     const m = cluster.member(id);
-    const app = await etcdApplication.create({
-      config: config(id), backend: new MemoryBackend(), clock: cluster.clock, logger: cluster.logger,
-      identity: { clusterId: '00000000000000ff', memberId: id, name: id },
-      members: IDS.map((other) => ({ id: other, name: other, peerUrls: [`mem://${other}`], clientUrls: [] })),
-    });
-    m.node = cluster.newNode(m, { stateMachine: app.stateMachine });
-    services.set(id, app.services(m.node));
+    const { container } = await createMemberContainer({ config: config(NAMES[i]!), application: etcdApplication, logger: cluster.logger });
+    await container.loadAsync(new ContainerModule(({ bind, rebind }) => {
+      rebind(CLOCK).toConstantValue(cluster.clock);
+      rebind(RANDOM).toConstantValue(cluster.random.fork());
+      rebind(DEFERRAL).toConstantValue({ defer: (run: () => void) => { cluster.clock.setTimeout(run, 0); } });
+      bind(TRANSPORT).toConstantValue(cluster.network.transport());
+      bind(LOG_STORE).toConstantValue(m.log);
+      bind(STABLE_STORE).toConstantValue(m.stable);
+      bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
+      bind(BACKEND).toConstantValue(new MemoryBackend());
+    }));
+    m.node = container.get(RaftNode);
+    launches.push(Member.launch(container).then((member) => {
+      members.push(member);
+      services.set(id, member.services);
+    }));
   }
-  await cluster.start();
+  await cluster.clock.settle(Promise.all(launches));
   const leader = await cluster.waitForLeader();
   const run = <T>(p: Promise<T>): Promise<T> => cluster.clock.settle(p, 10_000);
   const lease = (m: TestMember): LeaseService => services.get(m.id)!.lease!;

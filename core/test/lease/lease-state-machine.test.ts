@@ -7,7 +7,7 @@ import { encodeKvCommand, type KvCommand } from '../../src/apply/kv-command.js';
 import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore, type ApplyOutcome, type MvccEvent } from '../../src/mvcc/mvcc-store.js';
 import { AlarmAction, AlarmType } from '../../src/api/services.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -17,7 +17,7 @@ const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 async function member(backend = new MemoryBackend()) {
   const leaseStore = new LeaseStore(backend);
   const store = await MvccStore.open(backend, { header, leases: leaseStore });
-  const leases = new LeaseApplier(store, leaseStore, header);
+  const leases = new LeaseApplier(store, leaseStore, { header });
   await leases.load();
   const alarms = new AlarmRegistry(backend);
   await alarms.load();

@@ -8,9 +8,10 @@ import { AlarmRegistry } from '../../src/alarm/alarm-registry.js';
 import { encodeKvCommand } from '../../src/apply/kv-command.js';
 import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
-import { MemoryBackend } from '../../src/testkit/memory/memory-backend.js';
+import { MemoryBackend } from '../../src/memory/memory-backend.js';
 import { MemoryLogger } from '../../src/testkit/memory/memory-logger.js';
 import { VirtualClock } from '../../src/testkit/memory/virtual-clock.js';
+import { ImmediateDeferral } from '../../src/ports/system-deferral.js';
 
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });
 
@@ -20,7 +21,7 @@ async function member() {
   const backend = new MemoryBackend();
   const leases = new LeaseStore(backend);
   const store = await MvccStore.open(backend, { header, leases });
-  const applier = new LeaseApplier(store, leases, header);
+  const applier = new LeaseApplier(store, leases, { header });
   const sm = new KvStateMachine(store, new AlarmRegistry(backend), undefined, applier);
   let index = 0;
   const proposed: LeaseCommand[] = [];
@@ -28,9 +29,11 @@ async function member() {
   let leader = '';
   const listeners: ((leader: string) => void)[] = [];
   const raft = { id: 'me', currentLeader: () => leader, onLeaderChange: (l: (leader: string) => void) => { listeners.push(l); } };
-  const lessor = new Lessor(raft, leases, applier, async (command) => {
-    proposed.push(command);
-    return apply(command);
+  const lessor = new Lessor(raft, leases, applier, {
+    proposeLease: async (command) => {
+      proposed.push(command);
+      return apply(command);
+    },
   }, clock, new MemoryLogger({ level: 'error', now: () => clock.now() }), { electionTimeoutMs: 1000 });
   lessor.start();
   const elect = (who: string): void => {
@@ -48,7 +51,7 @@ describe('RenewalBatcher', () => {
       proposals.push(ids);
       await new Promise<void>((resolve) => { release = resolve; });
       return new Map(ids.map((id) => [id, id === 4n ? 0 : 30]));
-    });
+    }, new ImmediateDeferral());
     const first = [batcher.renew(1n), batcher.renew(2n), batcher.renew(1n)];
     await new Promise((r) => setImmediate(r));
     expect(proposals).to.deep.equal([[1n, 2n]]);
@@ -69,7 +72,7 @@ describe('RenewalBatcher', () => {
     const batcher = new RenewalBatcher(async (ids) => {
       if (fail) throw new Error('etcdserver: no leader');
       return new Map(ids.map((id) => [id, 5]));
-    });
+    }, new ImmediateDeferral());
     const outcomes = await Promise.allSettled([batcher.renew(1n), batcher.renew(2n)]);
     expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value))).to.deep.equal(['etcdserver: no leader', 'etcdserver: no leader']);
     fail = false;

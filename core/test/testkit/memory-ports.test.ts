@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { EntryType, MessageType, type Entry, type Message } from '../../src/protocol/raft-types.js';
-import { MemoryDisk } from '../../src/testkit/memory/memory-disk.js';
-import { MemoryLogStore } from '../../src/testkit/memory/memory-log-store.js';
+import { MemoryDisk } from '../../src/memory/memory-disk.js';
+import { MemoryLogStore } from '../../src/memory/memory-log-store.js';
 import { MemoryNetwork } from '../../src/testkit/memory/memory-network.js';
-import { MemorySnapshotStore } from '../../src/testkit/memory/memory-snapshot-store.js';
-import { MemoryStableStore } from '../../src/testkit/memory/memory-stable-store.js';
+import { MemorySnapshotStore } from '../../src/memory/memory-snapshot-store.js';
+import { MemoryStableStore } from '../../src/memory/memory-stable-store.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 import { VirtualClock } from '../../src/testkit/memory/virtual-clock.js';
 

@@ -1,14 +1,26 @@
+import { Container, ContainerModule } from 'inversify';
+import { raftModule } from '../../assembly/raft-module.js';
+import { CLOCK } from '../../ports/clock.js';
+import { DEFERRAL } from '../../ports/deferral.js';
+import { LOG_STORE } from '../../ports/log-store.js';
+import { LOGGER } from '../../ports/logger.js';
+import { RANDOM } from '../../ports/random.js';
+import { SNAPSHOT_STORE } from '../../ports/snapshot-store.js';
+import { STABLE_STORE } from '../../ports/stable-store.js';
+import { TRANSPORT } from '../../ports/transport.js';
 import type { PlantedBugs } from '../../raft/core-api.js';
+import { RAFT_NODE_CONFIG, type RaftNodeConfig } from '../../raft/node-config.js';
+import { STATE_MACHINE } from '../../raft/state-machine.js';
 import { RaftNode, wasNotSubmitted } from '../../raft/node.js';
 import { ConfChangeType, Role, type ConfState, type MemberId } from '../../protocol/raft-types.js';
 import { checkLinearizable, type HistoryOperation, type LinearizabilityResult } from '../linearizability/index.js';
 import type { RegisterInput, RegisterOutput } from '../linearizability/register-model.js';
-import { MemoryDisk } from '../memory/memory-disk.js';
-import { MemoryLogStore } from '../memory/memory-log-store.js';
+import { MemoryDisk } from '../../memory/memory-disk.js';
+import { MemoryLogStore } from '../../memory/memory-log-store.js';
 import { MemoryLogger } from '../memory/memory-logger.js';
 import { MemoryNetwork, type MemoryTransport } from '../memory/memory-network.js';
-import { MemorySnapshotStore } from '../memory/memory-snapshot-store.js';
-import { MemoryStableStore } from '../memory/memory-stable-store.js';
+import { MemorySnapshotStore } from '../../memory/memory-snapshot-store.js';
+import { MemoryStableStore } from '../../memory/memory-stable-store.js';
 import { SeededRandom } from '../memory/seeded-random.js';
 import { VirtualClock } from '../memory/virtual-clock.js';
 import { encodeRegisterCommand, RegisterStateMachine, type RegisterCommand } from './register-state-machine.js';
@@ -185,25 +197,36 @@ export class Simulation {
     m.log.appendObserver = (prevTerm, entries) => this.guard(() => this.checker.appended(id, prevTerm, entries));
     m.sm = m.sm.recover((index, what) => this.guard(() => this.checker.appliedEntry(id, index, what)));
     m.transport = this.network.transport();
-    const node = new RaftNode({
-      id, peers, join,
-      clusterId: 'sim',
-      raft: {
-        electionTick: 10, heartbeatTick: 2, preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true,
-        maxSizePerMsg: this.maxSizePerMsg, maxInflightMsgs: 8, maxInflightBytes: 64 * 1024,
-        ...(this.options.bugs === undefined ? {} : { bugs: this.options.bugs }),
-      },
-      ports: {
-        transport: m.transport, logStore: m.log, stableStore: m.stable, snapshotStore: m.snapshots,
-        clock: this.clock, logger: this.logger, random: this.random.fork(),
-      },
-      stateMachine: m.sm,
-      tickMs: TICK_MS,
-      snapshotCount: this.snapshotCount,
-      snapshotCatchUpEntries: 2,
-      requestTimeoutMs: 600,
-      defer: (run) => this.clock.setTimeout(run, 0),
-    });
+    // The node comes from the same container module as a real member's (raftModule); the
+    // simulator binds the ports to its virtual clock, seeded random, network and memory disks.
+    const config: RaftNodeConfig = {
+        id, peers, join,
+        clusterId: 'sim',
+        raft: {
+          electionTick: 10, heartbeatTick: 2, preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true,
+          maxSizePerMsg: this.maxSizePerMsg, maxInflightMsgs: 8, maxInflightBytes: 64 * 1024,
+          ...(this.options.bugs === undefined ? {} : { bugs: this.options.bugs }),
+        },
+        tickMs: TICK_MS,
+        snapshotCount: this.snapshotCount,
+        snapshotCatchUpEntries: 2,
+        requestTimeoutMs: 600,
+    };
+    const container = new Container();
+    const transport = m.transport;
+    container.load(raftModule, new ContainerModule(({ bind }) => {
+      bind(RAFT_NODE_CONFIG).toConstantValue(config);
+      bind(STATE_MACHINE).toConstantValue(m.sm);
+      bind(TRANSPORT).toConstantValue(transport);
+      bind(LOG_STORE).toConstantValue(m.log);
+      bind(STABLE_STORE).toConstantValue(m.stable);
+      bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
+      bind(CLOCK).toConstantValue(this.clock);
+      bind(LOGGER).toConstantValue(this.logger);
+      bind(RANDOM).toConstantValue(this.random.fork());
+      bind(DEFERRAL).toConstantValue({ defer: (run: () => void) => { this.clock.setTimeout(run, 0); } });
+    }));
+    const node = container.get(RaftNode);
     node.onLeaderChange((leader, term) => {
       if (leader !== id) return;
       this.guard(() => {

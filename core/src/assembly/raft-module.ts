@@ -1,0 +1,15 @@
+import { ContainerModule } from 'inversify';
+import { CONSENSUS_PROVIDER, type ConsensusProvider } from '../apply/member-response-headers.js';
+import { LIFECYCLE_PARTICIPANT } from '../ports/lifecycle-participant.js';
+import { CONSENSUS, type Consensus } from '../raft/consensus.js';
+import { RaftNode } from '../raft/node.js';
+import { RaftParticipant, StorageParticipant } from './lifecycle-participants.js';
+
+/** The consensus node over the storage and transport ports, and the participants that open and run them. */
+export const raftModule = new ContainerModule(({ bind }) => {
+  bind(RaftNode).toSelf().inSingletonScope();
+  bind(CONSENSUS).toService(RaftNode);
+  bind<ConsensusProvider>(CONSENSUS_PROVIDER).toFactory((context) => () => context.get<Consensus>(CONSENSUS));
+  bind(LIFECYCLE_PARTICIPANT).to(StorageParticipant).inSingletonScope();
+  bind(LIFECYCLE_PARTICIPANT).to(RaftParticipant).inSingletonScope();
+});
