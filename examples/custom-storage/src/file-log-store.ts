@@ -1,8 +1,10 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inject, injectable, optional } from 'inversify';
 import { CorruptStorageError, type Entry, type LogStore } from '@cairn/core';
 import { createFile, ensureDirectory, fsyncDirectory, removeIfPresent, writeFully } from './file-durability.js';
 import { appendFrame, appendFrameBytes, compactFrame, scanFrames, truncateFrame, type LogFrame } from './log-frame.js';
+import { FILE_LOG_STORE_OPTIONS, FILE_STORAGE_DIRECTORY } from './tokens.js';
 
 export interface FileLogStoreOptions {
   /**
@@ -35,6 +37,7 @@ const REWRITE_FRAME_DATA_BYTES = 1 << 20;
  * before the rename leaves the old file whole (the leftover is removed at open); after it, the new
  * file holds the same log.
  */
+@injectable()
 export class FileLogStore implements LogStore {
   readonly path: string;
   private readonly rewritePath: string;
@@ -51,7 +54,10 @@ export class FileLogStore implements LogStore {
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly directory: string, options: FileLogStoreOptions = {}) {
+  constructor(
+    @inject(FILE_STORAGE_DIRECTORY) private readonly directory: string,
+    @inject(FILE_LOG_STORE_OPTIONS) @optional() options: FileLogStoreOptions = {},
+  ) {
     this.path = join(directory, 'log.dat');
     this.rewritePath = `${this.path}.rewrite`;
     this.rewriteMinBytes = options.rewriteMinBytes ?? 1 << 20;

@@ -2,8 +2,10 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { inject, injectable, optional } from 'inversify';
 import { CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, type SnapshotMeta, type SnapshotStore, type StoredSnapshot } from '@cairn/core';
 import { ensureDirectory, fsyncDirectory, writeFully } from './file-durability.js';
+import { FILE_SNAPSHOT_DIRECTORY, FILE_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
 
 export interface FileSnapshotStoreOptions {
   /** How many of the most recently saved snapshots to keep (default 2). */
@@ -31,6 +33,7 @@ interface SnapshotFile {
  * file once to verify the data's checksum before it returns, so a damaged snapshot is refused
  * (CorruptStorageError naming the file) before anyone installs it.
  */
+@injectable()
 export class FileSnapshotStore implements SnapshotStore {
   private readonly retain: number;
   /** The number the next completed save gets. */
@@ -38,7 +41,10 @@ export class FileSnapshotStore implements SnapshotStore {
   /** Names the temporary files of saves under way. */
   private pending = 0;
 
-  constructor(private readonly directory: string, options: FileSnapshotStoreOptions = {}) {
+  constructor(
+    @inject(FILE_SNAPSHOT_DIRECTORY) private readonly directory: string,
+    @inject(FILE_SNAPSHOT_STORE_OPTIONS) @optional() options: FileSnapshotStoreOptions = {},
+  ) {
     this.retain = Math.max(1, options.retain ?? 2);
   }
 

@@ -1,7 +1,9 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inject, injectable } from 'inversify';
 import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
 import { ensureDirectory, fsyncDirectory, removeIfPresent, writeFully } from './file-durability.js';
+import { FILE_STORAGE_DIRECTORY } from './tokens.js';
 
 /**
  * Term, vote, commit and membership as one checksummed record in `stable`, replaced whole by
@@ -9,12 +11,13 @@ import { ensureDirectory, fsyncDirectory, removeIfPresent, writeFully } from './
  * file is the old state or the new one, never a mix. A damaged record is a CorruptStorageError
  * naming the file.
  */
+@injectable()
 export class FileStableStore implements StableStore {
   readonly path: string;
   private state: StableState | undefined;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly directory: string) {
+  constructor(@inject(FILE_STORAGE_DIRECTORY) private readonly directory: string) {
     this.path = join(directory, 'stable');
   }
 

@@ -1,9 +1,10 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
-import { LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type PortName } from '@cairn/core';
+import { LOG_STORE, PluginEntryBindings, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type PortName } from '@cairn/core';
 import { FileLogStore } from './file-log-store.js';
 import { FileSnapshotStore } from './file-snapshot-store.js';
 import { FileStableStore } from './file-stable-store.js';
+import { FILE_LOG_STORE_OPTIONS, FILE_SNAPSHOT_DIRECTORY, FILE_SNAPSHOT_STORE_OPTIONS, FILE_STORAGE_DIRECTORY } from './tokens.js';
 
 /** Options of `plugins.logStore: { use: "<path to this package>", ... }` (the schema fills in the defaults). */
 export interface FileStoragePluginOptions {
@@ -47,10 +48,17 @@ const fileStoragePlugin: CairnPlugin<FileStoragePluginOptions> = {
     const directory = isAbsolute(options.directory) ? options.directory : resolve(context.dataDir, options.directory);
     const wanted = (port: PortName): boolean => context.ports.includes(port);
     return new ContainerModule(({ bind }) => {
+      // The config may choose this plugin in two entries (say the log in one directory, the rest
+      // in another): each entry's stores get their own values.
+      const entry = new PluginEntryBindings(bind, directory);
+      entry.value(FILE_STORAGE_DIRECTORY, directory);
+      entry.value(FILE_SNAPSHOT_DIRECTORY, join(directory, 'snapshots'));
+      entry.value(FILE_LOG_STORE_OPTIONS, { rewriteMinBytes: options.logRewriteMinBytes });
+      entry.value(FILE_SNAPSHOT_STORE_OPTIONS, { retain: options.retainSnapshots });
       // Only the ports the config chose this plugin for: the others may come from other plugins.
-      if (wanted('logStore')) bind(LOG_STORE).toConstantValue(new FileLogStore(directory, { rewriteMinBytes: options.logRewriteMinBytes }));
-      if (wanted('stableStore')) bind(STABLE_STORE).toConstantValue(new FileStableStore(directory));
-      if (wanted('snapshotStore')) bind(SNAPSHOT_STORE).toConstantValue(new FileSnapshotStore(join(directory, 'snapshots'), { retain: options.retainSnapshots }));
+      if (wanted('logStore')) entry.port(LOG_STORE, FileLogStore);
+      if (wanted('stableStore')) entry.port(STABLE_STORE, FileStableStore);
+      if (wanted('snapshotStore')) entry.port(SNAPSHOT_STORE, FileSnapshotStore);
     });
   },
 };

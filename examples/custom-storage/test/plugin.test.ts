@@ -3,7 +3,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Container } from 'inversify';
-import { BACKEND, EntryType, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type LogStore, type SnapshotStore, type StableStore } from '@cairn/core';
+import { BACKEND, CLOCK, EntryType, LOG_STORE, LOGGER, RANDOM, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type LogStore, type SnapshotStore, type StableStore } from '@cairn/core';
+import { MemoryLogger, SeededRandom, VirtualClock } from '@cairn/core/testkit';
 import * as exported from '../src/index.js';
 import { FILE_STORAGE_DEFAULTS, FileLogStore, FileSnapshotStore, FileStableStore } from '../src/index.js';
 import { pluginContext } from './plugin-stores.js';
@@ -59,6 +60,27 @@ describe('cairn-example-file-storage plugin', () => {
     const container = new Container();
     container.load(plugin.createModule(FILE_STORAGE_DEFAULTS, pluginContext(dataDir, ['stableStore'])));
     expect([container.isBound(LOG_STORE), container.isBound(STABLE_STORE), container.isBound(SNAPSHOT_STORE)]).to.deep.equal([false, true, false]);
+  });
+
+  it('resolves its port tokens in a container holding what the core binds, to stores the container builds, one module per config entry', async () => {
+    const dataDir = await made();
+    // As assemblePorts starts its container: the core's clock, logger and random as values.
+    const container = new Container();
+    container.bind(CLOCK).toConstantValue(new VirtualClock());
+    container.bind(LOGGER).toConstantValue(new MemoryLogger());
+    container.bind(RANDOM).toConstantValue(new SeededRandom(1));
+    await container.loadAsync(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, directory: 'raft-log' }, pluginContext(dataDir, ['logStore'])));
+    await container.loadAsync(plugin.createModule(FILE_STORAGE_DEFAULTS, pluginContext(dataDir, ['stableStore', 'snapshotStore'])));
+    const log = container.get<FileLogStore>(LOG_STORE);
+    const stable = container.get<FileStableStore>(STABLE_STORE);
+    const snapshots = container.get<FileSnapshotStore>(SNAPSHOT_STORE);
+    expect([log, stable, snapshots].map((s) => s.constructor)).to.deep.equal([FileLogStore, FileStableStore, FileSnapshotStore]);
+    expect(container.get(LOG_STORE)).to.equal(log);
+    expect([log.path, stable.path]).to.deep.equal([join(dataDir, 'raft-log', 'log.dat'), join(dataDir, 'file-storage', 'stable')]);
+    for (const store of [log, stable, snapshots]) await store.open();
+    for (const store of [snapshots, stable, log]) await store.close();
+    expect((await readdir(dataDir)).sort()).to.deep.equal(['file-storage', 'raft-log']);
+    expect(await readdir(join(dataDir, 'raft-log'))).to.deep.equal(['log.dat']);
   });
 
   it('takes an absolute directory as it is', async () => {

@@ -1,4 +1,5 @@
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
+import { inject, injectable, optional } from 'inversify';
 import type { ApiFrontend, CairnServices, Logger } from '@cairn/core';
 import { ClientPortListener } from './client-port-listener.js';
 import { clusterHandlers } from './cluster-handlers.js';
@@ -10,6 +11,7 @@ import { lockHandlers } from './lock-handlers.js';
 import { leaseHandlers } from './lease-handlers.js';
 import { maintenanceHandlers } from './maintenance-handlers.js';
 import { measuringRequestSizes } from './request-size.js';
+import { GRPC_FRONTEND_OPTIONS, GRPC_HTTP1_ROUTE, GRPC_LOGGER } from './tokens.js';
 import { watchHandlers, watchServiceDefinition } from './watch-handlers.js';
 
 /** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
@@ -27,9 +29,6 @@ export interface GrpcFrontendOptions {
   readonly maxRequestBytes: number;
   /** Largest gRPC message accepted at all (default maxRequestBytes + 512 KiB, as etcd). */
   readonly maxRecvBytes?: number;
-  /** Who answers HTTP/1.x on the same port (default: 404 for everything). */
-  readonly http1?: Http1Route;
-  readonly logger?: Logger;
 }
 
 /** How long stop() lets calls in flight finish before cancelling them. */
@@ -38,18 +37,21 @@ const STOP_GRACE_MS = 1000;
 /**
  * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Lease, Watch, Lock and
  * Election when the services have them. Auth is not registered yet, so grpc-js answers its methods UNIMPLEMENTED.
- * gRPC shares each client port with HTTP/1.1 (the gateway seam).
+ * gRPC shares each client port with HTTP/1.1 (the gateway seam): `http1` answers it (default: 404
+ * for everything).
  */
+@injectable()
 export class GrpcFrontend implements ApiFrontend {
   private server: Server | undefined;
   private injector: ConnectionInjector | undefined;
   private listeners: ClientPortListener[] = [];
-  private readonly http1: Http1Route;
   private bound: ListenAddress[] = [];
 
-  constructor(private readonly options: GrpcFrontendOptions) {
-    this.http1 = options.http1 ?? new NotFoundHttp1Route();
-  }
+  constructor(
+    @inject(GRPC_FRONTEND_OPTIONS) private readonly options: GrpcFrontendOptions,
+    @inject(GRPC_LOGGER) @optional() private readonly logger?: Logger,
+    @inject(GRPC_HTTP1_ROUTE) @optional() private readonly http1: Http1Route = new NotFoundHttp1Route(),
+  ) {}
 
   /** The addresses actually listened on (ports resolved), in the order of `options.listen`. */
   get boundAddresses(): readonly ListenAddress[] {
@@ -81,7 +83,7 @@ export class GrpcFrontend implements ApiFrontend {
         this.listeners.push(listener);
         const info = await listener.listen(address.host, address.port);
         this.bound.push({ host: address.host, port: info.port });
-        this.options.logger?.info({ address: `${address.host}:${info.port}` }, 'serving the etcd v3 gRPC API');
+        this.logger?.info({ address: `${address.host}:${info.port}` }, 'serving the etcd v3 gRPC API');
       }
     } catch (err) {
       await this.stop();

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { injectable } from 'inversify';
 
 /**
  * Where the client port sends connections that do not speak HTTP/2: the seam for the JSON
@@ -11,6 +12,7 @@ export interface Http1Route {
 }
 
 /** Until the gateway exists: every HTTP/1.x request gets Go's plain 404, as etcd gives for unknown paths. */
+@injectable()
 export class NotFoundHttp1Route implements Http1Route {
   private readonly server: Server;
 

@@ -1,7 +1,9 @@
 import { ContainerModule } from 'inversify';
-import { API_FRONTEND, type CairnPlugin } from '@cairn/core';
-import { GrpcFrontend } from './grpc-frontend.js';
+import { API_FRONTEND, PluginEntryBindings, type CairnPlugin } from '@cairn/core';
+import { GrpcFrontend, type GrpcFrontendOptions } from './grpc-frontend.js';
+import { NotFoundHttp1Route } from './http1-route.js';
 import { parseListenAddress } from './listen-address.js';
+import { GRPC_FRONTEND_OPTIONS, GRPC_HTTP1_ROUTE, GRPC_LOGGER } from './tokens.js';
 
 /** Options of `{ use: "@cairn/api-grpc", ... }` in a config's plugins.api list. */
 export interface GrpcPluginOptions {
@@ -37,14 +39,19 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
   },
   createModule(options, context) {
     const listen = (options.listen !== undefined ? options.listen.split(',') : context.listenClientUrls).map(parseListenAddress);
-    const frontend = new GrpcFrontend({
+    const frontendOptions: GrpcFrontendOptions = {
       listen,
       maxRequestBytes: context.limits.maxRequestBytes,
       ...(options.maxRecvBytes !== undefined ? { maxRecvBytes: options.maxRecvBytes } : {}),
-      logger: context.logger,
-    });
+    };
     return new ContainerModule(({ bind }) => {
-      bind(API_FRONTEND).toConstantValue(frontend);
+      // plugins.api may list this plugin twice (two sets of listeners): each entry's frontend gets
+      // its own options, logger and HTTP/1 route.
+      const entry = new PluginEntryBindings(bind, options.listen ?? context.listenClientUrls.join(','));
+      entry.value(GRPC_FRONTEND_OPTIONS, frontendOptions);
+      entry.value(GRPC_LOGGER, context.logger);
+      entry.shared(NotFoundHttp1Route, GRPC_HTTP1_ROUTE);
+      entry.port(API_FRONTEND, GrpcFrontend);
     });
   },
 };

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Container } from 'inversify';
 import { API_FRONTEND, type ApiFrontend, type Logger, type PluginContext } from '@cairn/core';
+import { freeLoopbackPort, MemoryLogger, pluginTestContainer } from '@cairn/core/testkit';
 import plugin, { GrpcFrontend, parseListenAddress } from '../src/index.js';
 import { MapServices } from './map-services.js';
 
@@ -44,6 +45,26 @@ describe('api-grpc plugin', () => {
     await container.load(plugin.createModule({ listen: '127.0.0.1:0' }, context([])));
     await container.load(plugin.createModule({}, context(['http://127.0.0.1:0'])));
     expect(container.getAll<ApiFrontend>(API_FRONTEND)).to.have.length(2);
+  });
+
+  it('resolves API_FRONTEND in a container holding what the core binds: one GrpcFrontend per module, each with its own options, logging through the plugin\'s logger', async () => {
+    const coreLogger = new MemoryLogger();
+    const container = pluginTestContainer({ logger: coreLogger });
+    const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const loggers = [new MemoryLogger(), new MemoryLogger()];
+    await container.loadAsync(plugin.createModule({ listen: `127.0.0.1:${ports[0]}` }, { ...context([]), logger: loggers[0]! }));
+    await container.loadAsync(plugin.createModule({}, { ...context([`http://127.0.0.1:${ports[1]}`]), logger: loggers[1]! }));
+    const frontends = container.getAll<ApiFrontend>(API_FRONTEND) as GrpcFrontend[];
+    expect(frontends.map((f) => f.constructor)).to.deep.equal([GrpcFrontend, GrpcFrontend]);
+    container.getAll(API_FRONTEND).forEach((again, i) => expect(again).to.equal(frontends[i]));
+    try {
+      for (const frontend of frontends) await frontend.start(new MapServices());
+      expect(frontends.map((f) => f.boundAddresses[0]!.port)).to.deep.equal(ports);
+    } finally {
+      for (const frontend of frontends) await frontend.stop();
+    }
+    expect(loggers.map((l) => l.lines().map((line) => line.fields['address']))).to.deep.equal([[`127.0.0.1:${ports[0]}`], [`127.0.0.1:${ports[1]}`]]);
+    expect(coreLogger.lines()).to.deep.equal([]);
   });
 
   it('reads host:port, [v6]:port and client URLs, binding localhost as 127.0.0.1 like etcd', () => {

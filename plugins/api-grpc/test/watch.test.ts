@@ -21,16 +21,16 @@ class CountingWatchService implements WatchService {
   constructor(private readonly count: number, private readonly eventsPer: number, private readonly valueBytes: number) {}
 
   openStream(): WatchSession {
-    const service = this;
     let n = 0;
     const watch: StreamWatch = {
       id: 0,
       fragment: true,
-      async next() {
-        if (n >= service.count) return new Promise<undefined>(() => undefined);
-        service.pulls++;
+      // An arrow function, so `this` is the service.
+      next: async () => {
+        if (n >= this.count) return new Promise<undefined>(() => undefined);
+        this.pulls++;
         const rev = 2 + n++;
-        const events = Array.from({ length: service.eventsPer }, (_, i) => ({ type: 'put' as const, kv: kv(`k${i}`, 'x'.repeat(service.valueBytes), rev) }));
+        const events = Array.from({ length: this.eventsPer }, (_, i) => ({ type: 'put' as const, kv: kv(`k${i}`, 'x'.repeat(this.valueBytes), rev) }));
         return response({ header: header(rev), events });
       },
     };

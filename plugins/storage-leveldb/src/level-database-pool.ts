@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { injectable } from 'inversify';
 import { LevelDatabase, type LevelDatabaseOptions } from './level-database.js';
 
 interface PooledDatabase {
@@ -13,6 +14,7 @@ interface PooledDatabase {
  * config may choose this plugin separately for each port: every store borrows the one handle
  * and the last to give it back closes it.
  */
+@injectable()
 export class LevelDatabasePool {
   private readonly open = new Map<string, PooledDatabase>();
   /** Closes still running, so a reopen of the same directory waits for the LOCK to be released. */

@@ -1,17 +1,13 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inject, injectable, optional } from 'inversify';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendReader, BackendSize } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp, LevelSnapshot } from './level-database.js';
-import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { LevelDatabasePool, levelDatabases } from './level-database-pool.js';
 import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { BACKEND_END, BACKEND_START, FLUSH_MARKER_KEY, backendKey } from './key-layout.js';
 import { openBackendValue, sealBackendValue } from './backend-record.js';
-
-export interface LevelDbBackendOptions {
-  /** The backend database (its own directory). */
-  readonly database: LevelDatabaseOptions;
-  readonly pool?: LevelDatabasePool;
-}
+import { LEVELDB_BACKEND_DATABASE } from './tokens.js';
 
 /** Reads of the backend database, at its current state or pinned to a LevelDB snapshot. */
 class LevelDbBackendReader implements BackendReader {
@@ -48,19 +44,24 @@ class LevelDbBackendReader implements BackendReader {
  * write fsyncs that log, it makes every earlier write durable with it. Read views are LevelDB
  * snapshots.
  */
+@injectable()
 export class LevelDbBackend implements Backend {
   private readonly handle: PooledDatabaseHandle;
   private readonly reader: LevelDbBackendReader;
   private readonly views = new Set<LevelSnapshot>();
   private flushes = 0;
 
-  constructor(private readonly options: LevelDbBackendOptions) {
-    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
+  /** `database`: the backend database, in a directory of its own. */
+  constructor(
+    @inject(LEVELDB_BACKEND_DATABASE) private readonly database: LevelDatabaseOptions,
+    @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases,
+  ) {
+    this.handle = new PooledDatabaseHandle(pool, database);
     this.reader = new LevelDbBackendReader(() => this.open_());
   }
 
   get location(): string {
-    return this.options.database.location;
+    return this.database.location;
   }
 
   open(): Promise<void> {

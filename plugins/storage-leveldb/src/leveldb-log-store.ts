@@ -1,15 +1,11 @@
+import { inject, injectable, optional } from 'inversify';
 import { CorruptStorageError, decodeEntryRecord, encodeEntryRecord, openRecord, sealRecord, type Entry, type LogStore } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp } from './level-database.js';
-import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { LevelDatabasePool, levelDatabases } from './level-database-pool.js';
 import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { ENTRY_END, LOG_OFFSET_KEY, entryIndexOf, entryKey } from './key-layout.js';
 import { TermRuns } from './term-runs.js';
-
-export interface LevelDbLogStoreOptions {
-  /** The raft database (shared with the stable and snapshot stores). */
-  readonly database: LevelDatabaseOptions;
-  readonly pool?: LevelDatabasePool;
-}
+import { LEVELDB_RAFT_DATABASE } from './tokens.js';
 
 /** The compaction point: index and term of the last entry dropped, as two float64s behind a CRC. */
 function encodeOffset(index: number, term: number): Uint8Array {
@@ -41,6 +37,7 @@ function decodeOffset(record: Uint8Array, file: string): { index: number; term: 
  * and compaction is one LevelDB batch written with `sync`; batches issued in one turn are merged
  * into one (see LevelDatabase).
  */
+@injectable()
 export class LevelDbLogStore implements LogStore {
   private readonly handle: PooledDatabaseHandle;
   private offset = 0;
@@ -50,8 +47,12 @@ export class LevelDbLogStore implements LogStore {
   /** Lowest index each write in flight changes: reads reaching it wait until it has landed. */
   private readonly inFlightFloors: number[] = [];
 
-  constructor(options: LevelDbLogStoreOptions) {
-    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
+  /** `database`: the raft database, shared with the stable and snapshot stores. */
+  constructor(
+    @inject(LEVELDB_RAFT_DATABASE) database: LevelDatabaseOptions,
+    @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases,
+  ) {
+    this.handle = new PooledDatabaseHandle(pool, database);
   }
 
   get location(): string {

@@ -1,13 +1,15 @@
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inject, injectable, optional } from 'inversify';
 import {
   CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, type SnapshotMeta, type SnapshotStore, type StoredSnapshot,
 } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp } from './level-database.js';
-import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { LevelDatabasePool, levelDatabases } from './level-database-pool.js';
 import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { SNAPSHOT_END, SNAPSHOT_START, snapshotKey, snapshotKeyParts } from './key-layout.js';
 import { readSnapshotFile, verifySnapshotFile, writeSnapshotFile, type SnapshotFileSummary } from './snapshot-file.js';
+import { LEVELDB_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
 
 export interface LevelDbSnapshotStoreOptions {
   /** The raft database, which holds each snapshot's metadata. */
@@ -18,7 +20,6 @@ export interface LevelDbSnapshotStoreOptions {
   readonly retain: number;
   /** Bytes per chunk when a snapshot is read out. */
   readonly chunkBytes: number;
-  readonly pool?: LevelDatabasePool;
 }
 
 interface SnapshotRecord {
@@ -45,6 +46,7 @@ const freeze = (meta: SnapshotMeta): SnapshotMeta => ({
  * point leaves either no trace of the new snapshot or all of it: files without metadata are
  * removed on the next open.
  */
+@injectable()
 export class LevelDbSnapshotStore implements SnapshotStore {
   private readonly handle: PooledDatabaseHandle;
   /** Committed snapshots, newest first. */
@@ -58,8 +60,11 @@ export class LevelDbSnapshotStore implements SnapshotStore {
   private readonly doomed = new Set<string>();
   private readonly retain: number;
 
-  constructor(private readonly options: LevelDbSnapshotStoreOptions) {
-    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
+  constructor(
+    @inject(LEVELDB_SNAPSHOT_STORE_OPTIONS) private readonly options: LevelDbSnapshotStoreOptions,
+    @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases,
+  ) {
+    this.handle = new PooledDatabaseHandle(pool, options.database);
     this.retain = Math.max(1, options.retain);
   }
 

@@ -1,14 +1,10 @@
+import { inject, injectable, optional } from 'inversify';
 import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions } from './level-database.js';
-import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js';
+import { LevelDatabasePool, levelDatabases } from './level-database-pool.js';
 import { PooledDatabaseHandle } from './pooled-database-handle.js';
 import { STABLE_STATE_KEY } from './key-layout.js';
-
-export interface LevelDbStableStoreOptions {
-  /** The raft database (shared with the log and snapshot stores). */
-  readonly database: LevelDatabaseOptions;
-  readonly pool?: LevelDatabasePool;
-}
+import { LEVELDB_RAFT_DATABASE } from './tokens.js';
 
 const copy = (s: StableState): StableState => ({
   hardState: { term: s.hardState.term, vote: s.hardState.vote, commit: s.hardState.commit },
@@ -22,12 +18,17 @@ const copy = (s: StableState): StableState => ({
  * the raft database: a LevelDB batch is atomic, so a crash leaves the old or the new record. Each
  * save is written with `sync`, merged with a log append issued in the same turn into one fsync.
  */
+@injectable()
 export class LevelDbStableStore implements StableStore {
   private readonly handle: PooledDatabaseHandle;
   private state: StableState | undefined;
 
-  constructor(options: LevelDbStableStoreOptions) {
-    this.handle = new PooledDatabaseHandle(options.pool ?? levelDatabases, options.database);
+  /** `database`: the raft database, shared with the log and snapshot stores. */
+  constructor(
+    @inject(LEVELDB_RAFT_DATABASE) database: LevelDatabaseOptions,
+    @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases,
+  ) {
+    this.handle = new PooledDatabaseHandle(pool, database);
   }
 
   get location(): string {

@@ -4,7 +4,7 @@ import { levelDatabases, type LevelDatabasePool } from './level-database-pool.js
 import { BACKEND_FORMAT, RAFT_FORMAT } from './key-layout.js';
 import { LevelDbBackend } from './leveldb-backend.js';
 import { LevelDbLogStore } from './leveldb-log-store.js';
-import { LevelDbSnapshotStore } from './leveldb-snapshot-store.js';
+import { LevelDbSnapshotStore, type LevelDbSnapshotStoreOptions } from './leveldb-snapshot-store.js';
 import { LevelDbStableStore } from './leveldb-stable-store.js';
 
 /** How the stores of one directory are tuned; every field has a safe default. */
@@ -49,6 +49,28 @@ export function storageLayout(directory: string): { raft: string; backend: strin
   return { raft: join(directory, 'raft'), backend: join(directory, 'backend'), snapshots: join(directory, 'snapshots') };
 }
 
+/** What the stores of `directory` are given: the options of its two databases and of its snapshot store. */
+export interface LevelDbStorageSettings {
+  readonly raft: LevelDatabaseOptions;
+  readonly backend: LevelDatabaseOptions;
+  readonly snapshots: LevelDbSnapshotStoreOptions;
+}
+
+export function levelDbStorageSettings(directory: string, options: Omit<LevelDbStorageOptions, 'pool'> = {}): LevelDbStorageSettings {
+  const o = { ...STORAGE_DEFAULTS, ...options };
+  const layout = storageLayout(directory);
+  const database = (location: string, format: string): LevelDatabaseOptions => ({
+    location, format, sync: !o.noSync, cacheSizeBytes: o.cacheSizeBytes, writeBufferSizeBytes: o.writeBufferSizeBytes, compression: o.compression,
+    verifyTablesOnOpen: o.verifyTablesOnOpen,
+  });
+  const raft = database(layout.raft, RAFT_FORMAT);
+  return {
+    raft,
+    backend: database(layout.backend, BACKEND_FORMAT),
+    snapshots: { database: raft, directory: layout.snapshots, retain: o.retainSnapshots, chunkBytes: o.snapshotChunkBytes },
+  };
+}
+
 /**
  * The stores on `directory`: the log, stable state and snapshot metadata in one LevelDB database
  * (`raft/`, so an append and a stable-state save share one fsync), the MVCC key space in another
@@ -56,18 +78,12 @@ export function storageLayout(directory: string): { raft: string; backend: strin
  * is its directory's), snapshot data files in `snapshots/`. Nothing is opened yet.
  */
 export function createLevelDbStorage(directory: string, options: LevelDbStorageOptions = {}): LevelDbStorage {
-  const o = { ...STORAGE_DEFAULTS, ...options };
-  const layout = storageLayout(directory);
-  const pool = options.pool ?? levelDatabases;
-  const database = (location: string, format: string): LevelDatabaseOptions => ({
-    location, format, sync: !o.noSync, cacheSizeBytes: o.cacheSizeBytes, writeBufferSizeBytes: o.writeBufferSizeBytes, compression: o.compression,
-    verifyTablesOnOpen: o.verifyTablesOnOpen,
-  });
-  const raft = database(layout.raft, RAFT_FORMAT);
+  const { pool = levelDatabases, ...rest } = options;
+  const settings = levelDbStorageSettings(directory, rest);
   return {
-    logStore: new LevelDbLogStore({ database: raft, pool }),
-    stableStore: new LevelDbStableStore({ database: raft, pool }),
-    snapshotStore: new LevelDbSnapshotStore({ database: raft, directory: layout.snapshots, retain: o.retainSnapshots, chunkBytes: o.snapshotChunkBytes, pool }),
-    backend: new LevelDbBackend({ database: database(layout.backend, BACKEND_FORMAT), pool }),
+    logStore: new LevelDbLogStore(settings.raft, pool),
+    stableStore: new LevelDbStableStore(settings.raft, pool),
+    snapshotStore: new LevelDbSnapshotStore(settings.snapshots, pool),
+    backend: new LevelDbBackend(settings.backend, pool),
   };
 }

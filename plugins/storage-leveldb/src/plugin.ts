@@ -1,7 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
-import { BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin } from '@cairn/core';
-import { STORAGE_DEFAULTS, createLevelDbStorage } from './leveldb-storage.js';
+import { BACKEND, LOG_STORE, PluginEntryBindings, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin } from '@cairn/core';
+import { LevelDbBackend } from './leveldb-backend.js';
+import { LevelDbLogStore } from './leveldb-log-store.js';
+import { LevelDbSnapshotStore } from './leveldb-snapshot-store.js';
+import { LevelDbStableStore } from './leveldb-stable-store.js';
+import { STORAGE_DEFAULTS, levelDbStorageSettings } from './leveldb-storage.js';
+import { LEVELDB_BACKEND_DATABASE, LEVELDB_RAFT_DATABASE, LEVELDB_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
 
 /** Options of `plugins.storage: { use: "@cairn/storage-leveldb", ... }` (defaults filled in by the schema). */
 export interface LevelDbPluginOptions {
@@ -54,7 +59,8 @@ const levelDbStoragePlugin: CairnPlugin<LevelDbPluginOptions> = {
   },
   createModule(options, context) {
     const directory = options.directory ?? DEFAULT_DIRECTORY;
-    const storage = createLevelDbStorage(isAbsolute(directory) ? directory : resolve(context.dataDir, directory), {
+    const location = isAbsolute(directory) ? directory : resolve(context.dataDir, directory);
+    const settings = levelDbStorageSettings(location, {
       ...(options.noSync === undefined ? {} : { noSync: options.noSync }),
       ...(options.retainSnapshots === undefined ? {} : { retainSnapshots: options.retainSnapshots }),
       ...(options.snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes: options.snapshotChunkBytes }),
@@ -65,10 +71,18 @@ const levelDbStoragePlugin: CairnPlugin<LevelDbPluginOptions> = {
     });
     const wanted = (port: (typeof context.ports)[number]): boolean => context.ports.includes(port);
     return new ContainerModule(({ bind }) => {
-      if (wanted('logStore')) bind(LOG_STORE).toConstantValue(storage.logStore);
-      if (wanted('stableStore')) bind(STABLE_STORE).toConstantValue(storage.stableStore);
-      if (wanted('snapshotStore')) bind(SNAPSHOT_STORE).toConstantValue(storage.snapshotStore);
-      if (wanted('backend')) bind(BACKEND).toConstantValue(storage.backend);
+      // The config may choose this plugin in two entries (the log in one directory, the rest in
+      // another): each entry's stores get its own options. LevelDatabasePool is left unbound: the
+      // stores then share the process's pool, which opens each directory once, for every entry
+      // and every member of the process.
+      const entry = new PluginEntryBindings(bind, location);
+      entry.value(LEVELDB_RAFT_DATABASE, settings.raft);
+      entry.value(LEVELDB_BACKEND_DATABASE, settings.backend);
+      entry.value(LEVELDB_SNAPSHOT_STORE_OPTIONS, settings.snapshots);
+      if (wanted('logStore')) entry.port(LOG_STORE, LevelDbLogStore);
+      if (wanted('stableStore')) entry.port(STABLE_STORE, LevelDbStableStore);
+      if (wanted('snapshotStore')) entry.port(SNAPSHOT_STORE, LevelDbSnapshotStore);
+      if (wanted('backend')) entry.port(BACKEND, LevelDbBackend);
     });
   },
 };

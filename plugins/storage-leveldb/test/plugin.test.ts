@@ -4,8 +4,10 @@ import { Container } from 'inversify';
 import {
   BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type Backend, type CairnPlugin, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
 } from '@cairn/core';
-import { MemoryLogger, TemporaryDirectories } from '@cairn/core/testkit';
-import { LevelDbBackend, LevelDbLogStore, LevelDbSnapshotStore, LevelDbStableStore, storageLayout } from '../src/index.js';
+import { pluginContext, pluginTestContainer, TemporaryDirectories } from '@cairn/core/testkit';
+import {
+  LevelDatabasePool, LevelDbBackend, LevelDbLogStore, LevelDbSnapshotStore, LevelDbStableStore, storageLayout, type LevelDatabase, type LevelDatabaseOptions,
+} from '../src/index.js';
 import { entries } from './sample-data.js';
 
 /** What the core's plugin loader does with a config entry: import by package name, take the default (or `plugin`) export, validate the options filling defaults. */
@@ -19,14 +21,21 @@ async function loadAsTheCoreDoes(options: Record<string, unknown>): Promise<{ pl
   return { plugin, options: copy };
 }
 
+/** A pool that counts what it opens, to see which pool the container gave the stores. */
+class CountingPool extends LevelDatabasePool {
+  readonly acquired: string[] = [];
+
+  override acquire(options: LevelDatabaseOptions): Promise<LevelDatabase> {
+    this.acquired.push(options.location);
+    return super.acquire(options);
+  }
+}
+
 describe('@cairn/storage-leveldb plugin', () => {
   const temporary = new TemporaryDirectories();
   afterEach(() => temporary.removeAll());
 
-  const context = (dataDir: string, ports: PortName[]): PluginContext => ({
-    name: 'n1', clusterId: 'c0ffee0000000001', memberId: '0000000000000001', dataDir, ports, listenClientUrls: [], listenPeerUrls: [],
-    limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
-  });
+  const context = (dataDir: string, ports: PortName[]): PluginContext => pluginContext(dataDir, { ports, memberId: '0000000000000001' });
 
   it('declares the four storage ports and an options schema whose defaults are safe', async () => {
     const { plugin, options } = await loadAsTheCoreDoes({});
@@ -70,6 +79,43 @@ describe('@cairn/storage-leveldb plugin', () => {
       }
       for (const store of [backend, snapshots, stable, log]) await store.close();
     }
+  });
+
+  it('resolves the four port tokens in a container holding what the core binds, to stores the container builds', async () => {
+    const dataDir = await temporary.make('plugin-container');
+    const { plugin, options } = await loadAsTheCoreDoes({ noSync: true });
+    const container = pluginTestContainer();
+    await container.loadAsync(plugin.createModule(options, context(dataDir, ['logStore', 'stableStore', 'snapshotStore', 'backend'])));
+    const stores = [LOG_STORE, STABLE_STORE, SNAPSHOT_STORE, BACKEND].map((token) => container.get(token));
+    expect(stores.map((s) => (s as object).constructor)).to.deep.equal([LevelDbLogStore, LevelDbStableStore, LevelDbSnapshotStore, LevelDbBackend]);
+    expect(container.get(BACKEND)).to.equal(stores[3]);
+    const layout = storageLayout(`${dataDir}/leveldb`);
+    expect([(stores[0] as LevelDbLogStore).location, (stores[1] as LevelDbStableStore).location]).to.deep.equal([layout.raft, layout.raft]);
+    expect((stores[2] as LevelDbSnapshotStore).directory).to.equal(layout.snapshots);
+    expect((stores[3] as LevelDbBackend).location).to.equal(layout.backend);
+  });
+
+  it('chosen in two entries with two directories, gives each entry\'s stores their own databases; a pool bound in the container is the one they share', async () => {
+    const dataDir = await temporary.make('plugin-twice');
+    const { plugin, options } = await loadAsTheCoreDoes({ noSync: true });
+    const container = pluginTestContainer();
+    const pool = new CountingPool();
+    container.bind(LevelDatabasePool).toConstantValue(pool);
+    await container.loadAsync(plugin.createModule({ ...options, directory: 'raft' }, context(dataDir, ['logStore', 'stableStore'])));
+    await container.loadAsync(plugin.createModule(options, context(dataDir, ['snapshotStore', 'backend'])));
+    const log = container.get<LogStore>(LOG_STORE) as LevelDbLogStore;
+    const stable = container.get<StableStore>(STABLE_STORE) as LevelDbStableStore;
+    const snapshots = container.get<SnapshotStore>(SNAPSHOT_STORE) as LevelDbSnapshotStore;
+    const backend = container.get<Backend>(BACKEND) as LevelDbBackend;
+    expect([log.location, stable.location]).to.deep.equal([storageLayout(`${dataDir}/raft`).raft, storageLayout(`${dataDir}/raft`).raft]);
+    expect(snapshots.directory).to.equal(storageLayout(`${dataDir}/leveldb`).snapshots);
+    expect(backend.location).to.equal(storageLayout(`${dataDir}/leveldb`).backend);
+    for (const store of [log, stable, snapshots, backend]) await store.open();
+    await log.append(entries(1, 2, 1));
+    for (const store of [backend, snapshots, stable, log]) await store.close();
+    expect(pool.acquired).to.deep.equal([
+      storageLayout(`${dataDir}/raft`).raft, storageLayout(`${dataDir}/raft`).raft, storageLayout(`${dataDir}/leveldb`).raft, storageLayout(`${dataDir}/leveldb`).backend,
+    ]);
   });
 
   it('binds only the ports the config chose it for, and takes a directory of its own', async () => {

@@ -1,8 +1,10 @@
+import { inject, injectable, optional } from 'inversify';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendSize } from '@cairn/core';
 import { checkBackendKey, encodeBackendRecord } from './backend-record.js';
-import type { LmdbEnvironment } from './lmdb-environment.js';
-import { LmdbBackendView, lookup, pairsIn, type ViewState } from './lmdb-backend-view.js';
+import { LmdbEnvironment } from './lmdb-environment.js';
+import { LmdbBackendView, lookup, type ViewState } from './lmdb-backend-view.js';
 import type { ReleaseLease } from './storage-gate.js';
+import { LMDB_BACKEND_BATCH } from './tokens.js';
 import { layerKey, type WriteLayer } from './write-layer.js';
 
 /**
@@ -16,6 +18,7 @@ import { layerKey, type WriteLayer } from './write-layer.js';
 /** etcd's backend batching: commit at most every 100 ms, or at 1,000 pending keys (reads merge the pending keys). */
 export const BACKEND_BATCH = { intervalMs: 100, maxKeys: 1000 } as const;
 
+@injectable()
 export class LmdbBackend implements Backend {
   /** Writes since the last commit began. Shared with read views until the next write copies it. */
   private pending: WriteLayer = new Map();
@@ -38,7 +41,10 @@ export class LmdbBackend implements Backend {
    * durable record, so a crash loses nothing; fewer LMDB commits mean fewer syncs competing with
    * the log's, which acknowledge writes.
    */
-  constructor(private readonly env: LmdbEnvironment, private readonly batch: { readonly intervalMs: number; readonly maxKeys: number } = BACKEND_BATCH) {}
+  constructor(
+    @inject(LmdbEnvironment) private readonly env: LmdbEnvironment,
+    @inject(LMDB_BACKEND_BATCH) @optional() private readonly batch: { readonly intervalMs: number; readonly maxKeys: number } = BACKEND_BATCH,
+  ) {}
 
   async open(): Promise<void> {
     if (this.opened) return;

@@ -1,10 +1,12 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { inject, injectable } from 'inversify';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { CorruptStorageError, openRecord, sealRecord, type BackendSize } from '@cairn/core';
 import { checkLmdbFileHeader } from './lmdb-file-header.js';
 import { verifyEnvironment } from './lmdb-verifier.js';
 import { StorageGate } from './storage-gate.js';
+import { LMDB_ENVIRONMENT_OPTIONS } from './tokens.js';
 
 export interface LmdbEnvironmentOptions {
   /** Directory holding data.mdb and lock.mdb. */
@@ -85,6 +87,7 @@ const quietly = (p: Promise<unknown>): void => {
  * and closes it; the files are open while at least one port is. Writes go through lmdb-js's
  * write thread: everything issued in one turn of the event loop is one transaction and one sync.
  */
+@injectable()
 export class LmdbEnvironment {
   readonly directory: string;
   /** The file every error names. */
@@ -96,7 +99,7 @@ export class LmdbEnvironment {
   /** open/close/defragment one after the other. */
   private transition: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: LmdbEnvironmentOptions) {
+  constructor(@inject(LMDB_ENVIRONMENT_OPTIONS) private readonly options: LmdbEnvironmentOptions) {
     this.directory = resolve(options.directory);
     this.dataFile = join(this.directory, 'data.mdb');
   }
@@ -194,7 +197,7 @@ export class LmdbEnvironment {
         fsyncPath(copy, 'r+');
       } catch (err) {
         rmSync(work, { recursive: true, force: true });
-        throw new Error(`${this.dataFile}: defragment: compacting copy failed: ${(err as Error).message}`);
+        throw new Error(`${this.dataFile}: defragment: compacting copy failed: ${(err as Error).message}`, { cause: err });
       }
       await this.closeFiles();
       // Until the rename the old file is whole; after it the synced copy is.
@@ -245,7 +248,7 @@ export class LmdbEnvironment {
       if (/MDB_INVALID|MDB_CORRUPTED|MDB_VERSION_MISMATCH|MDB_PAGE_NOTFOUND|not an LMDB/i.test(message)) {
         throw new CorruptStorageError(this.dataFile, message);
       }
-      throw new Error(`${this.dataFile}: cannot open the LMDB environment: ${message}`);
+      throw new Error(`${this.dataFile}: cannot open the LMDB environment: ${message}`, { cause: err });
     }
     try {
       this.checkFormat(root);

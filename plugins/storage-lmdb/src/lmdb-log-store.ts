@@ -1,5 +1,6 @@
 import { CorruptStorageError, decodeEntryRecord, encodeEntryRecord, openRecord, sealRecord, type Entry, type LogStore } from '@cairn/core';
-import type { LmdbDatabases, LmdbEnvironment } from './lmdb-environment.js';
+import { inject, injectable } from 'inversify';
+import { LmdbEnvironment, type LmdbDatabases } from './lmdb-environment.js';
 
 /** Key in the raft-state database: the index and term of the last entry compacted away. */
 const LOG_HEAD_KEY = 'log-head';
@@ -31,6 +32,7 @@ function decodeLogHead(record: Uint8Array, file: string): { index: number; term:
  * is one transaction (removing a conflicting suffix in the same one) and resolves once LMDB has
  * synced it, so the entries a turn of the Raft driver appends cost one fsync together.
  */
+@injectable()
 export class LmdbLogStore implements LogStore {
   /** Index of the last entry compacted away (firstIndex - 1), and its term. */
   private offset = 0;
@@ -45,7 +47,7 @@ export class LmdbLogStore implements LogStore {
   private failure: Error | undefined;
   private opened = false;
 
-  constructor(private readonly env: LmdbEnvironment) {}
+  constructor(@inject(LmdbEnvironment) private readonly env: LmdbEnvironment) {}
 
   async open(): Promise<void> {
     if (this.opened) return;

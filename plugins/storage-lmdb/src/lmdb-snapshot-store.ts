@@ -5,9 +5,11 @@ import {
   CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, openRecord, sealRecord,
   type SnapshotMeta, type SnapshotStore, type StoredSnapshot,
 } from '@cairn/core';
-import type { LmdbEnvironment } from './lmdb-environment.js';
+import { inject, injectable } from 'inversify';
+import { LmdbEnvironment } from './lmdb-environment.js';
 import { SnapshotChunker } from './snapshot-chunker.js';
 import { readSnapshotFrames, SnapshotFileWriter, syncDirectory } from './snapshot-file.js';
+import { LMDB_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
 
 export interface LmdbSnapshotStoreOptions {
   /** How many of the most recently saved snapshots to keep. */
@@ -73,6 +75,7 @@ const nameOf = (e: CatalogEntry): string => `snapshot ${e.meta.term}-${e.meta.in
  * LMDB, because LMDB never returns space to the file system: every snapshot ever saved would
  * stay in data.mdb's size.
  */
+@injectable()
 export class LmdbSnapshotStore implements SnapshotStore {
   /** Complete, durable snapshots. */
   private catalog: CatalogEntry[] = [];
@@ -84,7 +87,10 @@ export class LmdbSnapshotStore implements SnapshotStore {
   private opened = false;
   private readonly directory: string;
 
-  constructor(private readonly env: LmdbEnvironment, private readonly options: LmdbSnapshotStoreOptions) {
+  constructor(
+    @inject(LmdbEnvironment) private readonly env: LmdbEnvironment,
+    @inject(LMDB_SNAPSHOT_STORE_OPTIONS) private readonly options: LmdbSnapshotStoreOptions,
+  ) {
     this.directory = join(env.directory, SNAPSHOT_DIRECTORY);
   }
 
@@ -226,8 +232,8 @@ export class LmdbSnapshotStore implements SnapshotStore {
     try {
       handle = await open(path, 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${path}: cannot read ${nameOf(entry)}: ${(err as Error).message}`);
-      if (!this.catalog.includes(entry)) throw new Error(`${path}: ${nameOf(entry)} is no longer stored: newer snapshots replaced it`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${path}: cannot read ${nameOf(entry)}: ${(err as Error).message}`, { cause: err });
+      if (!this.catalog.includes(entry)) throw new Error(`${path}: ${nameOf(entry)} is no longer stored: newer snapshots replaced it`, { cause: err });
       throw new CorruptStorageError(path, `${nameOf(entry)}: its data file is missing`);
     }
     try {

@@ -1,5 +1,6 @@
 import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
-import type { LmdbEnvironment } from './lmdb-environment.js';
+import { inject, injectable } from 'inversify';
+import { LmdbEnvironment } from './lmdb-environment.js';
 
 /** Key in the raft-state database. */
 const STABLE_STATE_KEY = 'stable-state';
@@ -16,13 +17,14 @@ const copy = (s: StableState): StableState => ({
  * transaction (a crash keeps the old record or the new one). A save issued in the same turn as a
  * log append shares its transaction and its fsync.
  */
+@injectable()
 export class LmdbStableStore implements StableStore {
   /** The last state saved (or loaded): what load() answers, so it sees saves still syncing. */
   private current: StableState | undefined;
   private lastDurable: Promise<void> = Promise.resolve();
   private opened = false;
 
-  constructor(private readonly env: LmdbEnvironment) {}
+  constructor(@inject(LmdbEnvironment) private readonly env: LmdbEnvironment) {}
 
   async open(): Promise<void> {
     if (this.opened) return;

@@ -31,7 +31,7 @@ process.stdout.write('walked ' + pairs);
 
 /** Rejects with CorruptStorageError naming `dataFile` when reading every page of it fails or crashes. */
 export async function verifyEnvironment(directory: string, dataFile: string): Promise<void> {
-  let size = 0;
+  let size: number;
   try {
     size = statSync(dataFile).size;
   } catch {

@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
-import { BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type PortName } from '@cairn/core';
+import { BACKEND, LOG_STORE, PluginEntryBindings, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type PortName } from '@cairn/core';
 import { LmdbBackend } from './lmdb-backend.js';
-import { LmdbEnvironment } from './lmdb-environment.js';
+import { LmdbEnvironment, type LmdbEnvironmentOptions } from './lmdb-environment.js';
 import { LmdbLogStore } from './lmdb-log-store.js';
-import { LmdbSnapshotStore } from './lmdb-snapshot-store.js';
+import { LmdbSnapshotStore, type LmdbSnapshotStoreOptions } from './lmdb-snapshot-store.js';
 import { LmdbStableStore } from './lmdb-stable-store.js';
+import { LMDB_ENVIRONMENT_OPTIONS, LMDB_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
 
 /** Options of `plugins.storage: { use: "@cairn/storage-lmdb", ... }` (or of any one storage port). */
 export interface LmdbPluginOptions {
@@ -44,24 +45,34 @@ export interface LmdbStorage {
   readonly backend: LmdbBackend;
 }
 
-/** Every storage port on one LMDB environment in `directory` (nothing is opened yet). */
-export function createLmdbStorage(directory: string, options: Omit<LmdbPluginOptions, 'directory'> & { readonly logElsewhere?: boolean } = {}): LmdbStorage {
-  const environment = new LmdbEnvironment({
+type StorageOptions = Omit<LmdbPluginOptions, 'directory'> & { readonly logElsewhere?: boolean };
+
+function environmentOptions(directory: string, options: StorageOptions): LmdbEnvironmentOptions {
+  return {
     directory,
     mapSize: options.mapSize ?? LMDB_DEFAULTS.mapSize,
     noSync: options.noSync ?? LMDB_DEFAULTS.noSync,
     maxReaders: options.maxReaders ?? LMDB_DEFAULTS.maxReaders,
     verifyOnOpen: options.verifyOnOpen ?? LMDB_DEFAULTS.verifyOnOpen,
     logElsewhere: options.logElsewhere ?? false,
-  });
+  };
+}
+
+function snapshotStoreOptions(options: StorageOptions): LmdbSnapshotStoreOptions {
+  return {
+    retain: options.retainSnapshots ?? LMDB_DEFAULTS.retainSnapshots,
+    chunkBytes: options.snapshotChunkBytes ?? LMDB_DEFAULTS.snapshotChunkBytes,
+  };
+}
+
+/** Every storage port on one LMDB environment in `directory` (nothing is opened yet). */
+export function createLmdbStorage(directory: string, options: StorageOptions = {}): LmdbStorage {
+  const environment = new LmdbEnvironment(environmentOptions(directory, options));
   return {
     environment,
     logStore: new LmdbLogStore(environment),
     stableStore: new LmdbStableStore(environment),
-    snapshotStore: new LmdbSnapshotStore(environment, {
-      retain: options.retainSnapshots ?? LMDB_DEFAULTS.retainSnapshots,
-      chunkBytes: options.snapshotChunkBytes ?? LMDB_DEFAULTS.snapshotChunkBytes,
-    }),
+    snapshotStore: new LmdbSnapshotStore(environment, snapshotStoreOptions(options)),
     backend: new LmdbBackend(environment),
   };
 }
@@ -119,12 +130,18 @@ export const lmdbStoragePlugin: CairnPlugin<LmdbPluginOptions> = {
     const wanted = (port: PortName): boolean => context.ports.includes(port);
     // Holding the stable state without the log: a log left here from before would be lost, so it is refused.
     const logElsewhere = !wanted('logStore') && wanted('stableStore');
-    const storage = createLmdbStorage(resolve(context.dataDir, directory ?? LMDB_DEFAULTS.directory), { ...rest, logElsewhere });
+    const environment = environmentOptions(resolve(context.dataDir, directory ?? LMDB_DEFAULTS.directory), { ...rest, logElsewhere });
     return new ContainerModule(({ bind }) => {
-      if (wanted('logStore')) bind(LOG_STORE).toConstantValue(storage.logStore);
-      if (wanted('stableStore')) bind(STABLE_STORE).toConstantValue(storage.stableStore);
-      if (wanted('snapshotStore')) bind(SNAPSHOT_STORE).toConstantValue(storage.snapshotStore);
-      if (wanted('backend')) bind(BACKEND).toConstantValue(storage.backend);
+      // The config may choose this plugin in two entries (the log in one directory, the rest in
+      // another): each entry's stores get their own options and LMDB environment.
+      const entry = new PluginEntryBindings(bind, environment.directory);
+      entry.value(LMDB_ENVIRONMENT_OPTIONS, environment);
+      entry.value(LMDB_SNAPSHOT_STORE_OPTIONS, snapshotStoreOptions(rest));
+      entry.shared(LmdbEnvironment);
+      if (wanted('logStore')) entry.port(LOG_STORE, LmdbLogStore);
+      if (wanted('stableStore')) entry.port(STABLE_STORE, LmdbStableStore);
+      if (wanted('snapshotStore')) entry.port(SNAPSHOT_STORE, LmdbSnapshotStore);
+      if (wanted('backend')) entry.port(BACKEND, LmdbBackend);
     });
   },
 };

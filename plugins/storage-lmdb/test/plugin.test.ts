@@ -11,17 +11,17 @@ import {
   BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE,
   type Backend, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
 } from '@cairn/core';
-import { MemoryLogger, rejection, TemporaryDirectories } from '@cairn/core/testkit';
-import plugin, { createLmdbStorage, LmdbBackend, LmdbLogStore, LmdbSnapshotStore, LmdbStableStore, plugin as namedPlugin } from '../src/index.js';
+import { pluginContext, pluginTestContainer, rejection, TemporaryDirectories } from '@cairn/core/testkit';
+import plugin, { createLmdbStorage, LmdbBackend, LmdbEnvironment, LmdbLogStore, LmdbSnapshotStore, LmdbStableStore, plugin as namedPlugin } from '../src/index.js';
 import { bytes, entries, text } from './test-data.js';
 import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
 const STORAGE_PORTS: PortName[] = ['logStore', 'stableStore', 'snapshotStore', 'backend'];
 
-const contextFor = (dataDir: string, ports: PortName[]): PluginContext => ({
-  name: 'n1', clusterId: 'c0ffee0000000001', memberId: '000000000000000a', dataDir, ports,
-  listenClientUrls: [], listenPeerUrls: [], limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
-});
+const contextFor = (dataDir: string, ports: PortName[]): PluginContext => pluginContext(dataDir, { ports });
+
+/** The environment a store was given (a private field: the container is what is under test). */
+const environmentOf = (store: unknown): LmdbEnvironment => (store as { env: LmdbEnvironment }).env;
 
 describe('@cairn/storage-lmdb plugin', () => {
   const dirs = new TemporaryDirectories();
@@ -68,6 +68,40 @@ describe('@cairn/storage-lmdb plugin', () => {
     expect(text(await again.backend.get(bytes('k')))).to.equal('v');
     await again.logStore.close();
     await again.backend.close();
+  });
+
+  it('resolves the four port tokens in a container holding what the core binds, the container building one environment for them', async () => {
+    const dataDir = await dirs.make('plugin-container');
+    const container = pluginTestContainer();
+    await container.loadAsync(plugin.createModule({ noSync: true }, contextFor(dataDir, STORAGE_PORTS)));
+    const stores = [LOG_STORE, STABLE_STORE, SNAPSHOT_STORE, BACKEND].map((token) => container.get(token));
+    expect(stores.map((s) => (s as object).constructor)).to.deep.equal([LmdbLogStore, LmdbStableStore, LmdbSnapshotStore, LmdbBackend]);
+    expect(container.get(LOG_STORE)).to.equal(stores[0]);
+    const environment = environmentOf(stores[0]);
+    expect(environment).to.be.instanceOf(LmdbEnvironment);
+    expect(environment.directory).to.equal(join(dataDir, 'lmdb'));
+    for (const store of stores) expect(environmentOf(store)).to.equal(environment);
+  });
+
+  it('chosen in two entries with two directories, gives each entry\'s stores their own environment in one container', async () => {
+    const dataDir = await dirs.make('plugin-twice');
+    const container = pluginTestContainer();
+    await container.loadAsync(plugin.createModule({ directory: 'raft', noSync: true }, contextFor(dataDir, ['logStore'])));
+    await container.loadAsync(plugin.createModule({ noSync: true }, contextFor(dataDir, ['stableStore', 'snapshotStore', 'backend'])));
+    const log = container.get<LogStore>(LOG_STORE);
+    const stable = container.get<StableStore>(STABLE_STORE);
+    const snapshots = container.get<SnapshotStore>(SNAPSHOT_STORE);
+    const backend = container.get<Backend>(BACKEND);
+    expect(environmentOf(log).directory).to.equal(join(dataDir, 'raft'));
+    expect(environmentOf(backend).directory).to.equal(join(dataDir, 'lmdb'));
+    expect(environmentOf(stable)).to.equal(environmentOf(backend));
+    expect(environmentOf(snapshots)).to.equal(environmentOf(backend));
+    for (const store of [log, stable, snapshots, backend]) await store.open();
+    await log.append(entries(1, 2, 1));
+    await backend.write([{ type: 'put', key: bytes('k'), value: bytes('v') }]);
+    for (const store of [log, stable, snapshots, backend]) await store.close();
+    expect(existsSync(join(dataDir, 'raft', 'data.mdb'))).to.equal(true);
+    expect(existsSync(join(dataDir, 'lmdb', 'data.mdb'))).to.equal(true);
   });
 
   it('binds only the ports the config chose it for, in the directory its options name', async () => {

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
 import { LOG_STORE, type CairnPlugin } from '@cairn/core';
-import { WalLogStore } from './wal-log-store.js';
+import { WAL_DIRECTORY, WAL_OPTIONS } from './tokens.js';
+import { WalLogStore, type WalLogStoreOptions } from './wal-log-store.js';
 
 /** Options of `plugins.logStore: { use: "@cairn/storage-wal", ... }`. */
 export interface WalPluginOptions {
@@ -19,13 +20,18 @@ export const WAL_DEFAULTS = {
   cacheBytes: 16 << 20,
 } as const;
 
-/** An unopened WAL log store in `directory`, the plugin's defaults for what `options` leaves out. */
-export function createWalLogStore(directory: string, options: Omit<WalPluginOptions, 'directory'> = {}): WalLogStore {
-  return new WalLogStore(directory, {
+/** The store's options: the plugin's defaults for what `options` leaves out. */
+function walLogStoreOptions(options: Omit<WalPluginOptions, 'directory'>): WalLogStoreOptions {
+  return {
     segmentBytes: options.segmentBytes ?? WAL_DEFAULTS.segmentBytes,
     inlineSyncEntries: options.inlineSyncEntries ?? WAL_DEFAULTS.inlineSyncEntries,
     cacheBytes: options.cacheBytes ?? WAL_DEFAULTS.cacheBytes,
-  });
+  };
+}
+
+/** An unopened WAL log store in `directory`, the plugin's defaults for what `options` leaves out. */
+export function createWalLogStore(directory: string, options: Omit<WalPluginOptions, 'directory'> = {}): WalLogStore {
+  return new WalLogStore(directory, walLogStoreOptions(options));
 }
 
 /** The WAL plugin: binds LOG_STORE. The other storage ports come from another plugin. */
@@ -66,9 +72,11 @@ export const walStoragePlugin: CairnPlugin<WalPluginOptions> = {
   },
   createModule(options, context) {
     const { directory, ...rest } = options;
-    const store = createWalLogStore(resolve(context.dataDir, directory ?? WAL_DEFAULTS.directory), rest);
     return new ContainerModule(({ bind }) => {
-      if (context.ports.includes('logStore')) bind(LOG_STORE).toConstantValue(store);
+      if (!context.ports.includes('logStore')) return;
+      bind(WAL_DIRECTORY).toConstantValue(resolve(context.dataDir, directory ?? WAL_DEFAULTS.directory));
+      bind(WAL_OPTIONS).toConstantValue(walLogStoreOptions(rest));
+      bind(LOG_STORE).to(WalLogStore).inSingletonScope();
     });
   },
 };

@@ -1,11 +1,13 @@
 import { closeSync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, rmSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { inject, injectable } from 'inversify';
 import { CorruptStorageError, decodeEntryRecord, type Entry, type LogStore } from '@cairn/core';
 import { EntryLocations, type EntryLocation } from './entry-locations.js';
 import { appendFrame, compactFrame, headFrame, readFrame, truncateFrame, type WalFrame } from './wal-frame.js';
 import {
   createSegment, ensureDirectory, fdatasyncAsync, fsyncDirectory, segmentName, segmentSequence, SEGMENT_IN_PROGRESS, writeFully, writeFullySync,
 } from './wal-files.js';
+import { WAL_DIRECTORY, WAL_OPTIONS } from './tokens.js';
 
 export interface WalLogStoreOptions {
   /** A segment is closed and a new one begun when a write would take it past this size. */
@@ -47,6 +49,7 @@ const HEAD_BYTES = headFrame(0, 0, 0).byteLength;
  * the end of the last segment: a frame the file ends inside was a write whose fdatasync never
  * returned, so nothing acknowledged is in it; it is cut off.
  */
+@injectable()
 export class WalLogStore implements LogStore {
   readonly directory: string;
   private readonly log: EntryLocations;
@@ -65,7 +68,7 @@ export class WalLogStore implements LogStore {
   private failure: Error | undefined;
   private opened = false;
 
-  constructor(directory: string, private readonly options: WalLogStoreOptions) {
+  constructor(@inject(WAL_DIRECTORY) directory: string, @inject(WAL_OPTIONS) private readonly options: WalLogStoreOptions) {
     this.directory = resolve(directory);
     this.log = new EntryLocations(options.cacheBytes);
   }

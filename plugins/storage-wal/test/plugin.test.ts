@@ -4,13 +4,10 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { Container } from 'inversify';
 import { EntryType, LOG_STORE, type CairnPlugin, type Entry, type LogStore, type PluginContext, type PortName } from '@cairn/core';
-import { MemoryLogger, TemporaryDirectories } from '@cairn/core/testkit';
+import { pluginContext, pluginTestContainer, TemporaryDirectories } from '@cairn/core/testkit';
 import plugin, { plugin as namedPlugin, WAL_DEFAULTS, WalLogStore, type WalPluginOptions } from '../src/index.js';
 
-const contextFor = (dataDir: string, ports: PortName[] = ['logStore']): PluginContext => ({
-  name: 'n1', clusterId: 'c0ffee0000000001', memberId: '000000000000000a', dataDir, ports,
-  listenClientUrls: [], listenPeerUrls: [], limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
-});
+const contextFor = (dataDir: string, ports: PortName[] = ['logStore']): PluginContext => pluginContext(dataDir, { ports });
 
 /** Validate `options` as the core's config loader does (core/src/assembly/schema-validator.ts): ajv, defaults filled in. */
 function validated(options: Record<string, unknown>): { ok: boolean; options: Record<string, unknown>; error: string } {
@@ -91,6 +88,16 @@ describe('@cairn/storage-wal plugin', () => {
     expect(files).to.deep.equal(['0000000000000001.wal', '0000000000000002.wal', '0000000000000003.wal', '0000000000000004.wal']);
     for (const file of files) expect(statSync(join(dataDir, 'wal', file)).size).to.be.at.most(4096);
     expect((await store.entries(1, 11)).map((e) => Buffer.from(e.data)[0])).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('resolves LOG_STORE in a container holding what the core binds to one WalLogStore, built by the container', async () => {
+    const dataDir = await dirs.make('plugin-container');
+    const container = pluginTestContainer();
+    await container.loadAsync(plugin.createModule(validated({ directory: 'log' }).options, contextFor(dataDir)));
+    const store = container.get<LogStore>(LOG_STORE);
+    expect(store).to.be.instanceOf(WalLogStore);
+    expect(container.get(LOG_STORE)).to.equal(store);
+    expect((store as WalLogStore).directory).to.equal(join(dataDir, 'log'));
   });
 
   it('binds nothing when the config did not choose it for logStore', async () => {

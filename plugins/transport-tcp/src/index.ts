@@ -6,3 +6,4 @@ export type { ReconnectBackoff } from './peer-link.js';
 export { parsePeerAddress, isTcpPeerUrl, type PeerAddress } from './peer-address.js';
 export { WireError } from './wire-error.js';
 export type { PeerTlsOptions } from './peer-sockets.js';
+export { TCP_TRANSPORT_LOGGER, TCP_TRANSPORT_OPTIONS } from './tokens.js';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
-import { TRANSPORT, type CairnPlugin, type PluginContext } from '@cairn/core';
-import { TcpTransport } from './tcp-transport.js';
+import { TRANSPORT, type CairnPlugin } from '@cairn/core';
+import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
+import { TCP_TRANSPORT_LOGGER, TCP_TRANSPORT_OPTIONS } from './tokens.js';
 
 /** Options of `plugins.transport: { use: "@cairn/transport-tcp", ... }`. */
 export interface TcpPluginOptions {
@@ -25,7 +26,7 @@ function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(resolve(path));
   } catch (err) {
-    throw new Error(`${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
 
@@ -68,7 +69,7 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
     const tls = options.tls === undefined ? undefined : {
       cert: readPem(options.tls.certFile, 'tls.certFile'), key: readPem(options.tls.keyFile, 'tls.keyFile'), ca: readPem(options.tls.caFile, 'tls.caFile'),
     };
-    const transport = new TcpTransport({
+    const transportOptions: TcpTransportOptions = {
       ...(tls === undefined ? {} : { tls }),
       listen,
       clusterId: context.clusterId,
@@ -76,10 +77,11 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
       reconnect: { initialMs: options.reconnectInitialMs, maxMs: options.reconnectMaxMs },
       maxFrameBytes: options.maxFrameBytes,
       snapshotChunkBytes: options.snapshotChunkBytes,
-      logger: context.logger,
-    });
+    };
     return new ContainerModule(({ bind }) => {
-      bind(TRANSPORT).toConstantValue(transport);
+      bind(TCP_TRANSPORT_OPTIONS).toConstantValue(transportOptions);
+      bind(TCP_TRANSPORT_LOGGER).toConstantValue(context.logger);
+      bind(TRANSPORT).to(TcpTransport).inSingletonScope();
     });
   },
 };

@@ -102,7 +102,7 @@ export async function sendSnapshotOver(message: Message, data: AsyncIterable<Uin
     // The snapshot source failed: tell the receiver by hanging up mid-stream.
     socket.destroy();
     untrack();
-    throw new Error(`snapshot to ${message.to}: reading the snapshot failed: ${(err as Error).message}`);
+    throw new Error(`snapshot to ${message.to}: reading the snapshot failed: ${(err as Error).message}`, { cause: err });
   }
   try {
     await verdict;

@@ -1,4 +1,5 @@
 import type { Server, Socket } from 'node:net';
+import { inject, injectable, optional } from 'inversify';
 import type { Logger, LogFields, MemberId, Message, Transport, TransportHandler } from '@cairn/core';
 import { PROTOCOL_VERSION, type Hello } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
@@ -6,6 +7,7 @@ import { parsePeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerLink, type ReconnectBackoff } from './peer-link.js';
 import { plainPeerSockets, tlsPeerSockets, type PeerSockets, type PeerTlsOptions } from './peer-sockets.js';
 import { sendSnapshotOver } from './snapshot-sender.js';
+import { TCP_TRANSPORT_LOGGER, TCP_TRANSPORT_OPTIONS } from './tokens.js';
 import { emptyMetrics, type TransportMetrics } from './transport-metrics.js';
 
 export interface TcpTransportOptions {
@@ -28,7 +30,6 @@ export interface TcpTransportOptions {
   readonly snapshotIdleTimeoutMs?: number;
   /** Mutual TLS for every peer connection; without it, plain TCP. */
   readonly tls?: PeerTlsOptions;
-  readonly logger?: Logger;
 }
 
 const silentLogger: Logger = {
@@ -41,13 +42,13 @@ const silentLogger: Logger = {
  * queue, corked batches, reconnect with backoff), one extra connection per snapshot transfer,
  * and a listener that accepts both from members of the same cluster.
  */
+@injectable()
 export class TcpTransport implements Transport {
   private readonly queueSize: number;
   private readonly backoff: ReconnectBackoff;
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
   private readonly snapshotIdleTimeoutMs: number;
-  private readonly logger: Logger;
   private readonly listenAddress: PeerAddress;
   private readonly peerSockets: PeerSockets;
   private readonly counters: TransportMetrics = emptyMetrics();
@@ -60,14 +61,16 @@ export class TcpTransport implements Transport {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly options: TcpTransportOptions) {
+  constructor(
+    @inject(TCP_TRANSPORT_OPTIONS) private readonly options: TcpTransportOptions,
+    @inject(TCP_TRANSPORT_LOGGER) @optional() private readonly logger: Logger = silentLogger,
+  ) {
     this.listenAddress = parsePeerAddress(options.listen);
     this.queueSize = options.queueSize ?? 4096;
     this.backoff = { initialMs: options.reconnect?.initialMs ?? 50, maxMs: options.reconnect?.maxMs ?? 2_000 };
     this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
     this.snapshotIdleTimeoutMs = options.snapshotIdleTimeoutMs ?? 30_000;
-    this.logger = options.logger ?? silentLogger;
     this.peerSockets = options.tls === undefined ? plainPeerSockets : tlsPeerSockets(options.tls);
   }
 

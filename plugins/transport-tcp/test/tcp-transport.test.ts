@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { connect } from 'node:net';
 import { Container } from 'inversify';
 import { MessageType, TRANSPORT, type PluginContext, type Transport } from '@cairn/core';
-import { LazySnapshot, MemoryLogger, RecordingHandler, message, waitUntil } from '@cairn/core/testkit';
+import { LazySnapshot, MemoryLogger, message, pluginContext, pluginTestContainer, RecordingHandler, waitUntil } from '@cairn/core/testkit';
 import plugin from '../src/index.js';
 import { PROTOCOL_VERSION, ConnectionKind } from '../src/handshake.js';
 import { parsePeerAddress } from '../src/peer-address.js';
@@ -32,8 +32,8 @@ describe('TcpTransport', () => {
   async function member(id: string, clusterId = 'cluster-1', queueSize = 64): Promise<{ transport: TcpTransport; handler: RecordingHandler; logger: MemoryLogger }> {
     const logger = new MemoryLogger({ level: 'debug' });
     const transport = new TcpTransport({
-      listen: `127.0.0.1:${ports[id === A ? 0 : 1]}`, clusterId, queueSize, logger, reconnect: { initialMs: 10, maxMs: 100 },
-    });
+      listen: `127.0.0.1:${ports[id === A ? 0 : 1]}`, clusterId, queueSize, reconnect: { initialMs: 10, maxMs: 100 },
+    }, logger);
     const handler = new RecordingHandler();
     transport.setPeers(peers());
     await transport.start(id, handler);
@@ -79,7 +79,7 @@ describe('TcpTransport', () => {
   it('a joining member (cluster ID unknown) takes the cluster of the first known peer, then refuses other clusters', async () => {
     const a = await member(A, 'cluster-1');
     const logger = new MemoryLogger({ level: 'debug' });
-    const joiner = new TcpTransport({ listen: `127.0.0.1:${ports[1]}`, logger, reconnect: { initialMs: 10, maxMs: 100 } });
+    const joiner = new TcpTransport({ listen: `127.0.0.1:${ports[1]}`, reconnect: { initialMs: 10, maxMs: 100 } }, logger);
     const handler = new RecordingHandler();
     const learned: string[] = [];
     joiner.setPeers(peers());
@@ -227,10 +227,8 @@ describe('peer addresses', () => {
 });
 
 describe('@cairn/transport-tcp plugin', () => {
-  const context = (listenPeerUrls: string[]): PluginContext => ({
-    name: 'n1', clusterId: 'c0ffee0000000001', memberId: '0000000000000001', dataDir: '/nonexistent', ports: ['transport'], listenClientUrls: [], listenPeerUrls,
-    limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
-  });
+  const context = (listenPeerUrls: string[]): PluginContext =>
+    pluginContext('/nonexistent', { memberId: '0000000000000001', ports: ['transport'], listenPeerUrls });
   const defaults = { queueSize: 4096, reconnectInitialMs: 50, reconnectMaxMs: 2000, maxFrameBytes: 64 << 20, snapshotChunkBytes: 256 << 10 };
 
   it('declares the transport port and an options schema with defaults', () => {
@@ -252,6 +250,22 @@ describe('@cairn/transport-tcp plugin', () => {
       expect((transport as TcpTransport).boundAddress()).to.equal(`127.0.0.1:${port}`);
       await transport.stop();
     }
+  });
+
+  it('resolves TRANSPORT in a container holding what the core binds to one TcpTransport, logging through the plugin\'s logger', async () => {
+    const [port] = await freeLoopbackPorts(1);
+    const coreLogger = new MemoryLogger();
+    const container = pluginTestContainer({ logger: coreLogger });
+    const chosen = context([`http://127.0.0.1:${port}`]);
+    await container.loadAsync(plugin.createModule(defaults, chosen));
+    const transport = container.get<Transport>(TRANSPORT);
+    expect(transport).to.be.instanceOf(TcpTransport);
+    expect(container.get(TRANSPORT)).to.equal(transport);
+    await transport.start(A, new RecordingHandler());
+    await transport.stop();
+    const logged = (chosen.logger as MemoryLogger).lines().map((l) => l.message);
+    expect(logged).to.include.members(['peer transport listening', 'peer transport stopped']);
+    expect(coreLogger.lines()).to.deep.equal([]);
   });
 
   it('refuses to build without any listen address', () => {
