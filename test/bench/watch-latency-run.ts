@@ -70,7 +70,8 @@ export async function measureWatchLatency(options: BenchOptions): Promise<Measur
     let sentAt = 0;
     let awaiting = 0;
     let delivered: (() => void) | undefined;
-    let tally: RunTally | undefined;
+    // Set when the measured phase starts; the stream handlers above ignore events until then.
+    let tally: RunTally | undefined = undefined;
     for (const channel of channels) {
       const stream = channel.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', passThrough, passThrough);
       stream.on('data', (response: Buffer) => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { cairnProcessFixture } from './cairn-fixture.js';
 
 describe('the etcd3 npm client against a cairn process', function () {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Etcd3, type Lease } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import { cairnProcessFixture } from './cairn-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { etcdctl } from './etcdctl.js';
 import { cairnProcessFixture } from './cairn-fixture.js';
 
