@@ -66,10 +66,20 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     args: [...argv],
     strict: true,
     options: {
-      endpoints: { type: 'string' }, conns: { type: 'string' }, clients: { type: 'string' }, workers: { type: 'string' },
-      'key-size': { type: 'string' }, 'val-size': { type: 'string' }, 'key-space': { type: 'string' },
-      total: { type: 'string' }, duration: { type: 'string' }, workload: { type: 'string' },
-      'read-ratio': { type: 'string' }, prefill: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      endpoints: { type: 'string' },
+      conns: { type: 'string' },
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      'key-size': { type: 'string' },
+      'val-size': { type: 'string' },
+      'key-space': { type: 'string' },
+      total: { type: 'string' },
+      duration: { type: 'string' },
+      workload: { type: 'string' },
+      'read-ratio': { type: 'string' },
+      prefill: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
     },
   });
   if (values.help) return undefined;
@@ -89,7 +99,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
   const reads = workload === 'range' || workload === 'range-serializable' || workload === 'mixed';
   const prefill = values.prefill === undefined ? (reads ? keySpace : 0) : Number(values.prefill);
   if (!Number.isInteger(prefill) || prefill < 0 || prefill > keySpace) throw new UsageError('--prefill must be an integer from 0 to --key-space');
-  const endpoints = (values.endpoints ?? '127.0.0.1:2379').split(',').map((e) => e.trim().replace(/^https?:\/\//, '')).filter((e) => e !== '');
+  const endpoints = (values.endpoints ?? '127.0.0.1:2379')
+    .split(',')
+    .map((e) => e.trim().replace(/^https?:\/\//, ''))
+    .filter((e) => e !== '');
   if (endpoints.length === 0) throw new UsageError('--endpoints is empty');
   const clients = positiveInt('clients', values.clients, 1);
   const workers = positiveInt('workers', values.workers, 1);

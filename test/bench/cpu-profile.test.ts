@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import { formatProfileSummary, RUNTIME_AREA, summarizeCpuProfile, type CpuProfile, type CpuProfileNode } from './cpu-profile.js';
 
-const frame = (id: number, functionName: string, url: string, children: number[] = []): CpuProfileNode =>
-  ({ id, callFrame: { functionName, url, lineNumber: 9, columnNumber: 0 }, children });
+const frame = (id: number, functionName: string, url: string, children: number[] = []): CpuProfileNode => ({
+  id,
+  callFrame: { functionName, url, lineNumber: 9, columnNumber: 0 },
+  children,
+});
 
 /**
  * root ─ (idle)
@@ -52,7 +55,10 @@ describe('cpu profile summary', () => {
   it('lists self time per function and per file, largest first', () => {
     expect(summary.functions[0]).to.deep.include({ functionName: '(idle)', selfMs: 4 });
     const writev = summary.functions.filter((f) => f.functionName === 'writev').map((f) => [f.area.split(' ')[0], f.selfMs]);
-    expect(writev).to.deep.equal([['grpc/protobuf', 2], ['raft', 1]]);
+    expect(writev).to.deep.equal([
+      ['grpc/protobuf', 2],
+      ['raft', 1],
+    ]);
     expect(summary.files[0]).to.deep.equal({ url: '(native or VM)', selfMs: 8 });
     expect(summary.files.find((f) => f.url.endsWith('grpc-js/build/src/server.js'))?.selfMs).to.equal(1);
   });

@@ -40,14 +40,20 @@ export const CAIRN_AREAS: readonly ProfileArea[] = [
   byName('idle', '(idle)'),
   byName('GC', '(garbage collector)'),
   byName('V8/native (unattributed)', '(program)'),
-  byUrl('startup (module loading, config schema, .proto loading)',
-    /^node:internal\/(modules|bootstrap|deps\/cjs-module-lexer|process\/pre_execution)\b|\/node_modules\/(ajv|fast-uri|yaml|@grpc\/proto-loader)\//),
-  byUrl('grpc/protobuf (api-grpc, grpc-js, protobufjs, http2)',
-    /\/plugins\/api-[a-z]+\/|\/node_modules\/(@grpc\/grpc-js|protobufjs|@protobufjs\/[^/]+|long)\/|^node:internal\/http2\//),
+  byUrl(
+    'startup (module loading, config schema, .proto loading)',
+    /^node:internal\/(modules|bootstrap|deps\/cjs-module-lexer|process\/pre_execution)\b|\/node_modules\/(ajv|fast-uri|yaml|@grpc\/proto-loader)\//,
+  ),
+  byUrl(
+    'grpc/protobuf (api-grpc, grpc-js, protobufjs, http2)',
+    /\/plugins\/api-[a-z]+\/|\/node_modules\/(@grpc\/grpc-js|protobufjs|@protobufjs\/[^/]+|long)\/|^node:internal\/http2\//,
+  ),
   byUrl('raft', /\/core\/(dist\/)?src\/raft\//),
   byUrl('mvcc/backend (mvcc, lease)', /\/core\/(dist\/)?src\/(mvcc|lease)\//),
-  byUrl('storage (storage plugins, lmdb, msgpackr)',
-    /\/plugins\/storage-[a-z]+\/|\/node_modules\/(lmdb|msgpackr|ordered-binary|weak-lru-cache|classic-level|abstract-level)\//),
+  byUrl(
+    'storage (storage plugins, lmdb, msgpackr)',
+    /\/plugins\/storage-[a-z]+\/|\/node_modules\/(lmdb|msgpackr|ordered-binary|weak-lru-cache|classic-level|abstract-level)\//,
+  ),
   byUrl('transport (peer transport plugins)', /\/plugins\/transport-[a-z]+\//),
   byUrl('core: services, cluster, assembly, other', /\/core\/(dist\/)?src\//),
   byUrl('logging (pino)', /\/node_modules\/(pino|sonic-boom|thread-stream)\//),
@@ -177,11 +183,16 @@ export function formatProfileSummary(s: ProfileSummary, top = 25, repoRoot = '')
     ...s.areas.map((a) => `${a.name.padEnd(width)}  ${msText(a.ms)}  ${pct(a.ms, s.spanMs)}  ${a.name === 'idle' ? '       ' : pct(a.ms, busy)}`),
     '',
     `top ${top} functions by self time (of busy time; idle left out)`,
-    ...s.functions.filter((f) => f.functionName !== '(idle)').slice(0, top)
+    ...s.functions
+      .filter((f) => f.functionName !== '(idle)')
+      .slice(0, top)
       .map((f) => `${msText(f.selfMs)}  ${pct(f.selfMs, busy)}  ${f.functionName}  ${short(f.location)}  [${f.area}]`),
     '',
     `top ${top} files by self time (of busy time)`,
-    ...s.files.filter((f) => f.url !== '(native or VM)').slice(0, top).map((f) => `${msText(f.selfMs)}  ${pct(f.selfMs, busy)}  ${short(f.url)}`),
+    ...s.files
+      .filter((f) => f.url !== '(native or VM)')
+      .slice(0, top)
+      .map((f) => `${msText(f.selfMs)}  ${pct(f.selfMs, busy)}  ${short(f.url)}`),
   ];
   return lines.join('\n');
 }

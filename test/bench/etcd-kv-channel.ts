@@ -28,8 +28,9 @@ export class EtcdKvChannel {
 
   call(method: KvMethod, request: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(`/etcdserverpb.KV/${method}`, passThrough, passThrough, request,
-        (err: grpc.ServiceError | null, response?: Buffer) => (err ? reject(err) : resolve(response!)));
+      this.client.makeUnaryRequest(`/etcdserverpb.KV/${method}`, passThrough, passThrough, request, (err: grpc.ServiceError | null, response?: Buffer) =>
+        err ? reject(err) : resolve(response!),
+      );
     });
   }
 

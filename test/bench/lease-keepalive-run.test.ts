@@ -50,7 +50,9 @@ describe('bench lease-keepalive workload', () => {
   });
 
   it('grants a lease per client, sends exactly --total keep-alives over their streams, and revokes the leases after', async () => {
-    const result = await runBench(parseBenchOptions(['--endpoints', endpoint, '--workload', 'lease-keepalive', '--clients', '8', '--conns', '3', '--total', '400'])!);
+    const result = await runBench(
+      parseBenchOptions(['--endpoints', endpoint, '--workload', 'lease-keepalive', '--clients', '8', '--conns', '3', '--total', '400'])!,
+    );
     expect(result).to.deep.include({ ops: 400, errors: 0, clients: 8 });
     expect(services.keepAlives.size).to.equal(8);
     expect([...services.keepAlives.values()].reduce((a, b) => a + b, 0)).to.equal(400);

@@ -122,25 +122,30 @@ async function measureInWorkers(options: BenchOptions): Promise<MeasuredRun> {
   // through tsx's loader, which worker threads do not inherit on Node 20.
   const fromSources = import.meta.url.endsWith('.ts');
   const workerFile = new URL(fromSources ? './load-worker.ts' : './load-worker.js', import.meta.url);
-  const start = (part: BenchOptions): Worker => (fromSources
-    ? new Worker(`import('tsx/esm/api').then((tsx) => tsx.tsImport(${JSON.stringify(workerFile.href)}, ${JSON.stringify(import.meta.url)}))`,
-      { eval: true, workerData: part })
-    : new Worker(workerFile, { workerData: part }));
-  const runs = await Promise.all(Array.from({ length: options.workers }, (_, i) => {
-    const part: BenchOptions = {
-      ...options,
-      workers: 1,
-      clients: share(options.clients, options.workers, i),
-      conns: Math.max(1, share(options.conns, options.workers, i)),
-      total: options.total === undefined ? undefined : share(options.total, options.workers, i),
-    };
-    return new Promise<MeasuredRun>((resolve, reject) => {
-      const worker = start(part);
-      worker.once('message', (run: MeasuredRun) => resolve(run));
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`bench worker exited with code ${code} before reporting`)));
-    });
-  }));
+  const start = (part: BenchOptions): Worker =>
+    fromSources
+      ? new Worker(`import('tsx/esm/api').then((tsx) => tsx.tsImport(${JSON.stringify(workerFile.href)}, ${JSON.stringify(import.meta.url)}))`, {
+          eval: true,
+          workerData: part,
+        })
+      : new Worker(workerFile, { workerData: part });
+  const runs = await Promise.all(
+    Array.from({ length: options.workers }, (_, i) => {
+      const part: BenchOptions = {
+        ...options,
+        workers: 1,
+        clients: share(options.clients, options.workers, i),
+        conns: Math.max(1, share(options.conns, options.workers, i)),
+        total: options.total === undefined ? undefined : share(options.total, options.workers, i),
+      };
+      return new Promise<MeasuredRun>((resolve, reject) => {
+        const worker = start(part);
+        worker.once('message', (run: MeasuredRun) => resolve(run));
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`bench worker exited with code ${code} before reporting`)));
+      });
+    }),
+  );
   const all = new Float64Array(runs.reduce((n, r) => n + r.latencies.length, 0));
   let at = 0;
   for (const run of runs) {

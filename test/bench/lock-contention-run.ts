@@ -29,28 +29,38 @@ export async function measureLockContention(options: BenchOptions): Promise<Meas
   const Lock = grpc.makeGenericClientConstructor(recipeServiceDefinition('v3lockpb.Lock'), 'Lock');
   const Lease = grpc.makeGenericClientConstructor(etcdServiceDefinition('Lease'), 'Lease');
   const endpoint = (i: number): string => options.endpoints[i % options.endpoints.length]!;
-  const locks = Array.from({ length: options.conns }, (_, i) => new Lock(endpoint(i), grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+  const locks = Array.from(
+    { length: options.conns },
+    (_, i) => new Lock(endpoint(i), grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+  );
   const leases = Array.from({ length: options.conns }, (_, i) => new Lease(endpoint(i), grpc.credentials.createInsecure()));
   const ids: string[] = [];
   try {
-    await Promise.all(locks.map((c) => new Promise<void>((resolve, reject) => {
-      c.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve()));
-    })));
+    await Promise.all(
+      locks.map(
+        (c) =>
+          new Promise<void>((resolve, reject) => {
+            c.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve()));
+          }),
+      ),
+    );
     for (let i = 0; i < options.clients; i++) ids.push(String((await call(leases[i % leases.length]!, 'LeaseGrant', { TTL: LEASE_TTL_SEC }))['ID']));
     const tally = new RunTally(options);
-    await Promise.all(ids.map(async (lease, i) => {
-      const client = locks[i % locks.length]!;
-      while (tally.issue()) {
-        const began = performance.now();
-        try {
-          const held = await call(client, 'Lock', { name: LOCK_NAME, lease });
-          await call(client, 'Unlock', { key: held['key'] });
-          tally.succeeded(began);
-        } catch (err) {
-          tally.failed((err as Error).message);
+    await Promise.all(
+      ids.map(async (lease, i) => {
+        const client = locks[i % locks.length]!;
+        while (tally.issue()) {
+          const began = performance.now();
+          try {
+            const held = await call(client, 'Lock', { name: LOCK_NAME, lease });
+            await call(client, 'Unlock', { key: held['key'] });
+            tally.succeeded(began);
+          } catch (err) {
+            tally.failed((err as Error).message);
+          }
         }
-      }
-    }));
+      }),
+    );
     return tally.result();
   } finally {
     await Promise.all(ids.map((id, i) => call(leases[i % leases.length]!, 'LeaseRevoke', { ID: id }).catch(() => undefined)));

@@ -17,7 +17,9 @@ const repoRoot = `${resolve(dirname(fileURLToPath(import.meta.url)), '..', '..',
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: [...argv], allowPositionals: true, strict: true,
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
     options: { top: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help || positionals.length === 0) {
@@ -44,9 +46,12 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-}, (err: unknown) => {
-  console.error(`profile-summary: ${(err as Error).message}`);
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`profile-summary: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);

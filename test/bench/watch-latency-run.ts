@@ -13,7 +13,10 @@ const passThrough = (bytes: Buffer): Buffer => bytes;
 const varint = (n: number): number[] => {
   const out: number[] = [];
   for (let v = n; ; v = Math.floor(v / 128)) {
-    if (v < 0x80) { out.push(v); return out; }
+    if (v < 0x80) {
+      out.push(v);
+      return out;
+    }
     out.push((v & 0x7f) | 0x80);
   }
 };
@@ -56,17 +59,26 @@ function responseFields(bytes: Buffer): { created: boolean; events: boolean } {
  * watchers never see within 5 s counts one error per watcher missing it.
  */
 export async function measureWatchLatency(options: BenchOptions): Promise<MeasuredRun> {
-  const channels = Array.from({ length: options.conns }, (_, i) => new grpc.Client(options.endpoints[i % options.endpoints.length]!,
-    grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+  const channels = Array.from(
+    { length: options.conns },
+    (_, i) => new grpc.Client(options.endpoints[i % options.endpoints.length]!, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+  );
   const writer = new grpc.Client(options.endpoints[0]!, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   const streams: grpc.ClientDuplexStream<Buffer, Buffer>[] = [];
   try {
-    await Promise.all([...channels, writer].map((c) => new Promise<void>((resolve, reject) => {
-      c.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve()));
-    })));
+    await Promise.all(
+      [...channels, writer].map(
+        (c) =>
+          new Promise<void>((resolve, reject) => {
+            c.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve()));
+          }),
+      ),
+    );
     let pendingCreates = options.clients;
     let createdAll!: () => void;
-    const allCreated = new Promise<void>((resolve) => { createdAll = resolve; });
+    const allCreated = new Promise<void>((resolve) => {
+      createdAll = resolve;
+    });
     let sentAt = 0;
     let awaiting = 0;
     let delivered: (() => void) | undefined;
@@ -88,14 +100,17 @@ export async function measureWatchLatency(options: BenchOptions): Promise<Measur
     for (let i = 0; i < options.clients; i++) streams[i % streams.length]!.write(create);
     await allCreated;
 
-    const put = (value: number): Promise<void> => new Promise((resolve, reject) => {
-      const request = Buffer.concat([bytesField(1, WATCHED_KEY), bytesField(2, Buffer.from(String(value).padStart(options.valSize, '0')))]);
-      writer.makeUnaryRequest('/etcdserverpb.KV/Put', passThrough, passThrough, request, (err) => (err ? reject(err) : resolve()));
-    });
+    const put = (value: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const request = Buffer.concat([bytesField(1, WATCHED_KEY), bytesField(2, Buffer.from(String(value).padStart(options.valSize, '0')))]);
+        writer.makeUnaryRequest('/etcdserverpb.KV/Put', passThrough, passThrough, request, (err) => (err ? reject(err) : resolve()));
+      });
     tally = new RunTally(options);
     for (let n = 0; tally.issue(); n++) {
       awaiting = options.clients;
-      const all = new Promise<void>((resolve) => { delivered = resolve; });
+      const all = new Promise<void>((resolve) => {
+        delivered = resolve;
+      });
       sentAt = performance.now();
       try {
         await put(n);
@@ -104,8 +119,10 @@ export async function measureWatchLatency(options: BenchOptions): Promise<Measur
         continue;
       }
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), EVENT_TIMEOUT_MS); });
-      if (await Promise.race([all, late]) === 'late') {
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), EVENT_TIMEOUT_MS);
+      });
+      if ((await Promise.race([all, late])) === 'late') {
         for (let i = 0; i < awaiting; i++) tally.failed(`a watcher got no event within ${EVENT_TIMEOUT_MS} ms of its put`);
         awaiting = 0;
       }

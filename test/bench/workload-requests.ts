@@ -28,10 +28,14 @@ export class WorkloadRequests {
   next(): BenchRequest {
     const key = benchKey(Math.floor(Math.random() * this.options.keySpace), this.options.keySize);
     switch (this.options.workload) {
-      case 'put': return { method: 'Put', bytes: encodePutRequest(key, this.value) };
-      case 'range': return { method: 'Range', bytes: encodeRangeRequest(key, false) };
-      case 'range-serializable': return { method: 'Range', bytes: encodeRangeRequest(key, true) };
-      case 'txn': return { method: 'Txn', bytes: encodeCompareAndPutTxn(key, this.value) };
+      case 'put':
+        return { method: 'Put', bytes: encodePutRequest(key, this.value) };
+      case 'range':
+        return { method: 'Range', bytes: encodeRangeRequest(key, false) };
+      case 'range-serializable':
+        return { method: 'Range', bytes: encodeRangeRequest(key, true) };
+      case 'txn':
+        return { method: 'Txn', bytes: encodeCompareAndPutTxn(key, this.value) };
       case 'mixed':
         return Math.random() < this.options.readRatio
           ? { method: 'Range', bytes: encodeRangeRequest(key, false) }

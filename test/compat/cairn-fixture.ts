@@ -81,9 +81,15 @@ export function cairnBesideEtcdFixture(name: string): SideBySideFixture {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
   return {
-    get cairn() { return needed(cairn); },
-    get etcd() { return etcd; },
-    get dir() { return needed(dir); },
+    get cairn() {
+      return needed(cairn);
+    },
+    get etcd() {
+      return etcd;
+    },
+    get dir() {
+      return needed(dir);
+    },
     async restartCairn() {
       await needed(cairn).stop();
       cairn = await startCairn(join(needed(dir), 'cairn.data'), [], needed(ports));

@@ -4,7 +4,7 @@ import { cairnProcessFixture } from './cairn-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('the etcd3 npm client\'s leases against a cairn process', function () {
+describe("the etcd3 npm client's leases against a cairn process", function () {
   this.timeout(60_000);
   const cairn = cairnProcessFixture('etcd3-lease');
   let client: Etcd3;
@@ -17,7 +17,9 @@ describe('the etcd3 npm client\'s leases against a cairn process', function () {
     const succeeded: string[] = [];
     lease.on('keepaliveSucceeded', (res) => succeeded.push(String(res.TTL)));
     let lost: Error | undefined;
-    lease.on('lost', (err) => { lost = err; });
+    lease.on('lost', (err) => {
+      lost = err;
+    });
     const id = await lease.grant();
     expect(BigInt(id) > 0n).to.equal(true);
     await lease.put('etcd3/leased').value('here');

@@ -4,7 +4,7 @@ import { cairnProcessFixture } from './cairn-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('the etcd3 npm client\'s lock() and election() against a cairn process', function () {
+describe("the etcd3 npm client's lock() and election() against a cairn process", function () {
   this.timeout(60_000);
   const cairn = cairnProcessFixture('etcd3-recipes');
   let a: Etcd3;
@@ -16,7 +16,13 @@ describe('the etcd3 npm client\'s lock() and election() against a cairn process'
 
   it('lock(): a held lock cannot be acquired by another client until released; do() runs under it', async () => {
     const held = await a.lock('report').ttl(10).acquire();
-    const refused = await b.lock('report').acquire().then(() => undefined, (e: unknown) => e);
+    const refused = await b
+      .lock('report')
+      .acquire()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(refused).to.be.instanceOf(EtcdLockFailedError);
     await held.release();
     const ran = await b.lock('report').do(async () => 'under the lock');
@@ -30,10 +36,15 @@ describe('the etcd3 npm client\'s lock() and election() against a cairn process'
     const changes: (string | undefined)[] = [];
     observer.on('change', (leader) => changes.push(leader));
     const first = a.election('scheduler').campaign('node-a');
-    await new Promise<void>((resolve, reject) => { first.on('elected', () => resolve()); first.on('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      first.on('elected', () => resolve());
+      first.on('error', reject);
+    });
     const second = b.election('scheduler').campaign('node-b');
     let secondElected = false;
-    second.on('elected', () => { secondElected = true; });
+    second.on('elected', () => {
+      secondElected = true;
+    });
     second.on('error', () => undefined);
     await sleep(500);
     expect(secondElected, 'two leaders at once').to.equal(false);

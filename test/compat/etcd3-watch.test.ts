@@ -6,7 +6,8 @@ import { cairnProcessFixture } from './cairn-fixture.js';
 /** Every event a watcher emits, as "put key=value" / "delete key", with the previous value when given. */
 function record(w: Watcher): string[] {
   const seen: string[] = [];
-  const show = (kv: IKeyValue, prev?: IKeyValue | null): string => `${kv.key.toString()}=${kv.value.toString()}${prev == null ? '' : ` (was ${prev.value.toString()})`}`;
+  const show = (kv: IKeyValue, prev?: IKeyValue | null): string =>
+    `${kv.key.toString()}=${kv.value.toString()}${prev == null ? '' : ` (was ${prev.value.toString()})`}`;
   w.on('put', (kv, prev) => seen.push(`put ${show(kv, prev)}`));
   w.on('delete', (kv, prev) => seen.push(`delete ${kv.key.toString()}${prev == null ? '' : ` (was ${prev.value.toString()})`}`));
   return seen;
@@ -20,7 +21,7 @@ async function until(check: () => boolean, what: string, ms = 10_000): Promise<v
   }
 }
 
-describe('the etcd3 npm client\'s watch builder against a cairn process', function () {
+describe("the etcd3 npm client's watch builder against a cairn process", function () {
   this.timeout(60_000);
   const cairn = cairnProcessFixture('etcd3-watch');
   let client: Etcd3;
@@ -58,7 +59,10 @@ describe('the etcd3 npm client\'s watch builder against a cairn process', functi
     const seenLive = record(live);
     await Promise.all([history, noDeletes, live].map((w) => new Promise((resolve) => w.once('connected', resolve))));
     await client.put('q/y').value('2');
-    await until(() => seenHistory.length === 3 && seenNoDeletes.length === 2 && seenLive.length === 1, `every watcher's events (${JSON.stringify([seenHistory, seenNoDeletes, seenLive])})`);
+    await until(
+      () => seenHistory.length === 3 && seenNoDeletes.length === 2 && seenLive.length === 1,
+      `every watcher's events (${JSON.stringify([seenHistory, seenNoDeletes, seenLive])})`,
+    );
     expect(seenHistory).to.deep.equal(['put p/x=0', 'put p/x=1 (was 0)', 'delete p/x (was 1)']);
     expect(seenNoDeletes).to.deep.equal(['put p/x=0', 'put p/x=1']);
     expect(seenLive).to.deep.equal(['put q/y=2']);

@@ -88,7 +88,16 @@ describe('etcdctl 3.4 against a cairn process', function () {
 
   it('endpoint status, health and hashkv describe the member', async () => {
     const status = JSON.parse((await etcdctl(servers.cairn.endpoint, ['endpoint', 'status', '-w', 'json'])).stdout) as {
-      Endpoint: string; Status: { header: { member_id: number; revision: number }; version: string; leader: number; raftIndex: number; raftTerm: number; raftAppliedIndex: number; dbSize: number };
+      Endpoint: string;
+      Status: {
+        header: { member_id: number; revision: number };
+        version: string;
+        leader: number;
+        raftIndex: number;
+        raftTerm: number;
+        raftAppliedIndex: number;
+        dbSize: number;
+      };
     }[];
     expect(status).to.have.length(1);
     const s = status[0]!.Status;
@@ -104,7 +113,11 @@ describe('etcdctl 3.4 against a cairn process', function () {
     expect(health.stdout + health.stderr).to.match(new RegExp(`${servers.cairn.endpoint} is healthy: successfully committed proposal`));
 
     const hash = async (): Promise<{ hash: number; compact_revision: number; header: { revision: number } }> =>
-      (JSON.parse((await etcdctl(servers.cairn.endpoint, ['endpoint', 'hashkv', '-w', 'json'])).stdout) as { HashKV: { hash: number; compact_revision: number; header: { revision: number } } }[])[0]!.HashKV;
+      (
+        JSON.parse((await etcdctl(servers.cairn.endpoint, ['endpoint', 'hashkv', '-w', 'json'])).stdout) as {
+          HashKV: { hash: number; compact_revision: number; header: { revision: number } };
+        }[]
+      )[0]!.HashKV;
     const before = await hash();
     expect(before.hash).to.equal((await hash()).hash);
     await etcdctl(servers.cairn.endpoint, ['put', 'hash-me', 'x']);
@@ -114,7 +127,9 @@ describe('etcdctl 3.4 against a cairn process', function () {
   });
 
   it('member list, alarm list and defrag answer as a single etcd member does', async () => {
-    const list = JSON.parse((await etcdctl(servers.cairn.endpoint, ['member', 'list', '-w', 'json'])).stdout) as { members: { ID: number; name: string; peerURLs: string[]; clientURLs: string[] }[] };
+    const list = JSON.parse((await etcdctl(servers.cairn.endpoint, ['member', 'list', '-w', 'json'])).stdout) as {
+      members: { ID: number; name: string; peerURLs: string[]; clientURLs: string[] }[];
+    };
     expect(list.members).to.have.length(1);
     expect(list.members[0]!.name).to.equal('default');
     expect(list.members[0]!.clientURLs).to.deep.equal([`http://${servers.cairn.endpoint}`]);
@@ -135,7 +150,8 @@ describe('etcdctl 3.4 against a cairn process', function () {
     const saved = await etcdctl(servers.cairn.endpoint, ['snapshot', 'save', file]);
     expect(saved.code, saved.stderr).to.equal(0);
     expect(saved.stdout).to.equal(`Snapshot saved at ${file}\n`);
-    const revision = (JSON.parse((await etcdctl(servers.cairn.endpoint, ['get', 'snap/b', '-w', 'json'])).stdout) as { header: { revision: number } }).header.revision;
+    const revision = (JSON.parse((await etcdctl(servers.cairn.endpoint, ['get', 'snap/b', '-w', 'json'])).stdout) as { header: { revision: number } }).header
+      .revision;
     const status = await etcdctl(servers.cairn.endpoint, ['snapshot', 'status', file, '-w', 'json']);
     expect(status.code, status.stderr).to.equal(0);
     const parsed = JSON.parse(status.stdout) as { hash: number; revision: number; totalKey: number; totalSize: number };

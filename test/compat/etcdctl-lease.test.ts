@@ -26,10 +26,14 @@ async function leaseSession(endpoint: string): Promise<{ transcript: string[]; r
       out = out.replaceAll(hex(id), `L${i + 1}`).replaceAll(id.toString(), `L${i + 1}`);
     });
     for (const m of out.matchAll(/remaining\((\d+)s\)|"ttl":(\d+)/g)) remaining.push(Number(m[1] ?? m[2]));
-    return out.replace(/remaining\(\d+s\)/g, 'remaining(Ns)').replace(/"ttl":\d+/g, '"ttl":N')
-      // etcd keeps a lease's keys in a Go map, so it lists them in any order: compare them sorted.
-      .replace(/attached keys\(\[([^\]]*)\]\)/g, (_all, keys: string) => `attached keys([${keys.split(' ').sort().join(' ')}])`)
-      .replace(/"keys":\[([^\]]*)\]/g, (_all, keys: string) => `"keys":[${keys.split(',').sort().join(',')}]`);
+    return (
+      out
+        .replace(/remaining\(\d+s\)/g, 'remaining(Ns)')
+        .replace(/"ttl":\d+/g, '"ttl":N')
+        // etcd keeps a lease's keys in a Go map, so it lists them in any order: compare them sorted.
+        .replace(/attached keys\(\[([^\]]*)\]\)/g, (_all, keys: string) => `attached keys([${keys.split(' ').sort().join(' ')}])`)
+        .replace(/"keys":\[([^\]]*)\]/g, (_all, keys: string) => `"keys":[${keys.split(',').sort().join(',')}]`)
+    );
   };
   const run = async (...args: string[]): Promise<EtcdctlResult> => {
     const r = await etcdctl(endpoint, args);
@@ -99,7 +103,9 @@ describe('etcdctl 3.4 lease commands against a cairn process', function () {
     expect((await etcdctl(endpoint, ['put', '--lease', id, 'alive', 'yes'])).code).to.equal(0);
     const child = spawn(ETCDCTL_BIN, [`--endpoints=${endpoint}`, 'lease', 'keep-alive', id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     const exited = new Promise((done) => child.once('exit', done));
     try {
       // Three TTLs of keep-alives (etcdctl renews every TTL/3).

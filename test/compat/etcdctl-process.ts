@@ -11,15 +11,20 @@ export class EtcdctlProcess {
   private readonly exited: Promise<number | null>;
 
   private constructor(private readonly child: ChildProcess) {
-    child.stdout!.on('data', (b: Buffer) => { this.out += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { this.err += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      this.out += b.toString();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      this.err += b.toString();
+    });
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
   }
 
   /** `etcdctl --endpoints=<endpoints> <args...>` with the v3 API. */
   static start(endpoints: string, args: readonly string[]): EtcdctlProcess {
     const child = spawn(ETCDCTL_BIN, [`--endpoints=${endpoints}`, '--dial-timeout=3s', ...args], {
-      env: { ...process.env, ETCDCTL_API: '3' }, stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ETCDCTL_API: '3' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new EtcdctlProcess(child);
   }

@@ -81,10 +81,11 @@ describe('the Lock and Election gRPC services of a cairn process', function () {
     expect(await createRevision(secondKey)).to.be.greaterThan(firstToken);
 
     // The fencing check a holder makes: a write guarded by its owner key's create revision.
-    const guarded = (token: number) => kv.call('Txn', {
-      compare: [{ key: secondKey, target: 'CREATE', result: 'EQUAL', create_revision: String(token) }],
-      success: [{ request_put: { key: b('jobs-output'), value: b(`by ${token}`) } }],
-    });
+    const guarded = (token: number) =>
+      kv.call('Txn', {
+        compare: [{ key: secondKey, target: 'CREATE', result: 'EQUAL', create_revision: String(token) }],
+        success: [{ request_put: { key: b('jobs-output'), value: b(`by ${token}`) } }],
+      });
     expect((await guarded(await createRevision(secondKey)))['succeeded']).to.equal(true);
     expect((await guarded(firstToken))['succeeded'], 'a stale token is refused').to.equal(false);
     await lock.call('Unlock', { key: secondKey });
@@ -99,8 +100,11 @@ describe('the Lock and Election gRPC services of a cairn process', function () {
     expect(((await waiting)['key'] as Buffer).toString()).to.equal(`lease-bound/${BigInt(l2).toString(16)}`);
   });
 
-  it('Lock with an unknown lease fails with etcd\'s error', async () => {
-    const err = await lock.call('Lock', { name: b('x'), lease: '123456789' }).then(() => undefined, (e: ServiceError) => e);
+  it("Lock with an unknown lease fails with etcd's error", async () => {
+    const err = await lock.call('Lock', { name: b('x'), lease: '123456789' }).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
     expect(err?.details).to.equal('etcdserver: requested lease not found');
   });
 
@@ -127,10 +131,16 @@ describe('the Lock and Election gRPC services of a cairn process', function () {
     observe.cancel();
     expect(seen).to.deep.equal(['a-1', 'a-2', 'b-1', 'b-2']);
 
-    const stale = await election.call('Proclaim', { leader: leaderA, value: b('late') }).then(() => undefined, (e: ServiceError) => e);
+    const stale = await election.call('Proclaim', { leader: leaderA, value: b('late') }).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
     expect(stale?.details).to.equal('election: not leader');
     await election.call('Resign', { leader: leaderB });
-    const none = await election.call('Leader', { name: b('db') }).then(() => undefined, (e: ServiceError) => e);
+    const none = await election.call('Leader', { name: b('db') }).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
     expect(none?.details).to.equal('election: no leader');
   });
 });

@@ -25,7 +25,11 @@ export class ServerProcess {
   private readonly output: string[] = [];
   private exited: Promise<number | null>;
 
-  private constructor(readonly name: string, private readonly child: ChildProcess, readonly endpoint: string) {
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+    readonly endpoint: string,
+  ) {
     child.stdout?.on('data', (b: Buffer) => this.output.push(b.toString()));
     child.stderr?.on('data', (b: Buffer) => this.output.push(b.toString()));
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
@@ -63,7 +67,9 @@ export class ServerProcess {
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       process.kill(this.pid, 'SIGTERM');
-      const timer = setTimeout(() => { if (this.child.exitCode === null) process.kill(this.pid, 'SIGKILL'); }, 10_000);
+      const timer = setTimeout(() => {
+        if (this.child.exitCode === null) process.kill(this.pid, 'SIGKILL');
+      }, 10_000);
       const code = await this.exited;
       clearTimeout(timer);
       return code;
@@ -84,13 +90,31 @@ export async function freeMemberPorts(): Promise<MemberPorts> {
 
 /** A single Cairn member on loopback ports with fast elections. */
 export async function startCairn(dataDir: string, extra: string[] = [], ports?: MemberPorts): Promise<ServerProcess> {
-  const { client, peer } = ports ?? await freeMemberPorts();
-  return ServerProcess.start('cairn', process.execPath, [
-    CAIRN_BIN, '--data-dir', dataDir,
-    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--heartbeat-interval', '10', '--election-timeout', '100', ...extra,
-  ], client, dirname(dataDir));
+  const { client, peer } = ports ?? (await freeMemberPorts());
+  return ServerProcess.start(
+    'cairn',
+    process.execPath,
+    [
+      CAIRN_BIN,
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--heartbeat-interval',
+      '10',
+      '--election-timeout',
+      '100',
+      ...extra,
+    ],
+    client,
+    dirname(dataDir),
+  );
 }
 
 /** A single real etcd 3.4 member on loopback ports, or undefined when etcd is not installed. */
@@ -98,11 +122,30 @@ export async function startEtcd(dataDir: string): Promise<ServerProcess | undefi
   if (!existsSync(ETCD_BIN)) return undefined;
   const client = await freeLoopbackPort();
   const peer = await freeLoopbackPort();
-  return ServerProcess.start('etcd', ETCD_BIN, [
-    '--data-dir', dataDir,
-    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `default=http://127.0.0.1:${peer}`,
-    '--heartbeat-interval', '10', '--election-timeout', '100', '--log-level', 'error',
-  ], client, dirname(dataDir));
+  return ServerProcess.start(
+    'etcd',
+    ETCD_BIN,
+    [
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `default=http://127.0.0.1:${peer}`,
+      '--heartbeat-interval',
+      '10',
+      '--election-timeout',
+      '100',
+      '--log-level',
+      'error',
+    ],
+    client,
+    dirname(dataDir),
+  );
 }

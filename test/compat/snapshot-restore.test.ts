@@ -18,7 +18,7 @@ const DURABLE_STORAGE_PLUGINS = ['@cairn/storage-lmdb', '@cairn/storage-leveldb'
 async function builtStoragePlugin(): Promise<string | undefined> {
   for (const name of DURABLE_STORAGE_PLUGINS) {
     try {
-      const loaded = await import(name) as { default?: { manifest?: { provides?: string[] } } };
+      const loaded = (await import(name)) as { default?: { manifest?: { provides?: string[] } } };
       if (loaded.default?.manifest?.provides?.includes('backend') === true) return name;
     } catch {
       // Not built (no dist) or not installed: try the next one.
@@ -27,7 +27,11 @@ async function builtStoragePlugin(): Promise<string | undefined> {
   return undefined;
 }
 
-interface CommandResult { code: number; stdout: string; stderr: string }
+interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function runCairnCommand(args: readonly string[], cwd: string): Promise<CommandResult> {
   return new Promise((done) => {
@@ -41,13 +45,37 @@ function runCairnCommand(args: readonly string[], cwd: string): Promise<CommandR
 async function startRestoredCairn(dataDir: string, configFile: string, name: string, token: string, peerPort: number): Promise<ServerProcess> {
   const client = await freeLoopbackPort();
   const peer = `http://127.0.0.1:${peerPort}`;
-  return ServerProcess.start('cairn', process.execPath, [
-    CAIRN_BIN, '--config-file', configFile, '--data-dir', dataDir, '--name', name,
-    '--initial-cluster', `${name}=${peer}`, '--initial-cluster-token', token,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-    '--heartbeat-interval', '10', '--election-timeout', '100',
-  ], client, dirname(dataDir));
+  return ServerProcess.start(
+    'cairn',
+    process.execPath,
+    [
+      CAIRN_BIN,
+      '--config-file',
+      configFile,
+      '--data-dir',
+      dataDir,
+      '--name',
+      name,
+      '--initial-cluster',
+      `${name}=${peer}`,
+      '--initial-cluster-token',
+      token,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--heartbeat-interval',
+      '10',
+      '--election-timeout',
+      '100',
+    ],
+    client,
+    dirname(dataDir),
+  );
 }
 
 /** What a store went through before its snapshot: overwrites, deletes, a compaction, many sub revisions, a value on overflow pages. */
@@ -79,7 +107,11 @@ async function writeHistory(endpoint: string, withLease: boolean): Promise<void>
   await run(['put', 'e', '5']);
 }
 
-interface GetJson { header: { revision: number }; kvs?: Record<string, unknown>[]; count?: number }
+interface GetJson {
+  header: { revision: number };
+  kvs?: Record<string, unknown>[];
+  count?: number;
+}
 
 /** `get --from-key '' -w json` at `rev` (0: now), member IDs and terms blanked; or the error line. */
 async function everything(endpoint: string, rev = 0): Promise<string> {
@@ -130,17 +162,35 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
     const dataDir = join(dir, `${label}.restored`);
     const peerPort = await freeLoopbackPort();
     const peer = `http://127.0.0.1:${peerPort}`;
-    const restored = await runCairnCommand([
-      'snapshot', 'restore', snapshot, '--config-file', configFile, '--data-dir', dataDir,
-      '--name', 'r1', '--initial-cluster', `r1=${peer}`, '--initial-cluster-token', `restored-${label}`, '--initial-advertise-peer-urls', peer,
-    ], dir);
+    const restored = await runCairnCommand(
+      [
+        'snapshot',
+        'restore',
+        snapshot,
+        '--config-file',
+        configFile,
+        '--data-dir',
+        dataDir,
+        '--name',
+        'r1',
+        '--initial-cluster',
+        `r1=${peer}`,
+        '--initial-cluster-token',
+        `restored-${label}`,
+        '--initial-advertise-peer-urls',
+        peer,
+      ],
+      dir,
+    );
     expect(restored.code, restored.stderr).to.equal(0);
     expect(restored.stdout).to.contain(`revision ${revision}`).and.to.contain('sha256 verified');
     const announced = /as member ([0-9a-f]{16})/.exec(restored.stdout)?.[1];
 
     const cairn = await startRestoredCairn(dataDir, configFile, 'r1', `restored-${label}`, peerPort);
     servers.push(cairn);
-    const memberId = (JSON.parse((await etcdctl(cairn.endpoint, ['endpoint', 'status', '-w', 'json'])).stdout) as { Status: { header: { member_id: number } } }[])[0]!.Status.header.member_id;
+    const memberId = (
+      JSON.parse((await etcdctl(cairn.endpoint, ['endpoint', 'status', '-w', 'json'])).stdout) as { Status: { header: { member_id: number } } }[]
+    )[0]!.Status.header.member_id;
     // JSON numbers lose precision past 2^53; compare the leading hex digits only.
     expect(BigInt(memberId).toString(16).padStart(16, '0').slice(0, 10), 'the member ID the restore announced').to.equal(announced!.slice(0, 10));
 
@@ -215,7 +265,9 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
       expect(r.code, `${c.file}: ${r.stderr}`).to.equal(2);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, r.stderr).to.have.length(1);
-      expect(lines[0]).to.match(/^cairn: snapshot restore: /).and.to.match(c.message);
+      expect(lines[0])
+        .to.match(/^cairn: snapshot restore: /)
+        .and.to.match(c.message);
       const after = existsSync(join(work, c.dataDir)) ? readdirSync(join(work, c.dataDir), { recursive: true }).sort() : null;
       expect(after, `${c.dataDir} unchanged`).to.deep.equal(before);
     }
@@ -229,7 +281,15 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
     expect(help.stdout).to.contain('cairn snapshot restore FILE');
     const restoreHelp = await runCairnCommand(['snapshot', 'restore', '--help'], dir);
     expect(restoreHelp.code).to.equal(0);
-    for (const flag of ['--data-dir', '--name', '--initial-cluster', '--initial-cluster-token', '--initial-advertise-peer-urls', '--config-file', '--skip-hash-check']) {
+    for (const flag of [
+      '--data-dir',
+      '--name',
+      '--initial-cluster',
+      '--initial-cluster-token',
+      '--initial-advertise-peer-urls',
+      '--config-file',
+      '--skip-hash-check',
+    ]) {
       expect(restoreHelp.stdout).to.contain(flag);
     }
   });

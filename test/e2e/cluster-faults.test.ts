@@ -8,8 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, makeGenericClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { etcdServiceDefinition } from '@cairn/api-grpc';
 import {
-  checkLinearizable, SeededRandom,
-  type HistoryOperation, type LinearizabilityResult, type RegisterInput, type RegisterOutput,
+  checkLinearizable,
+  SeededRandom,
+  type HistoryOperation,
+  type LinearizabilityResult,
+  type RegisterInput,
+  type RegisterOutput,
 } from '@cairn/core/testkit';
 import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { ProcessCluster, type MemberProcess } from './cluster-processes.js';
@@ -26,7 +30,12 @@ const MIN_ACKNOWLEDGED_WRITES = 50;
 const FINDINGS_DIR = '/tmp/fault-findings';
 
 type KvMethod = 'Put' | 'Range' | 'Txn';
-type Unary = (request: object, metadata: Metadata, options: { deadline: number }, callback: (err: ServiceError | null, response: Record<string, unknown>) => void) => void;
+type Unary = (
+  request: object,
+  metadata: Metadata,
+  options: { deadline: number },
+  callback: (err: ServiceError | null, response: Record<string, unknown>) => void,
+) => void;
 
 /**
  * The etcd KV service over plain gRPC with a deadline on every call (RawEtcdClient has none, and a
@@ -48,8 +57,9 @@ class DeadlineKvClient {
   call(method: KvMethod, request: object): Promise<Record<string, unknown>> {
     const kv = this.kv as unknown as Record<KvMethod, Unary>;
     return new Promise((resolve, reject) => {
-      kv[method].call(kv, request, new Metadata(), { deadline: Date.now() + CALL_DEADLINE_MS },
-        (err, response) => (err !== null ? reject(err) : resolve(response)));
+      kv[method].call(kv, request, new Metadata(), { deadline: Date.now() + CALL_DEADLINE_MS }, (err, response) =>
+        err !== null ? reject(err) : resolve(response),
+      );
     });
   }
 
@@ -65,7 +75,8 @@ function request(key: string, input: RegisterInput): { method: KvMethod; body: o
     case 'read':
       // serializable: false (the default) is a linearizable read through ReadIndex.
       return {
-        method: 'Range', body: { key: k },
+        method: 'Range',
+        body: { key: k },
         output: (r) => {
           const kvs = r['kvs'] as { value: Buffer }[];
           return { kind: 'read', value: kvs.length === 0 ? null : kvs[0]!.value.toString() };
@@ -75,11 +86,11 @@ function request(key: string, input: RegisterInput): { method: KvMethod; body: o
       return { method: 'Put', body: { key: k, value: Buffer.from(input.value) }, output: () => ({ kind: 'write' }) };
     case 'cas': {
       // Absent is version == 0 (etcd's CompareTarget VERSION = 0); present is value == expected (VALUE = 3). EQUAL = 0.
-      const compare = input.expected === null
-        ? { key: k, result: 0, target: 0, version: '0' }
-        : { key: k, result: 0, target: 3, value: Buffer.from(input.expected) };
+      const compare =
+        input.expected === null ? { key: k, result: 0, target: 0, version: '0' } : { key: k, result: 0, target: 3, value: Buffer.from(input.expected) };
       return {
-        method: 'Txn', body: { compare: [compare], success: [{ request_put: { key: k, value: Buffer.from(input.value) } }], failure: [] },
+        method: 'Txn',
+        body: { compare: [compare], success: [{ request_put: { key: k, value: Buffer.from(input.value) } }], failure: [] },
         output: (r) => ({ kind: 'cas', ok: r['succeeded'] === true }),
       };
     }
@@ -117,7 +128,9 @@ class HistoryRecorder {
       response = await client.call(method, body);
     } catch (e) {
       const err = e as ServiceError;
-      const reason = `${status[err.code] ?? err.code}: ${String(err.details).replace(/\d+(\.\d+)?/g, 'N').slice(0, 70)}`;
+      const reason = `${status[err.code] ?? err.code}: ${String(err.details)
+        .replace(/\d+(\.\d+)?/g, 'N')
+        .slice(0, 70)}`;
       this.stats.errors.set(reason, (this.stats.errors.get(reason) ?? 0) + 1);
       if (input.kind === 'read') {
         this.stats.droppedReads++; // a read changes nothing: without its answer it constrains nothing
@@ -144,9 +157,8 @@ async function clientLoop(recorder: HistoryRecorder, client: DeadlineKvClient, i
     const key = random.pick(KEYS);
     const dice = random.next();
     const value = `c${id}-${n}`;
-    const input: RegisterInput = dice < 0.4 ? { kind: 'read' }
-      : dice < 0.7 ? { kind: 'write', value }
-      : { kind: 'cas', expected: lastSeen.get(key) ?? null, value };
+    const input: RegisterInput =
+      dice < 0.4 ? { kind: 'read' } : dice < 0.7 ? { kind: 'write', value } : { kind: 'cas', expected: lastSeen.get(key) ?? null, value };
     const out = await recorder.run(client, id, key, input);
     if (out === undefined) {
       await sleep(random.int(50, 150)); // the member is down or electing: do not spin on it
@@ -226,15 +238,29 @@ async function restart(m: MemberProcess, faults: FaultLog, note: (line: string) 
 }
 
 /** Seed, reason, the failing key's operations, the whole history and every member's output, for a replay. */
-async function saveFindings(reason: string, cluster: ProcessCluster, recorder: HistoryRecorder, faults: FaultLog, verdict: LinearizabilityResult | undefined): Promise<string> {
+async function saveFindings(
+  reason: string,
+  cluster: ProcessCluster,
+  recorder: HistoryRecorder,
+  faults: FaultLog,
+  verdict: LinearizabilityResult | undefined,
+): Promise<string> {
   const dir = join(FINDINGS_DIR, `seed-${SEED}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'summary.txt'), [
-    `reason: ${reason}`, `seed: ${SEED} (replay: FAULT_SEED=${SEED} FAULT_DURATION_MS=${DURATION_MS})`,
-    `verdict: ${JSON.stringify({ ok: verdict?.ok, key: verdict?.key })}`, `crashes: ${faults.crashes.join('; ') || 'none'}`,
-    'faults:', ...faults.lines, '',
-  ].join('\n'));
-  if (verdict?.detail !== undefined) await writeFile(join(dir, `detail-${verdict.key ?? 'key'}`.replace(/\//g, '_') + '.txt'), verdict.detail.join('\n') + '\n');
+  await writeFile(
+    join(dir, 'summary.txt'),
+    [
+      `reason: ${reason}`,
+      `seed: ${SEED} (replay: FAULT_SEED=${SEED} FAULT_DURATION_MS=${DURATION_MS})`,
+      `verdict: ${JSON.stringify({ ok: verdict?.ok, key: verdict?.key })}`,
+      `crashes: ${faults.crashes.join('; ') || 'none'}`,
+      'faults:',
+      ...faults.lines,
+      '',
+    ].join('\n'),
+  );
+  if (verdict?.detail !== undefined)
+    await writeFile(join(dir, `detail-${verdict.key ?? 'key'}`.replace(/\//g, '_') + '.txt'), verdict.detail.join('\n') + '\n');
   await writeFile(join(dir, 'history.json'), JSON.stringify(recorder.history, null, 1));
   for (const m of cluster.members) await writeFile(join(dir, `${m.spec.name}.log`), m.log());
   return dir;
@@ -297,15 +323,24 @@ describe('a 3-member cairn cluster under SIGKILL and SIGSTOP faults', function (
     const checkStart = performance.now();
     const verdict = checkLinearizable(recorder.history);
     const s = recorder.stats;
-    const errors = [...s.errors].sort((a, b) => b[1] - a[1]).map(([e, n]) => `${n}× ${e}`).join('; ');
+    const errors = [...s.errors]
+      .sort((a, b) => b[1] - a[1])
+      .map(([e, n]) => `${n}× ${e}`)
+      .join('; ');
     console.log(`      ${faults.lines.join('\n      ')}`);
-    console.log(`      seed ${SEED}: ${s.ok} ops ok (${s.acknowledgedWrites} acknowledged writes), ${s.indeterminate} indeterminate, `
-      + `${s.droppedReads} failed reads and ${s.droppedUnsent} unsent writes left out; ${faults.injected} faults injected; `
-      + `checker ${Math.round(performance.now() - checkStart)} ms: ${String(verdict.ok)}`);
+    console.log(
+      `      seed ${SEED}: ${s.ok} ops ok (${s.acknowledgedWrites} acknowledged writes), ${s.indeterminate} indeterminate, ` +
+        `${s.droppedReads} failed reads and ${s.droppedUnsent} unsent writes left out; ${faults.injected} faults injected; ` +
+        `checker ${Math.round(performance.now() - checkStart)} ms: ${String(verdict.ok)}`,
+    );
     if (errors !== '') console.log(`      errors: ${errors}`);
 
-    const failed = verdict.ok !== true ? `history not linearizable (${String(verdict.ok)}) on ${verdict.key}`
-      : faults.crashes.length > 0 ? `cairn crashed: ${faults.crashes.join('; ')}` : undefined;
+    const failed =
+      verdict.ok !== true
+        ? `history not linearizable (${String(verdict.ok)}) on ${verdict.key}`
+        : faults.crashes.length > 0
+          ? `cairn crashed: ${faults.crashes.join('; ')}`
+          : undefined;
     if (failed !== undefined) {
       const saved = await saveFindings(failed, cluster, recorder, faults, verdict);
       console.log(`      ${failed}; evidence in ${saved}`);
@@ -313,7 +348,10 @@ describe('a 3-member cairn cluster under SIGKILL and SIGSTOP faults', function (
     }
     expect(faults.crashes, `members crashed (seed ${SEED})`).to.deep.equal([]);
     expect(verdict.ok, `linearizable (seed ${SEED}); failing key ${verdict.key}`).to.equal(true);
-    expect(finalReads.every((r) => r !== undefined), 'the final read of every key is answered after healing').to.equal(true);
+    expect(
+      finalReads.every((r) => r !== undefined),
+      'the final read of every key is answered after healing',
+    ).to.equal(true);
     expect(faults.injected, 'faults injected').to.be.greaterThan(0);
     expect(s.acknowledgedWrites, 'acknowledged writes').to.be.greaterThan(MIN_ACKNOWLEDGED_WRITES);
   });

@@ -52,7 +52,9 @@ describe('leases on a 3-member cluster of real processes', function () {
     let lost = 0;
     for (let i = 0; i < 30; i++) {
       const lease = client.lease(6);
-      lease.on('lost', () => { lost++; });
+      lease.on('lost', () => {
+        lost++;
+      });
       await lease.put(`kept/${i}`).value(String(i));
       leases.push(lease);
     }

@@ -81,7 +81,7 @@ describe('etcdctl lock and elect on a 3-member cluster', function () {
     console.log(`      the waiter got the lock ${tookMs} ms after kill -9 of the holder (lease TTL 3 s)`);
     expect(tookMs).to.be.greaterThan(1000);
     expect(await createRevision(ownerKey(waiter))).to.be.greaterThan(token);
-    expect(await createRevision(ownerKey(holder)), 'the dead holder\'s key expired with its lease').to.equal(0);
+    expect(await createRevision(ownerKey(holder)), "the dead holder's key expired with its lease").to.equal(0);
     await waiter.stop();
   });
 
@@ -96,7 +96,10 @@ describe('etcdctl lock and elect on a 3-member cluster', function () {
     await one.stop();
     await two.waitFor('two');
     await observer.waitFor('two');
-    const proclaimed = observer.stdout.trim().split('\n').filter((l) => !l.startsWith('primary/'));
+    const proclaimed = observer.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('primary/'));
     expect(proclaimed).to.deep.equal(['one', 'two']);
     await two.stop();
     await observer.stop();

@@ -37,7 +37,11 @@ export class MemberProcess {
   private output: string[] = [];
   paused = false;
 
-  constructor(readonly kind: ServerKind, readonly spec: MemberSpec, private readonly args: () => string[]) {}
+  constructor(
+    readonly kind: ServerKind,
+    readonly spec: MemberSpec,
+    private readonly args: () => string[],
+  ) {}
 
   get endpoint(): string {
     return `127.0.0.1:${this.spec.clientPort}`;
@@ -111,7 +115,9 @@ export class MemberProcess {
     if (this.running) {
       this.resume();
       process.kill(this.child!.pid!, 'SIGTERM');
-      const timer = setTimeout(() => { if (this.running) process.kill(this.child!.pid!, 'SIGKILL'); }, 10_000);
+      const timer = setTimeout(() => {
+        if (this.running) process.kill(this.child!.pid!, 'SIGKILL');
+      }, 10_000);
       await this.exited;
       clearTimeout(timer);
     }
@@ -142,12 +148,28 @@ export function memberArgs(kind: ServerKind, spec: MemberSpec, cluster: string, 
   const client = `http://127.0.0.1:${spec.clientPort}`;
   const peer = `http://127.0.0.1:${spec.peerPort}`;
   return [
-    '--name', spec.name, '--data-dir', spec.dataDir,
-    '--listen-client-urls', client, '--advertise-client-urls', client,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', cluster, '--initial-cluster-state', state,
-    '--initial-cluster-token', options.token ?? 'e2e-cluster',
-    '--heartbeat-interval', String(options.heartbeatMs ?? 50), '--election-timeout', String(options.electionMs ?? 500),
+    '--name',
+    spec.name,
+    '--data-dir',
+    spec.dataDir,
+    '--listen-client-urls',
+    client,
+    '--advertise-client-urls',
+    client,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    cluster,
+    '--initial-cluster-state',
+    state,
+    '--initial-cluster-token',
+    options.token ?? 'e2e-cluster',
+    '--heartbeat-interval',
+    String(options.heartbeatMs ?? 50),
+    '--election-timeout',
+    String(options.electionMs ?? 500),
     ...(kind === 'etcd' ? ['--log-level', 'error'] : []),
     ...(options.extraArgs ?? []),
   ];
@@ -157,7 +179,11 @@ export function memberArgs(kind: ServerKind, spec: MemberSpec, cluster: string, 
 export class ProcessCluster {
   readonly members: MemberProcess[] = [];
 
-  private constructor(readonly kind: ServerKind, readonly dir: string, readonly options: ClusterOptions) {}
+  private constructor(
+    readonly kind: ServerKind,
+    readonly dir: string,
+    readonly options: ClusterOptions,
+  ) {}
 
   static etcdInstalled(): boolean {
     return existsSync(ETCD_BIN);
@@ -166,7 +192,10 @@ export class ProcessCluster {
   /** Start `size` members bootstrapping a new cluster; resolves when every one serves clients. */
   static async start(kind: ServerKind, dir: string, size: number, options: ClusterOptions = {}): Promise<ProcessCluster> {
     const cluster = new ProcessCluster(kind, dir, options);
-    const specs = await memberSpecs(dir, Array.from({ length: size }, (_, i) => `m${i + 1}`));
+    const specs = await memberSpecs(
+      dir,
+      Array.from({ length: size }, (_, i) => `m${i + 1}`),
+    );
     const bootstrap = initialCluster(specs);
     for (const spec of specs) {
       cluster.members.push(new MemberProcess(kind, spec, () => memberArgs(kind, spec, bootstrap, 'new', options)));
@@ -190,7 +219,9 @@ export class ProcessCluster {
   }
 
   get endpoints(): string {
-    return this.running().map((m) => m.endpoint).join(',');
+    return this.running()
+      .map((m) => m.endpoint)
+      .join(',');
   }
 
   running(): MemberProcess[] {

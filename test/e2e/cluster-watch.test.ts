@@ -25,7 +25,10 @@ async function drain(watch: RawWatchStream, into: { value: number; revision: num
 function expectEveryWriteInOrder(events: readonly { value: number; revision: number }[], n: number): void {
   const values = events.map((e) => e.value).sort((a, b) => a - b);
   expect(values.length, 'events received').to.equal(n);
-  expect(values.every((v, i) => v === i), 'each write exactly once').to.equal(true);
+  expect(
+    values.every((v, i) => v === i),
+    'each write exactly once',
+  ).to.equal(true);
   for (let i = 1; i < events.length; i++) expect(events[i]!.revision, `revision order at ${i}`).to.be.greaterThan(events[i - 1]!.revision);
 }
 
@@ -78,7 +81,9 @@ describe('watches on a 3-member cluster of cairn processes', function () {
     expect((await second.next()).created).to.equal(true);
     await drain(second, events, () => events.length >= total);
     await writes;
-    console.log(`      ${killedAt} events from ${watched!.spec.name} before kill -9, ${events.length - killedAt} from ${other!.spec.name} after re-creating the watch at revision ${lastSeen + 1}`);
+    console.log(
+      `      ${killedAt} events from ${watched!.spec.name} before kill -9, ${events.length - killedAt} from ${other!.spec.name} after re-creating the watch at revision ${lastSeen + 1}`,
+    );
     expectEveryWriteInOrder(events, total);
     await watched!.start();
   });
@@ -101,9 +106,11 @@ describe('watches on a 3-member cluster of cairn processes', function () {
     // appends of at most 5 writes each, or one probe bounded by the log it still had), and 4,000
     // writes put the leader's log start well past that, so the member must take a snapshot.
     let next = 1;
-    await Promise.all(Array.from({ length: 5 }, async () => {
-      for (let i = next++; i < total; i = next++) await writer.call('kv', 'Put', { key: Buffer.from(`s/${i % 31}`), value: Buffer.from(String(i)) });
-    }));
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        for (let i = next++; i < total; i = next++) await writer.call('kv', 'Put', { key: Buffer.from(`s/${i % 31}`), value: Buffer.from(String(i)) });
+      }),
+    );
     paused!.resume();
     await drain(watch, events, () => events.length >= total);
     if (!/installed snapshot/.test(paused!.log())) console.log(paused!.log().slice(-3000));
@@ -115,7 +122,10 @@ describe('watches on a 3-member cluster of cairn processes', function () {
     const [leader, [alone, other]] = await followers();
     const required = new RawWatchStream(alone!.endpoint, true);
     const plain = new RawWatchStream(alone!.endpoint);
-    closers.push(() => required.close(), () => plain.close());
+    closers.push(
+      () => required.close(),
+      () => plain.close(),
+    );
     required.create({ key: Buffer.from('x') });
     plain.create({ key: Buffer.from('x') });
     expect((await required.next()).created).to.equal(true);
@@ -123,16 +133,25 @@ describe('watches on a 3-member cluster of cairn processes', function () {
     leader.pause();
     other!.pause();
     try {
-      const ended = await required.next(20_000).then(() => undefined, (err: Error & { code?: number; details?: string }) => err);
+      const ended = await required.next(20_000).then(
+        () => undefined,
+        (err: Error & { code?: number; details?: string }) => err,
+      );
       expect(ended?.code).to.equal(14);
       expect(ended?.details).to.equal('etcdserver: no leader');
       const refused = new RawWatchStream(alone!.endpoint, true);
       closers.push(() => refused.close());
       refused.create({ key: Buffer.from('x') });
-      const failure = await refused.next(10_000).then(() => undefined, (err: Error & { code?: number; details?: string }) => err);
+      const failure = await refused.next(10_000).then(
+        () => undefined,
+        (err: Error & { code?: number; details?: string }) => err,
+      );
       expect([failure?.code, failure?.details]).to.deep.equal([14, 'etcdserver: no leader']);
       // Without the metadata the stream is the member's to keep, as in etcd.
-      const quiet = await plain.next(1000).then(() => 'a response', (err: Error) => err.message);
+      const quiet = await plain.next(1000).then(
+        () => 'a response',
+        (err: Error) => err.message,
+      );
       expect(quiet).to.equal('no watch response in time');
     } finally {
       leader.resume();

@@ -20,10 +20,13 @@ interface ListedMember {
 async function memberList(via: MemberProcess): Promise<ListedMember[]> {
   const r = await via.etcdctl(['member', 'list']);
   expect(r.code, r.stderr).to.equal(0);
-  return r.stdout.trim().split('\n').map((line) => {
-    const [id, , name, peerUrl, clientUrl, learner] = line.split(', ');
-    return { id: id!, name: name!, peerUrl: peerUrl!, clientUrl: clientUrl!, isLearner: learner === 'true' };
-  });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, , name, peerUrl, clientUrl, learner] = line.split(', ');
+      return { id: id!, name: name!, peerUrl: peerUrl!, clientUrl: clientUrl!, isLearner: learner === 'true' };
+    });
 }
 
 async function idOf(member: MemberProcess, via: MemberProcess): Promise<string> {
@@ -138,7 +141,9 @@ describe('a 3-member cluster of real processes', function () {
     await sleep(500);
     writing = false;
     await Promise.all(writers);
-    console.log(`      new leader ${next.spec.name} ${electedAfterMs} ms after kill -9 of ${leader.spec.name} (election timeout 500 ms); ${acked.size} writes acknowledged`);
+    console.log(
+      `      new leader ${next.spec.name} ${electedAfterMs} ms after kill -9 of ${leader.spec.name} (election timeout 500 ms); ${acked.size} writes acknowledged`,
+    );
     expect(survivors).to.include(next);
     expect(acked.size).to.be.greaterThan(10);
 
@@ -165,18 +170,22 @@ describe('a 3-member cluster of real processes', function () {
     // (up to 256, of at most 5 writes each) are delivered when it comes back, and must fall well
     // short of the log's start by then (with 100 writers they covered all 6,000 in 1 CI run).
     let next = 0;
-    await Promise.all(Array.from({ length: 5 }, async () => {
-      for (let i = next++; i < 3000; i = next++) await client.call('kv', 'Put', { key: Buffer.from(`catchup/${i}`), value: Buffer.from('x') });
-    }));
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        for (let i = next++; i < 3000; i = next++) await client.call('kv', 'Put', { key: Buffer.from(`catchup/${i}`), value: Buffer.from('x') });
+      }),
+    );
     await client.call('kv', 'Put', { key: Buffer.from('catchup/last'), value: Buffer.from('done') });
     await down.start();
     await eventually(`${down.spec.name} has applied the last write`, 30_000, async () => (await localValue(down, 'catchup/last')) === 'done');
     if (!/installed snapshot/.test(down.log())) console.log(down.log().slice(-3000));
     expect(down.log(), 'the member installed a snapshot from the leader').to.match(/installed snapshot/);
-    const counts = await Promise.all(members().map(async (m) => {
-      const r = await m.etcdctl(['get', 'catchup/', '--prefix', '--count-only', '--consistency=s', '-w', 'fields']);
-      return /"Count" : (\d+)/.exec(r.stdout)?.[1];
-    }));
+    const counts = await Promise.all(
+      members().map(async (m) => {
+        const r = await m.etcdctl(['get', 'catchup/', '--prefix', '--count-only', '--consistency=s', '-w', 'fields']);
+        return /"Count" : (\d+)/.exec(r.stdout)?.[1];
+      }),
+    );
     expect(new Set(counts).size, `counts ${counts.join(', ')}`).to.equal(1);
   });
 
@@ -201,8 +210,10 @@ describe('a 3-member cluster of real processes', function () {
     await eventually('the learner has the catch-up keys', 30_000, async () => (await localValue(joiner, 'catchup/last')) === 'done');
     const refused = new RawEtcdClient(joiner.endpoint);
     clients.push(refused);
-    expect(await refused.failure('kv', 'Put', { key: Buffer.from('from-learner'), value: Buffer.from('no') }))
-      .to.deep.equal({ code: 14, details: 'etcdserver: rpc not supported for learner' });
+    expect(await refused.failure('kv', 'Put', { key: Buffer.from('from-learner'), value: Buffer.from('no') })).to.deep.equal({
+      code: 14,
+      details: 'etcdserver: rpc not supported for learner',
+    });
     expect((await memberList(leader)).find((m) => m.id === id)?.isLearner).to.equal(true);
 
     const promoted = await leader.etcdctl(['member', 'promote', id]);
@@ -261,14 +272,26 @@ describe('a 3-member cluster of real processes', function () {
     await eventually(`${moving.spec.name} applies writes made after it moved`, 15_000, async () => (await localValue(moving, 'after-update')) === 'reached');
   });
 
-  it('a member restarted against another cluster\'s configuration is refused with a clear error', async () => {
+  it("a member restarted against another cluster's configuration is refused with a clear error", async () => {
     const m = members().find((x) => x.spec.name === 'm1' && x.running) ?? members().find((x) => x.running)!;
     await m.stop();
     const wrong = new MemberProcess('cairn', m.spec, () => [
-      '--name', m.spec.name, '--data-dir', m.spec.dataDir,
-      '--listen-client-urls', `http://${m.endpoint}`, '--advertise-client-urls', `http://${m.endpoint}`,
-      '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
-      '--initial-cluster', `${m.spec.name}=${m.peerUrl}`, '--initial-cluster-token', 'another-cluster',
+      '--name',
+      m.spec.name,
+      '--data-dir',
+      m.spec.dataDir,
+      '--listen-client-urls',
+      `http://${m.endpoint}`,
+      '--advertise-client-urls',
+      `http://${m.endpoint}`,
+      '--listen-peer-urls',
+      m.peerUrl,
+      '--initial-advertise-peer-urls',
+      m.peerUrl,
+      '--initial-cluster',
+      `${m.spec.name}=${m.peerUrl}`,
+      '--initial-cluster-token',
+      'another-cluster',
     ]);
     await wrong.start([], false);
     await eventually('the mismatched member exits', 15_000, async () => !wrong.running);
@@ -276,7 +299,7 @@ describe('a 3-member cluster of real processes', function () {
     await m.start();
   });
 
-  it('without a quorum, a write fails with etcd\'s error after a bounded wait', async () => {
+  it("without a quorum, a write fails with etcd's error after a bounded wait", async () => {
     const alive = members().filter((m) => m.running);
     // Keep one voter; with 2 of 3 voters stopped there is no quorum.
     const kept = alive[0]!;

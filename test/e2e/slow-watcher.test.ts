@@ -23,12 +23,30 @@ async function rssAnonMiB(pid: number): Promise<number> {
 /** A member with a capped V8 heap on fresh loopback ports and its own data dir. */
 async function startMember(dataDir: string): Promise<ServerProcess> {
   const { client, peer } = await freeMemberPorts();
-  return ServerProcess.start('cairn', process.execPath, [
-    `--max-old-space-size=${HEAP_LIMIT_MB}`, CAIRN_BIN, '--data-dir', dataDir,
-    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--heartbeat-interval', '10', '--election-timeout', '100',
-  ], client, dirname(dataDir));
+  return ServerProcess.start(
+    'cairn',
+    process.execPath,
+    [
+      `--max-old-space-size=${HEAP_LIMIT_MB}`,
+      CAIRN_BIN,
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--heartbeat-interval',
+      '10',
+      '--election-timeout',
+      '100',
+    ],
+    client,
+    dirname(dataDir),
+  );
 }
 
 /** Writes EVENTS events (PUTS_PER_TXN per txn) under slow/ and returns the member's peak RssAnon meanwhile, in MiB. */
@@ -36,21 +54,28 @@ async function writeEvents(member: ServerProcess, kv: RawEtcdClient): Promise<{ 
   const baseline = await rssAnonMiB(member.pid);
   let peak = baseline;
   const sampler = setInterval(() => {
-    void rssAnonMiB(member.pid).then((m) => { peak = Math.max(peak, m); }, () => undefined);
+    void rssAnonMiB(member.pid).then(
+      (m) => {
+        peak = Math.max(peak, m);
+      },
+      () => undefined,
+    );
   }, 100);
   const value = Buffer.alloc(VALUE_BYTES, 'v');
   const txns = EVENTS / PUTS_PER_TXN;
   let next = 0;
   const began = Date.now();
-  await Promise.all(Array.from({ length: WRITERS }, async () => {
-    while (next < txns) {
-      const t = next++;
-      const success = Array.from({ length: PUTS_PER_TXN }, (_, k) => ({
-        request_put: { key: Buffer.from(`slow/${k}`), value: Buffer.concat([Buffer.from(`${t}:${k}:`), value]) },
-      }));
-      await kv.call('kv', 'Txn', { compare: [], success, failure: [] });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      while (next < txns) {
+        const t = next++;
+        const success = Array.from({ length: PUTS_PER_TXN }, (_, k) => ({
+          request_put: { key: Buffer.from(`slow/${k}`), value: Buffer.concat([Buffer.from(`${t}:${k}:`), value]) },
+        }));
+        await kv.call('kv', 'Txn', { compare: [], success, failure: [] });
+      }
+    }),
+  );
   clearInterval(sampler);
   peak = Math.max(peak, await rssAnonMiB(member.pid));
   return { baseline, peak, seconds: (Date.now() - began) / 1000 };
@@ -88,7 +113,9 @@ describe('a watcher that reads nothing', function () {
       watch.pause();
       const txns = EVENTS / PUTS_PER_TXN;
       const stuck = await writeEvents(member, kv);
-      console.log(`      ${EVENTS} events (${txns} txns of ${PUTS_PER_TXN} puts, ${(EVENTS * VALUE_BYTES / 2 ** 20).toFixed(0)} MiB of values) written in ${stuck.seconds.toFixed(1)} s; member peak RssAnon ${stuck.peak.toFixed(0)} MiB with the watcher reading nothing (from ${stuck.baseline.toFixed(0)}), ${control.peak.toFixed(0)} MiB with no watcher at all (from ${control.baseline.toFixed(0)})`);
+      console.log(
+        `      ${EVENTS} events (${txns} txns of ${PUTS_PER_TXN} puts, ${((EVENTS * VALUE_BYTES) / 2 ** 20).toFixed(0)} MiB of values) written in ${stuck.seconds.toFixed(1)} s; member peak RssAnon ${stuck.peak.toFixed(0)} MiB with the watcher reading nothing (from ${stuck.baseline.toFixed(0)}), ${control.peak.toFixed(0)} MiB with no watcher at all (from ${control.baseline.toFixed(0)})`,
+      );
       // A member that held every undelivered event would be ~100 MiB of values (and their objects) above the control.
       expect(stuck.peak - control.peak).to.be.below(50);
 

@@ -20,7 +20,10 @@ export class AlarmRegistry {
     this.raised.clear();
     // '0' follows '/' in ASCII, so this bound covers exactly the "alarm/" keys.
     for await (const [k] of this.backend.range({ gte: metaKey(PREFIX), lt: metaKey('alarm0') })) {
-      const [memberId, type] = Buffer.from(k).subarray(1 + PREFIX.length).toString('utf8').split('/');
+      const [memberId, type] = Buffer.from(k)
+        .subarray(1 + PREFIX.length)
+        .toString('utf8')
+        .split('/');
       if (memberId !== undefined && type !== undefined) this.raised.set(`${memberId}/${type}`, { memberId, alarm: Number(type) as AlarmType });
     }
   }

@@ -62,7 +62,7 @@ export class BackendQuota {
   /** Resolves when `cost` more bytes fit; otherwise raises NOSPACE and rejects with etcd's error. */
   async admit(cost: number): Promise<void> {
     if (this.limit < 0 || cost === 0) return;
-    if (await this.inUse() + cost < this.limit) return;
+    if ((await this.inUse()) + cost < this.limit) return;
     await this.noSpace.raise();
     throw EtcdErrors.noSpace();
   }
@@ -70,10 +70,15 @@ export class BackendQuota {
   private async inUse(): Promise<number> {
     const now = this.clock.now();
     if (this.measured !== undefined && now - this.measured.at < SIZE_MAX_AGE_MS) return this.measured.inUse;
-    this.measuring ??= this.backend.size().then((size) => {
-      this.measured = { inUse: size.inUse, at: this.clock.now() };
-      return size.inUse;
-    }).finally(() => { this.measuring = undefined; });
+    this.measuring ??= this.backend
+      .size()
+      .then((size) => {
+        this.measured = { inUse: size.inUse, at: this.clock.now() };
+        return size.inUse;
+      })
+      .finally(() => {
+        this.measuring = undefined;
+      });
     return this.measuring;
   }
 }

@@ -23,7 +23,10 @@ export enum GrpcCode {
 
 /** An error an API frontend reports to the client as-is: `message` word for word, `code` as the status. */
 export class EtcdError extends Error {
-  constructor(readonly code: GrpcCode, message: string) {
+  constructor(
+    readonly code: GrpcCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'EtcdError';
   }

@@ -21,8 +21,18 @@ export interface KeyValue {
   readonly lease: bigint;
 }
 
-export enum SortOrder { None = 0, Ascend = 1, Descend = 2 }
-export enum SortTarget { Key = 0, Version = 1, Create = 2, Mod = 3, Value = 4 }
+export enum SortOrder {
+  None = 0,
+  Ascend = 1,
+  Descend = 2,
+}
+export enum SortTarget {
+  Key = 0,
+  Version = 1,
+  Create = 2,
+  Mod = 3,
+  Value = 4,
+}
 
 export interface RangeRequest {
   readonly key: Uint8Array;
@@ -77,8 +87,19 @@ export interface DeleteRangeResponse {
   readonly prevKvs: readonly KeyValue[];
 }
 
-export enum CompareResult { Equal = 0, Greater = 1, Less = 2, NotEqual = 3 }
-export enum CompareTarget { Version = 0, Create = 1, Mod = 2, Value = 3, Lease = 4 }
+export enum CompareResult {
+  Equal = 0,
+  Greater = 1,
+  Less = 2,
+  NotEqual = 3,
+}
+export enum CompareTarget {
+  Version = 0,
+  Create = 1,
+  Mod = 2,
+  Value = 3,
+  Lease = 4,
+}
 
 export type CompareOperand =
   | { readonly target: CompareTarget.Version; readonly version: number }

@@ -1,11 +1,19 @@
 import type {
-  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse,
-  RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  KeyValue,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ResponseHeader,
+  TxnRequest,
+  TxnResponse,
 } from './kv-types.js';
 import type { WatchSession, WatchStreamOptions } from './watch-types.js';
-import type {
-  LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse,
-} from './lease-types.js';
+import type { LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse } from './lease-types.js';
 
 /** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
 export interface KvService {
@@ -46,10 +54,21 @@ export interface ClusterService {
   memberPromote(id: string): Promise<MemberChangeResponse>;
 }
 
-export enum AlarmType { None = 0, NoSpace = 1, Corrupt = 2 }
-export enum AlarmAction { Get = 0, Activate = 1, Deactivate = 2 }
+export enum AlarmType {
+  None = 0,
+  NoSpace = 1,
+  Corrupt = 2,
+}
+export enum AlarmAction {
+  Get = 0,
+  Activate = 1,
+  Deactivate = 2,
+}
 
-export interface AlarmMember { readonly memberId: string; readonly alarm: AlarmType }
+export interface AlarmMember {
+  readonly memberId: string;
+  readonly alarm: AlarmType;
+}
 
 export interface StatusResponse {
   readonly header: ResponseHeader;

@@ -1,7 +1,10 @@
 import type { KeyValue, ResponseHeader } from './kv-types.js';
 
 /** etcd's WatchCreateRequest.FilterType: which events a watcher does not want. */
-export enum WatchFilter { NoPut = 0, NoDelete = 1 }
+export enum WatchFilter {
+  NoPut = 0,
+  NoDelete = 1,
+}
 
 /** etcd's WatchCreateRequest, as plain values (see rpc.proto). */
 export interface WatchCreateRequest {

@@ -41,7 +41,11 @@ export interface DefaultPlugins {
 
 const STORAGE_PORTS = ['logStore', 'stableStore', 'snapshotStore', 'backend'] as const;
 const TOKENS: Record<Exclude<PortName, 'api'>, symbol> = {
-  logStore: LOG_STORE, stableStore: STABLE_STORE, snapshotStore: SNAPSHOT_STORE, backend: BACKEND, transport: TRANSPORT,
+  logStore: LOG_STORE,
+  stableStore: STABLE_STORE,
+  snapshotStore: SNAPSHOT_STORE,
+  backend: BACKEND,
+  transport: TRANSPORT,
 };
 
 const urls = (list: string): string[] => list.split(',');
@@ -52,8 +56,14 @@ const urls = (list: string): string[] => list.split(',');
  * Nothing is resolved or opened.
  */
 export async function loadPluginModules(
-  container: Container, config: CairnConfig, baseDir: string, dataDir: string, builtins: BuiltinPlugins, defaults: DefaultPlugins,
-  identity: { clusterId: string; memberId: string }, logger: Logger,
+  container: Container,
+  config: CairnConfig,
+  baseDir: string,
+  dataDir: string,
+  builtins: BuiltinPlugins,
+  defaults: DefaultPlugins,
+  identity: { clusterId: string; memberId: string },
+  logger: Logger,
 ): Promise<void> {
   const plugins = config.plugins;
   const single = parseInitialCluster(config['initial-cluster']).size === 1;
@@ -79,8 +89,13 @@ export async function loadPluginModules(
   (plugins.extensions ?? []).forEach((choice, i) => choices.push({ key: `plugins.extensions[${i}]`, choice, ports: [] }));
 
   const context = {
-    name: config.name, dataDir, logger, clusterId: identity.clusterId, memberId: identity.memberId,
-    listenClientUrls: urls(config['listen-client-urls']), listenPeerUrls: urls(config['listen-peer-urls']),
+    name: config.name,
+    dataDir,
+    logger,
+    clusterId: identity.clusterId,
+    memberId: identity.memberId,
+    listenClientUrls: urls(config['listen-client-urls']),
+    listenPeerUrls: urls(config['listen-peer-urls']),
     limits: { maxRequestBytes: config['max-request-bytes'] },
   };
   const modules = [];
@@ -107,7 +122,11 @@ export async function loadPluginModules(
  * random (for commands that touch storage without running a member, e.g. snapshot restore).
  */
 export async function assemblePorts(
-  config: CairnConfig, baseDir: string, dataDir: string, builtins: BuiltinPlugins, defaults: DefaultPlugins,
+  config: CairnConfig,
+  baseDir: string,
+  dataDir: string,
+  builtins: BuiltinPlugins,
+  defaults: DefaultPlugins,
   base: { clock: Clock; logger: Logger; random: Random; identity: { clusterId: string; memberId: string } },
 ): Promise<AssembledPorts> {
   const container = new Container();

@@ -24,7 +24,10 @@ export interface CliIo {
   readonly logger?: Logger;
 }
 
-export const BUILTIN_PLUGINS: ReadonlyMap<string, CairnPlugin> = new Map([['memory', memoryPlugin], ['@cairn/core/memory', memoryPlugin]]);
+export const BUILTIN_PLUGINS: ReadonlyMap<string, CairnPlugin> = new Map([
+  ['memory', memoryPlugin],
+  ['@cairn/core/memory', memoryPlugin],
+]);
 
 export function cairnVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -59,7 +62,12 @@ export async function runCairn(argv: readonly string[], application: ContainerMo
     }
     const logger = io.logger ?? new SystemLogger(loaded.config['log-level']);
     member = await Member.start({
-      config: loaded.config, baseDir: loaded.baseDir, application, builtins: BUILTIN_PLUGINS, defaults, logger,
+      config: loaded.config,
+      baseDir: loaded.baseDir,
+      application,
+      builtins: BUILTIN_PLUGINS,
+      defaults,
+      logger,
       ...(io.env === undefined ? {} : { environment: io.env }),
     });
     const fatal = new Promise<string>((resolve) => member!.node.onFatal((e) => resolve(`fatal: ${e.message}`)));

@@ -71,7 +71,10 @@ export function configFrom(keys: Readonly<Record<string, unknown>>): CairnConfig
   const name = raw['name'] as string;
   if (raw['data-dir'] === undefined) raw['data-dir'] = `${name}.cairn`;
   if (raw['initial-cluster'] === undefined) {
-    raw['initial-cluster'] = (raw['initial-advertise-peer-urls'] as string).split(',').map((u) => `${name}=${u}`).join(',');
+    raw['initial-cluster'] = (raw['initial-advertise-peer-urls'] as string)
+      .split(',')
+      .map((u) => `${name}=${u}`)
+      .join(',');
   }
   const config = raw as unknown as CairnConfig;
   if (config['election-timeout'] < 5 * config['heartbeat-interval']) {

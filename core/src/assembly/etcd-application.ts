@@ -38,7 +38,11 @@ import { NoSpaceAlarmRaiser } from '../services/no-space-alarm-raiser.js';
 import { PrefixWaits } from '../services/prefix-waits.js';
 import { MemberWatchService } from '../services/watch-service.js';
 import {
-  AppliedStateParticipant, LessorParticipant, MemberAttributesParticipant, MetricsParticipant, WatchServiceParticipant,
+  AppliedStateParticipant,
+  LessorParticipant,
+  MemberAttributesParticipant,
+  MetricsParticipant,
+  WatchServiceParticipant,
 } from './lifecycle-participants.js';
 
 /**
@@ -49,10 +53,30 @@ import {
  */
 export const etcdApplication = new ContainerModule(({ bind }) => {
   const components: readonly Newable<object>[] = [
-    MvccStore, WatchHub, LeaseStore, LeaseApplier, Lessor, LeaseIdGenerator, AlarmRegistry, BackendQuota, MemberRegistry,
-    KvStateMachine, CommitFeed, LeaderWait, RaftKvService, MemberMaintenanceService, MemberClusterService, RaftLeaseService,
-    PrefixWaits, MemberLockService, MemberElectionService, MemberWatchService, MemberAttributesPublisher,
-    MemberHealth, MemberMetrics, MemberServices,
+    MvccStore,
+    WatchHub,
+    LeaseStore,
+    LeaseApplier,
+    Lessor,
+    LeaseIdGenerator,
+    AlarmRegistry,
+    BackendQuota,
+    MemberRegistry,
+    KvStateMachine,
+    CommitFeed,
+    LeaderWait,
+    RaftKvService,
+    MemberMaintenanceService,
+    MemberClusterService,
+    RaftLeaseService,
+    PrefixWaits,
+    MemberLockService,
+    MemberElectionService,
+    MemberWatchService,
+    MemberAttributesPublisher,
+    MemberHealth,
+    MemberMetrics,
+    MemberServices,
   ];
   for (const component of components) bind(component).toSelf().inSingletonScope();
   bind(STATE_MACHINE).toService(KvStateMachine);
@@ -60,7 +84,9 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
   bind(LEASE_LOOKUP).toService(LeaseStore);
   bind(LEASE_PROPOSER).to(LogLeaseProposer).inSingletonScope();
   bind(NO_SPACE_ALARM).to(NoSpaceAlarmRaiser).inSingletonScope();
-  bind<CairnServices>(CAIRN_SERVICES).toResolvedValue((member: MemberServices) => member.services, [MemberServices]).inSingletonScope();
+  bind<CairnServices>(CAIRN_SERVICES)
+    .toResolvedValue((member: MemberServices) => member.services, [MemberServices])
+    .inSingletonScope();
 
   // Contributions: the kernel's own health checks, metrics and lifecycle participants.
   bind(HEALTH_CHECK).to(LeaderHealthCheck).inSingletonScope();

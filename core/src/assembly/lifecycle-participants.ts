@@ -165,7 +165,11 @@ export class RaftParticipant implements LifecycleParticipant {
 export class ApiFrontendParticipant implements LifecycleParticipant {
   readonly after = ['raft', 'metrics'];
 
-  constructor(readonly name: string, private readonly frontend: ApiFrontend, private readonly services: CairnServices) {}
+  constructor(
+    readonly name: string,
+    private readonly frontend: ApiFrontend,
+    private readonly services: CairnServices,
+  ) {}
 
   start(): Promise<void> {
     return this.frontend.start(this.services);

@@ -9,18 +9,23 @@ const stopRequested = new Promise<string>((resolve) => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
 });
 
-const code = await runCairn(process.argv.slice(2), etcdApplication, {
-  storage: '@cairn/storage-lmdb',
-  // One write and one fdatasync per append, on the main thread for a lone proposal (see its README).
-  logStore: '@cairn/storage-wal',
-  transportSingle: 'memory',
-  transportCluster: '@cairn/transport-tcp',
-  api: ['@cairn/api-grpc'],
-}, {
-  cwd: process.cwd(),
-  env: process.env,
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  stopRequested,
-});
+const code = await runCairn(
+  process.argv.slice(2),
+  etcdApplication,
+  {
+    storage: '@cairn/storage-lmdb',
+    // One write and one fdatasync per append, on the main thread for a lone proposal (see its README).
+    logStore: '@cairn/storage-wal',
+    transportSingle: 'memory',
+    transportCluster: '@cairn/transport-tcp',
+    api: ['@cairn/api-grpc'],
+  },
+  {
+    cwd: process.cwd(),
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    stopRequested,
+  },
+);
 process.exitCode = code;

@@ -53,11 +53,17 @@ function watchLimitsFrom(environment: Environment): Partial<WatchLimits> {
 export function memberTopology(config: CairnConfig): { founders: ClusterMemberInfo[]; self: ClusterMemberInfo; identity: MemberIdentity; join: boolean } {
   const token = config['initial-cluster-token'];
   const founders: ClusterMemberInfo[] = [...parseInitialCluster(config['initial-cluster'])].map(([name, peerUrls]) => ({
-    id: memberIdOf(peerUrls, token), name, peerUrls,
+    id: memberIdOf(peerUrls, token),
+    name,
+    peerUrls,
     clientUrls: name === config.name ? config['advertise-client-urls'].split(',') : [],
   }));
-  const self = founders.find((m) => m.name === config.name)
-    ?? { id: memberIdOf(config['initial-advertise-peer-urls'].split(','), token), name: config.name, peerUrls: config['initial-advertise-peer-urls'].split(','), clientUrls: config['advertise-client-urls'].split(',') };
+  const self = founders.find((m) => m.name === config.name) ?? {
+    id: memberIdOf(config['initial-advertise-peer-urls'].split(','), token),
+    name: config.name,
+    peerUrls: config['initial-advertise-peer-urls'].split(','),
+    clientUrls: config['advertise-client-urls'].split(','),
+  };
   const join = config['initial-cluster-state'] === 'existing';
   // A new cluster's ID follows from its founders; a member joining one learns it from the
   // cluster (and keeps it in its stable store), so it starts unknown ('').
@@ -70,9 +76,13 @@ function bindMemberValues(container: Container, config: CairnConfig, logger: Log
   const { founders, self, identity, join } = memberTopology(config);
   const heartbeat = config['heartbeat-interval'];
   const settings: MemberSettings = {
-    heartbeatIntervalMs: heartbeat, electionTimeoutMs: config['election-timeout'], maxTxnOps: config['max-txn-ops'],
-    maxRequestBytes: config['max-request-bytes'], quotaBackendBytes: config['quota-backend-bytes'],
-    initialClusterToken: config['initial-cluster-token'], advertiseClientUrls: config['advertise-client-urls'].split(','),
+    heartbeatIntervalMs: heartbeat,
+    electionTimeoutMs: config['election-timeout'],
+    maxTxnOps: config['max-txn-ops'],
+    maxRequestBytes: config['max-request-bytes'],
+    quotaBackendBytes: config['quota-backend-bytes'],
+    initialClusterToken: config['initial-cluster-token'],
+    advertiseClientUrls: config['advertise-client-urls'].split(','),
   };
   const raft: RaftNodeConfig = {
     id: self.id,
@@ -139,7 +149,10 @@ export class Member {
     }
     const logger = options.logger.child({ name: config.name });
     const { container, identity } = await createMemberContainer({
-      config, application: options.application, logger, ...(options.environment === undefined ? {} : { environment: options.environment }),
+      config,
+      application: options.application,
+      logger,
+      ...(options.environment === undefined ? {} : { environment: options.environment }),
     });
     await loadPluginModules(container, config, options.baseDir, dataDir, options.builtins, options.defaults, identity, options.logger);
     if (options.overrides !== undefined) await container.loadAsync(...options.overrides);

@@ -17,11 +17,14 @@ function looksLikePath(use: string): boolean {
 function isPlugin(value: unknown): value is CairnPlugin {
   if (value === null || typeof value !== 'object') return false;
   const p = value as Partial<CairnPlugin>;
-  return typeof p.createModule === 'function'
-    && typeof p.manifest === 'object' && p.manifest !== null
-    && typeof p.manifest.name === 'string'
-    && Array.isArray(p.manifest.provides)
-    && typeof p.manifest.optionsSchema === 'object';
+  return (
+    typeof p.createModule === 'function' &&
+    typeof p.manifest === 'object' &&
+    p.manifest !== null &&
+    typeof p.manifest.name === 'string' &&
+    Array.isArray(p.manifest.provides) &&
+    typeof p.manifest.optionsSchema === 'object'
+  );
 }
 
 /** Find the module file for a package name, from the config's directory, the working directory, then the core itself. */
@@ -53,7 +56,11 @@ function resolvePath(path: string): string {
  * filled in). Every failure is a ConfigError naming the config key.
  */
 export async function loadPlugin(
-  key: string, choice: PluginChoice, ports: readonly PortName[], baseDir: string, builtins: BuiltinPlugins,
+  key: string,
+  choice: PluginChoice,
+  ports: readonly PortName[],
+  baseDir: string,
+  builtins: BuiltinPlugins,
 ): Promise<{ plugin: CairnPlugin; options: Record<string, unknown> }> {
   const builtin = builtins.get(choice.use);
   let plugin: CairnPlugin;
@@ -64,7 +71,7 @@ export async function loadPlugin(
     if (file === undefined) throw new ConfigError(`config: ${key}.use: unknown plugin "${choice.use}" (no such package is installed)`);
     let loaded: Record<string, unknown>;
     try {
-      loaded = await import(pathToFileURL(file).href) as Record<string, unknown>;
+      loaded = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ERR_MODULE_NOT_FOUND' ? `cannot find ${file}` : (err as Error).message.split('\n')[0];
@@ -78,7 +85,9 @@ export async function loadPlugin(
   }
   for (const port of ports) {
     if (!plugin.manifest.provides.includes(port)) {
-      throw new ConfigError(`config: ${key}.use: plugin "${plugin.manifest.name}" does not provide the ${port} port (it provides: ${plugin.manifest.provides.join(', ') || 'nothing'})`);
+      throw new ConfigError(
+        `config: ${key}.use: plugin "${plugin.manifest.name}" does not provide the ${port} port (it provides: ${plugin.manifest.provides.join(', ') || 'nothing'})`,
+      );
     }
   }
   const { use: _use, ...options } = choice;

@@ -7,7 +7,10 @@ const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
 /** "a.b.c" from an ajv instance path "/a/b/c", prefixed by where the object sits in the config. */
 function keyOf(prefix: string, error: ErrorObject): string {
-  const parts = error.instancePath.split('/').filter((p) => p.length > 0).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = error.instancePath
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.keyword === 'additionalProperties') parts.push(String((error.params as { additionalProperty: string }).additionalProperty));
   if (error.keyword === 'required') parts.push(String((error.params as { missingProperty: string }).missingProperty));
   const key = [prefix, ...parts].filter((p) => p.length > 0).join('.');
@@ -16,11 +19,16 @@ function keyOf(prefix: string, error: ErrorObject): string {
 
 function describe(error: ErrorObject): string {
   switch (error.keyword) {
-    case 'additionalProperties': return 'is not a known key';
-    case 'required': return 'is required';
-    case 'enum': return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'pattern': return 'is not in the expected format';
-    default: return error.message ?? 'is invalid';
+    case 'additionalProperties':
+      return 'is not a known key';
+    case 'required':
+      return 'is required';
+    case 'enum':
+      return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return 'is not in the expected format';
+    default:
+      return error.message ?? 'is invalid';
   }
 }
 

@@ -37,7 +37,7 @@ export function snapshotRestoreHelp(): string {
     'directory, through the storage plugins the config chooses. Every revision is kept (tombstones,',
     'create/mod revisions, versions, leases and the compact revision). The member then starts as the',
     'founder of a NEW cluster: start `cairn` with the same --data-dir, --name, --initial-cluster and',
-    '--initial-cluster-token, and its next write gets the snapshot\'s revision + 1.',
+    "--initial-cluster-token, and its next write gets the snapshot's revision + 1.",
     '',
     'Refuses (exit 2, nothing written) a missing or damaged file, a sha256 mismatch, a data dir that',
     'already holds data, and the in-memory storage plugin.',
@@ -136,12 +136,16 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
     result = await loadIntoNewDataDir(dataDir, emptyDirExists, async (stagingDir) => {
       const logger = io.logger ?? new SystemLogger('warn');
       const ports = await assemblePorts(config, loaded.baseDir, stagingDir, context.builtins, context.defaults, {
-        clock: new SystemClock(), logger, random: new SystemRandom(), identity,
+        clock: new SystemClock(),
+        logger,
+        random: new SystemRandom(),
+        identity,
       });
       await ports.backend.open();
       try {
         // Possible only for a plugin told to keep its data outside the data dir (an absolute path option).
-        for await (const _ of ports.backend.range({ limit: 1 })) throw new RestoreRefusal('the backend the config chooses already holds data (outside the data dir?); restore only into an empty one');
+        for await (const _ of ports.backend.range({ limit: 1 }))
+          throw new RestoreRefusal('the backend the config chooses already holds data (outside the data dir?); restore only into an empty one');
         return await loadSnapshotIntoBackend(ports.backend, snapshot, context.loadOptions);
       } finally {
         await ports.backend.close();
@@ -151,7 +155,9 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
     await snapshot.close();
   }
   const compacted = result.compactRevision > 0 ? `, compacted at ${result.compactRevision}` : '';
-  io.out(`restored ${snapshotPath} into ${dataDir}: ${result.records} stored revisions, revision ${result.revision}${compacted} (sha256 ${verified ? 'verified' : 'not checked'})`);
+  io.out(
+    `restored ${snapshotPath} into ${dataDir}: ${result.records} stored revisions, revision ${result.revision}${compacted} (sha256 ${verified ? 'verified' : 'not checked'})`,
+  );
   io.out(`start cairn with --data-dir ${dataDir} --name ${config.name}: it founds the new cluster ${identity.clusterId} as member ${identity.memberId}`);
   return 0;
 }
@@ -184,7 +190,9 @@ function refuseVolatileBackend(config: CairnConfig, context: SnapshotCommandCont
   const key = config.plugins.backend !== undefined ? 'plugins.backend' : 'plugins.storage';
   const use = (config.plugins.backend ?? config.plugins.storage)?.use ?? context.defaults.storage;
   if (context.builtins.get(use)?.manifest.name === 'memory') {
-    throw new RestoreRefusal(`${key}: the backend is the in-memory plugin "${use}", which keeps nothing once the command exits; choose a durable storage plugin in --config-file`);
+    throw new RestoreRefusal(
+      `${key}: the backend is the in-memory plugin "${use}", which keeps nothing once the command exits; choose a durable storage plugin in --config-file`,
+    );
   }
 }
 
@@ -200,7 +208,9 @@ async function checkDataDirUnused(dataDir: string): Promise<boolean> {
   if (!isDirectory) throw new RestoreRefusal(`data-dir: ${dataDir} exists and is not a directory`);
   const entries = await readdir(dataDir);
   if (entries.length > 0) {
-    throw new RestoreRefusal(`data-dir: ${dataDir} already holds data (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); restore into a new or empty directory`);
+    throw new RestoreRefusal(
+      `data-dir: ${dataDir} already holds data (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); restore into a new or empty directory`,
+    );
   }
   return true;
 }

@@ -17,5 +17,7 @@ export const systemModule = new ContainerModule(({ bind }) => {
   bind(RANDOM).to(SystemRandom).inSingletonScope();
   bind(DEFERRAL).to(ImmediateDeferral).inSingletonScope();
   // One registry per member, so members of one process (tests, embedding) never share metrics.
-  bind(METRICS_REGISTRY).toDynamicValue(() => new Registry()).inSingletonScope();
+  bind(METRICS_REGISTRY)
+    .toDynamicValue(() => new Registry())
+    .inSingletonScope();
 });

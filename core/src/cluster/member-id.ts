@@ -5,7 +5,11 @@ import { createHash } from 'node:crypto';
  * as 16 hex digits. Deterministic, so every founding member computes the same IDs.
  */
 export function memberIdOf(peerUrls: readonly string[], clusterToken: string, salt = ''): string {
-  const hash = createHash('sha1').update([...peerUrls].sort().join('')).update(clusterToken).update(salt).digest();
+  const hash = createHash('sha1')
+    .update([...peerUrls].sort().join(''))
+    .update(clusterToken)
+    .update(salt)
+    .digest();
   return hash.subarray(0, 8).toString('hex');
 }
 

@@ -71,7 +71,12 @@ export class MemberRegistry {
       case ConfChangeType.AddLearner:
       case ConfChangeType.UpdateMember: {
         const peerURLs = peerUrlsOfContext(change.context);
-        this.records.set(id, { id, name: known?.name ?? '', clientURLs: known?.clientURLs ?? [], peerURLs: peerURLs.length > 0 ? peerURLs : known?.peerURLs ?? [] });
+        this.records.set(id, {
+          id,
+          name: known?.name ?? '',
+          clientURLs: known?.clientURLs ?? [],
+          peerURLs: peerURLs.length > 0 ? peerURLs : (known?.peerURLs ?? []),
+        });
         break;
       }
       case ConfChangeType.PromoteLearner:

@@ -18,13 +18,24 @@
  */
 import { ReadAheadFile } from './read-ahead-file.js';
 import {
-  BOLT_BRANCH_PAGE, BOLT_BUCKET_HEADER_SIZE, BOLT_BUCKET_LEAF_FLAG, BOLT_ELEMENT_SIZE, BOLT_LEAF_PAGE, BOLT_MAGIC,
-  BOLT_META_PAGE, BOLT_PAGE_HEADER_SIZE, BOLT_VERSION, fnv1a64,
+  BOLT_BRANCH_PAGE,
+  BOLT_BUCKET_HEADER_SIZE,
+  BOLT_BUCKET_LEAF_FLAG,
+  BOLT_ELEMENT_SIZE,
+  BOLT_LEAF_PAGE,
+  BOLT_MAGIC,
+  BOLT_META_PAGE,
+  BOLT_PAGE_HEADER_SIZE,
+  BOLT_VERSION,
+  fnv1a64,
 } from './bolt-file-writer.js';
 
 /** The file is not a usable bbolt database: damaged, truncated, or something else altogether. */
 export class CorruptBoltFileError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: not a valid bbolt database: ${detail}`);
     this.name = 'CorruptBoltFileError';
   }
@@ -105,7 +116,9 @@ export class BoltFileReader {
   static async open(path: string, options: BoltFileReaderOptions = {}): Promise<BoltFileReader> {
     const file = await ReadAheadFile.open(path, options.length === undefined ? {} : { limit: options.length });
     try {
-      const fail = (detail: string): never => { throw new CorruptBoltFileError(path, detail); };
+      const fail = (detail: string): never => {
+        throw new CorruptBoltFileError(path, detail);
+      };
       if (file.limit < BOLT_PAGE_HEADER_SIZE + META_SIZE) fail(`the file is too small (${file.limit} bytes)`);
       const first = await readMeta(file, 0, 0);
       // The second meta page sits one page in; without a valid first one, try every legal page size.
@@ -192,15 +205,22 @@ export class BoltBucketReader {
       if (depth > MAX_TREE_DEPTH) throw this.db.corrupt(`${this.describe()} is deeper than ${MAX_TREE_DEPTH} levels (a page cycle)`);
       if (page.flags === BOLT_LEAF_PAGE) {
         const elements = this.leafElements(page);
-        const i = lowerBound(elements.map((e) => e.key), key);
+        const i = lowerBound(
+          elements.map((e) => e.key),
+          key,
+        );
         const found = elements[i];
         return found !== undefined && Buffer.compare(found.key, key) === 0 ? found : undefined;
       }
-      if (page.flags !== BOLT_BRANCH_PAGE) throw this.db.corrupt(`${page.where} in ${this.describe()} has flags 0x${page.flags.toString(16)}, not a branch or a leaf`);
+      if (page.flags !== BOLT_BRANCH_PAGE)
+        throw this.db.corrupt(`${page.where} in ${this.describe()} has flags 0x${page.flags.toString(16)}, not a branch or a leaf`);
       const children = this.branchElements(page);
       if (children.length === 0) throw this.db.corrupt(`branch ${page.where} in ${this.describe()} has no children`);
       // The child whose first key is the last one at or below `key`.
-      const i = lowerBound(children.map((c) => c.key), key);
+      const i = lowerBound(
+        children.map((c) => c.key),
+        key,
+      );
       const exact = children[i] !== undefined && Buffer.compare(children[i]!.key, key) === 0;
       const child = children[exact ? i : Math.max(0, i - 1)]!;
       page = await this.db.page(child.pgid);
@@ -246,7 +266,8 @@ export class BoltBucketReader {
       yield* this.leafEntries(page, depth, state);
       return;
     }
-    if (page.flags !== BOLT_BRANCH_PAGE) throw this.db.corrupt(`${page.where} in ${this.describe()} has flags 0x${page.flags.toString(16)}, not a branch or a leaf`);
+    if (page.flags !== BOLT_BRANCH_PAGE)
+      throw this.db.corrupt(`${page.where} in ${this.describe()} has flags 0x${page.flags.toString(16)}, not a branch or a leaf`);
     const children = this.branchElements(page);
     if (children.length === 0) throw this.db.corrupt(`branch ${page.where} in ${this.describe()} has no children`);
     for (const child of children) yield* this.walk(child.pgid, depth + 1, state);
@@ -255,7 +276,8 @@ export class BoltBucketReader {
   private async *leafEntries(page: Page, depth: number, state: WalkState): AsyncGenerator<BoltEntry> {
     if (page.flags !== BOLT_LEAF_PAGE) throw this.db.corrupt(`${page.where} in ${this.describe()} has flags 0x${page.flags.toString(16)}, not a leaf`);
     if (state.leafDepth === undefined) state.leafDepth = depth;
-    else if (state.leafDepth !== depth) throw this.db.corrupt(`${page.where} in ${this.describe()} is a leaf at depth ${depth}, others are at ${state.leafDepth}`);
+    else if (state.leafDepth !== depth)
+      throw this.db.corrupt(`${page.where} in ${this.describe()} is a leaf at depth ${depth}, others are at ${state.leafDepth}`);
     for (const entry of this.leafElements(page)) {
       if (state.lastKey !== undefined && Buffer.compare(state.lastKey, entry.key) >= 0) {
         throw this.db.corrupt(`keys out of order in ${this.describe()}: ${describeKey(state.lastKey)} then ${describeKey(entry.key)} (${page.where})`);
@@ -323,7 +345,8 @@ async function readMeta(file: ReadAheadFile, pgid: number, offset: number): Prom
   if (!pageSizeCandidates().includes(pageSize)) return { problem: `impossible page size ${pageSize}` };
   const rootPgid = meta.readBigUInt64LE(16);
   const highWaterMark = meta.readBigUInt64LE(40);
-  if (highWaterMark > BigInt(Number.MAX_SAFE_INTEGER) || rootPgid > highWaterMark) return { problem: `impossible page counts (root ${rootPgid}, ${highWaterMark} pages)` };
+  if (highWaterMark > BigInt(Number.MAX_SAFE_INTEGER) || rootPgid > highWaterMark)
+    return { problem: `impossible page counts (root ${rootPgid}, ${highWaterMark} pages)` };
   return { meta: { pageSize, rootPgid: Number(rootPgid), highWaterMark: Number(highWaterMark), txid: meta.readBigUInt64LE(48) }, problem: '' };
 }
 

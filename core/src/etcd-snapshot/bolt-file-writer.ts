@@ -88,10 +88,7 @@ class PageAllocator {
  * Throws if names or keys are out of order, or if `entries()` yields different data on its
  * second call (the plan would no longer match the pages).
  */
-export async function* writeBoltFile(
-  buckets: readonly BoltBucket[],
-  options: BoltFileOptions = {},
-): AsyncIterable<Uint8Array> {
+export async function* writeBoltFile(buckets: readonly BoltBucket[], options: BoltFileOptions = {}): AsyncIterable<Uint8Array> {
   const pageSize = options.pageSize ?? BOLT_DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1024 || (pageSize & (pageSize - 1)) !== 0) {
     throw new Error(`bolt page size must be a power of two >= 1024, got ${pageSize}`);
@@ -103,11 +100,15 @@ export async function* writeBoltFile(
   const plannedRoots: number[] = [];
   for (const bucket of buckets) {
     const tree = new TreeWriter(pageSize, planAllocator, false);
-    for await (const _ of tree.write(bucketLeaves(bucket))) { /* planning yields nothing */ }
+    for await (const _ of tree.write(bucketLeaves(bucket))) {
+      /* planning yields nothing */
+    }
     plannedRoots.push(tree.rootPgid);
   }
   const rootTree = new TreeWriter(pageSize, planAllocator, false);
-  for await (const _ of rootTree.write(rootBucketLeaves(buckets, plannedRoots))) { /* idem */ }
+  for await (const _ of rootTree.write(rootBucketLeaves(buckets, plannedRoots))) {
+    /* idem */
+  }
   const rootPgid = rootTree.rootPgid;
   const highWaterMark = planAllocator.next;
 

@@ -46,7 +46,8 @@ export async function openEtcdSnapshot(path: string, options: { length?: number 
       return entry?.value;
     };
     const consistentIndex = await metaValue(CONSISTENT_INDEX_KEY);
-    if (consistentIndex !== undefined && consistentIndex.length !== 8) throw new CorruptBoltFileError(path, `meta/consistent_index is ${consistentIndex.length} bytes, not 8`);
+    if (consistentIndex !== undefined && consistentIndex.length !== 8)
+      throw new CorruptBoltFileError(path, `meta/consistent_index is ${consistentIndex.length} bytes, not 8`);
     const compactRevisionOf = async (name: Buffer): Promise<number> => {
       const value = await metaValue(name);
       return value === undefined ? 0 : decodeRevisionKey(path, value, `meta/${name.toString()}`).main;
@@ -118,7 +119,9 @@ const WIRE_FIXED32 = 5;
 
 /** mvccpb.KeyValue from proto3 wire format; unknown fields are skipped as protobuf requires. */
 function decodeKeyValue(path: string, message: Buffer, where: string): DecodedKeyValue {
-  const fail = (detail: string): never => { throw new CorruptBoltFileError(path, `${where} is not a KeyValue: ${detail}`); };
+  const fail = (detail: string): never => {
+    throw new CorruptBoltFileError(path, `${where} is not a KeyValue: ${detail}`);
+  };
   const kv: DecodedKeyValue = { key: new Uint8Array(0), value: new Uint8Array(0), createRevision: 0, modRevision: 0, version: 0, lease: 0n };
   let at = 0;
   const varint = (): bigint => {

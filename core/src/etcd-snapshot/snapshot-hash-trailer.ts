@@ -13,7 +13,10 @@ const PAGE_SIZE_MULTIPLE = 512;
 
 /** Refused snapshot: no trailer when one is required, or a trailer that does not match. */
 export class SnapshotHashError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: ${detail}`);
     this.name = 'SnapshotHashError';
   }
@@ -55,7 +58,10 @@ export async function checkSnapshotTrailer(path: string, fileSize: number, skipH
   if (seen !== fileSize) throw new SnapshotHashError(path, `the file changed size while it was read (${fileSize} then ${seen} bytes)`);
   const actual = hash.digest();
   if (!actual.equals(trailer)) {
-    throw new SnapshotHashError(path, `sha256 mismatch: the trailer says ${trailer.toString('hex')}, the contents hash to ${actual.toString('hex')} (the file is damaged)`);
+    throw new SnapshotHashError(
+      path,
+      `sha256 mismatch: the trailer says ${trailer.toString('hex')}, the contents hash to ${actual.toString('hex')} (the file is damaged)`,
+    );
   }
   return { databaseLength, hasTrailer, verified: true };
 }

@@ -26,7 +26,7 @@ export function decodeRenewedTtls(ids: readonly bigint[], payload: Uint8Array): 
 
 /** The leader's side: renew each lease in its lessor, as a keep-alive sent to the leader would. */
 export function renewOnLeader(lessor: Lessor, payload: Uint8Array): Uint8Array {
-  if (!lessor.isPrimary) throw new Error('the leader\'s lessor is not primary yet');
+  if (!lessor.isPrimary) throw new Error("the leader's lessor is not primary yet");
   const ids = decodeLeaseIds(payload);
   const out = new Uint8Array(ids.length * 8);
   const view = new DataView(out.buffer);

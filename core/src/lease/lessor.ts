@@ -78,7 +78,8 @@ export class Lessor {
   start(): void {
     if (this.timers.length > 0) return;
     // Leases loaded after construction (the assembly loads the state before starting the lessor).
-    for (const lease of this.leases.all()) if (!this.expiry.has(lease.id)) this.expiry.set(lease.id, this.clock.now() + lease.ttl * 1000 + this.options.electionTimeoutMs);
+    for (const lease of this.leases.all())
+      if (!this.expiry.has(lease.id)) this.expiry.set(lease.id, this.clock.now() + lease.ttl * 1000 + this.options.electionTimeoutMs);
     this.leaderChanged(this.raft.currentLeader());
     this.timers.push(this.clock.setInterval(() => this.revokeExpired(), this.checkIntervalMs));
     this.timers.push(this.clock.setInterval(() => this.checkpoint(), this.checkpointIntervalMs));

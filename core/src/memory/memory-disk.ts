@@ -40,7 +40,10 @@ export class MemoryDisk {
 
   /** Run `makeDurable` once the write is on stable storage, then resolve. */
   write(makeDurable: () => void): Promise<void> {
-    if (this.crashed) return new Promise<void>(() => { /* a dead disk never answers */ });
+    if (this.crashed)
+      return new Promise<void>(() => {
+        /* a dead disk never answers */
+      });
     this.pending++;
     return new Promise<void>((resolve) => {
       const complete = (): void => {

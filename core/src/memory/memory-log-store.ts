@@ -35,8 +35,12 @@ export class MemoryLogStore implements LogStore {
     this.visible = copyState(this.durable);
   }
 
-  async open(): Promise<void> { /* nothing to acquire */ }
-  async close(): Promise<void> { /* nothing to release */ }
+  async open(): Promise<void> {
+    /* nothing to acquire */
+  }
+  async close(): Promise<void> {
+    /* nothing to release */
+  }
 
   /** A fresh store on `disk` holding only what this one had made durable. */
   recover(disk: MemoryDisk): MemoryLogStore {

@@ -52,8 +52,12 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.seq = initial.reduce((m, r) => Math.max(m, r.seq + 1), 0);
   }
 
-  async open(): Promise<void> { /* nothing to acquire */ }
-  async close(): Promise<void> { /* nothing to release */ }
+  async open(): Promise<void> {
+    /* nothing to acquire */
+  }
+  async close(): Promise<void> {
+    /* nothing to release */
+  }
 
   /** A fresh store on `disk` holding only what this one had made durable. */
   recover(disk: MemoryDisk): MemorySnapshotStore {
@@ -107,6 +111,9 @@ export class MemorySnapshotStore implements SnapshotStore {
 
   /** Metadata of every stored snapshot, newest first. */
   list(): SnapshotMeta[] {
-    return this.records.slice().sort((a, b) => (newer(a, b) ? -1 : 1)).map((r) => r.meta);
+    return this.records
+      .slice()
+      .sort((a, b) => (newer(a, b) ? -1 : 1))
+      .map((r) => r.meta);
   }
 }

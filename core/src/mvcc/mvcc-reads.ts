@@ -23,7 +23,10 @@ const READS_IN_FLIGHT = 64;
 
 /** The MvccStore's reads: ranges (alone or inside a txn), single records, and the history watchers catch up from. */
 export class MvccReads {
-  constructor(private readonly state: MvccState, private readonly headers: ResponseHeaders) {}
+  constructor(
+    private readonly state: MvccState,
+    private readonly headers: ResponseHeaders,
+  ) {}
 
   /** A range at `current`; inside a write (`batch`), it sees the batch's own records and gets an inner header. */
   async rangeAt(r: RangeRequest, current: number, batch: WriteBatch | undefined): Promise<RangeResponse> {
@@ -49,7 +52,8 @@ export class MvccReads {
     const passing = selected.filter(([, at]) => passesRevisionFilters(r, { modRevision: at.main, createRevision: at.createRevision }));
     let kvs: KeyValue[] = [];
     if (!needValues) {
-      for (const [key, at] of passing) kvs.push({ key: keyBytes(key), value: EMPTY, createRevision: at.createRevision, modRevision: at.main, version: at.version, lease: at.lease });
+      for (const [key, at] of passing)
+        kvs.push({ key: keyBytes(key), value: EMPTY, createRevision: at.createRevision, modRevision: at.main, version: at.version, lease: at.lease });
     } else {
       // Values are read a chunk at a time, in order: one get after another would leave an engine
       // whose reads run on a thread pool (LevelDB) idle between them.

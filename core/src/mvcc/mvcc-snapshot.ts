@@ -99,7 +99,11 @@ export function snapshotOf(state: MvccState): MvccSnapshot {
 
 /** See `MvccStore.restore`; `restored` runs once the state is reloaded. */
 export async function restoreSnapshot(
-  state: MvccState, data: AsyncIterable<Uint8Array>, appliedIndex: number, limits: RestoreLimits, restored: () => void,
+  state: MvccState,
+  data: AsyncIterable<Uint8Array>,
+  appliedIndex: number,
+  limits: RestoreLimits,
+  restored: () => void,
 ): Promise<void> {
   const backend = state.backend;
   const batchOps = limits.batchOps ?? RESTORE_BATCH_OPS;

@@ -46,5 +46,12 @@ export class MvccState {
 }
 
 export function indexed(at: Revision, r: KeyRecord): IndexedRevision {
-  return { main: at.main, sub: at.sub, tombstone: r.tombstone, createRevision: r.createRevision, version: r.version, lease: r.lease === 0n ? NO_LEASE : r.lease };
+  return {
+    main: at.main,
+    sub: at.sub,
+    tombstone: r.tombstone,
+    createRevision: r.createRevision,
+    version: r.version,
+    lease: r.lease === 0n ? NO_LEASE : r.lease,
+  };
 }

@@ -1,8 +1,16 @@
 import { inject, injectable, optional } from 'inversify';
 import { BACKEND, type Backend, type BackendOp } from '../ports/backend.js';
 import type {
-  CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
-  ResponseHeader, TxnRequest, TxnResponse,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ResponseHeader,
+  TxnRequest,
+  TxnResponse,
 } from '../api/kv-types.js';
 import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
 import { LEASE_LOOKUP, type LeaseLookup } from './lease-lookup.js';

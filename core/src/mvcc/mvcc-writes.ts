@@ -1,8 +1,17 @@
 import type { BackendOp } from '../ports/backend.js';
 import { EtcdErrors } from '../api/errors.js';
 import type {
-  CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse, RequestOp,
-  ResponseHeader, ResponseOp, TxnRequest, TxnResponse,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  KeyValue,
+  PutRequest,
+  PutResponse,
+  RequestOp,
+  ResponseHeader,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
 } from '../api/kv-types.js';
 import { keyBytes, keyInterval } from '../api/key-interval.js';
 import type { ResponseHeaders } from '../api/response-headers.js';

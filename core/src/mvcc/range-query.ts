@@ -2,9 +2,14 @@ import { SortOrder, SortTarget, type KeyValue, type RangeRequest } from '../api/
 
 /** etcd fetches every match (not limit + 1) when it must sort or filter before cutting to limit. */
 export function needsEveryMatch(r: RangeRequest): boolean {
-  return (r.sortOrder ?? SortOrder.None) !== SortOrder.None || (r.sortTarget ?? SortTarget.Key) !== SortTarget.Key
-    || (r.minModRevision ?? 0) !== 0 || (r.maxModRevision ?? 0) !== 0
-    || (r.minCreateRevision ?? 0) !== 0 || (r.maxCreateRevision ?? 0) !== 0;
+  return (
+    (r.sortOrder ?? SortOrder.None) !== SortOrder.None ||
+    (r.sortTarget ?? SortTarget.Key) !== SortTarget.Key ||
+    (r.minModRevision ?? 0) !== 0 ||
+    (r.maxModRevision ?? 0) !== 0 ||
+    (r.minCreateRevision ?? 0) !== 0 ||
+    (r.maxCreateRevision ?? 0) !== 0
+  );
 }
 
 /** The revision filters of a RangeRequest (0 = no bound). */
@@ -31,12 +36,18 @@ export function sortKeyValues(kvs: KeyValue[], r: RangeRequest): void {
   if (order === SortOrder.None) return;
   const by = (a: KeyValue, b: KeyValue): number => {
     switch (target) {
-      case SortTarget.Key: return compareBytes(a.key, b.key);
-      case SortTarget.Version: return a.version - b.version;
-      case SortTarget.Create: return a.createRevision - b.createRevision;
-      case SortTarget.Mod: return a.modRevision - b.modRevision;
-      case SortTarget.Value: return compareBytes(a.value, b.value);
-      default: return 0;
+      case SortTarget.Key:
+        return compareBytes(a.key, b.key);
+      case SortTarget.Version:
+        return a.version - b.version;
+      case SortTarget.Create:
+        return a.createRevision - b.createRevision;
+      case SortTarget.Mod:
+        return a.modRevision - b.modRevision;
+      case SortTarget.Value:
+        return compareBytes(a.value, b.value);
+      default:
+        return 0;
     }
   };
   kvs.sort(order === SortOrder.Descend ? (a, b) => by(b, a) : by);

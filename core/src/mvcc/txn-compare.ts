@@ -12,7 +12,10 @@ import { revisionKeyString } from './revision-key.js';
 export class TxnCompares {
   private readonly values = new Map<string, Uint8Array>();
 
-  constructor(private readonly state: MvccState, private readonly reads: MvccReads) {}
+  constructor(
+    private readonly state: MvccState,
+    private readonly reads: MvccReads,
+  ) {}
 
   /** Load the values that the txn's value compares will look at. */
   async prefetchValues(r: TxnRequest): Promise<void> {
@@ -62,10 +65,14 @@ export class TxnCompares {
         const stored = this.valueOf(at);
         return resultHolds(Buffer.compare(stored, c.value), c.result);
       }
-      const actual = c.target === CompareTarget.Version ? at.version
-        : c.target === CompareTarget.Create ? at.createRevision
-          : c.target === CompareTarget.Mod ? at.main
-            : at.lease;
+      const actual =
+        c.target === CompareTarget.Version
+          ? at.version
+          : c.target === CompareTarget.Create
+            ? at.createRevision
+            : c.target === CompareTarget.Mod
+              ? at.main
+              : at.lease;
       return resultHolds(compareNumbers(actual, operandNumber(c)), c.result);
     });
   }
@@ -79,11 +86,16 @@ export class TxnCompares {
 
 function operandNumber(c: Compare): number | bigint {
   switch (c.target) {
-    case CompareTarget.Version: return c.version;
-    case CompareTarget.Create: return c.createRevision;
-    case CompareTarget.Mod: return c.modRevision;
-    case CompareTarget.Lease: return c.lease;
-    default: return 0;
+    case CompareTarget.Version:
+      return c.version;
+    case CompareTarget.Create:
+      return c.createRevision;
+    case CompareTarget.Mod:
+      return c.modRevision;
+    case CompareTarget.Lease:
+      return c.lease;
+    default:
+      return 0;
   }
 }
 
@@ -95,10 +107,15 @@ function compareNumbers(a: number | bigint, b: number | bigint): number {
 
 function resultHolds(cmp: number, result: CompareResult): boolean {
   switch (result) {
-    case CompareResult.Equal: return cmp === 0;
-    case CompareResult.NotEqual: return cmp !== 0;
-    case CompareResult.Greater: return cmp > 0;
-    case CompareResult.Less: return cmp < 0;
-    default: return false;
+    case CompareResult.Equal:
+      return cmp === 0;
+    case CompareResult.NotEqual:
+      return cmp !== 0;
+    case CompareResult.Greater:
+      return cmp > 0;
+    case CompareResult.Less:
+      return cmp < 0;
+    default:
+      return false;
   }
 }

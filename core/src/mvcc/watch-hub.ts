@@ -57,12 +57,13 @@ export class WatchHub {
         this.syncedWatchers.delete(w);
         this.unsyncedWatchers.delete(w);
       },
-      restored: () => new Promise<void>((resolve) => {
-        this.restoreWaiters.push(resolve);
-        // A restore always ends with the hook; the poll only guards against one that failed midway.
-        const poll = this.clock.setTimeout(() => resolve(), 1000);
-        this.restoreWaiters.push(() => poll.cancel());
-      }),
+      restored: () =>
+        new Promise<void>((resolve) => {
+          this.restoreWaiters.push(resolve);
+          // A restore always ends with the hook; the poll only guards against one that failed midway.
+          const poll = this.clock.setTimeout(() => resolve(), 1000);
+          this.restoreWaiters.push(() => poll.cancel());
+        }),
     };
     store.onCommit((events, revision) => this.committed(events, revision));
     store.onRestore(() => this.restoredStore());

@@ -9,7 +9,14 @@ export const WATCH_RANGE_EMPTY = 'mvcc: watcher range is empty';
 export const WATCH_DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
 
 const response = (header: ResponseHeader, watchId: number, fields: Partial<WatchResponse> = {}): WatchResponse => ({
-  header, watchId, created: false, canceled: false, compactRevision: 0, cancelReason: '', events: [], ...fields,
+  header,
+  watchId,
+  created: false,
+  canceled: false,
+  compactRevision: 0,
+  cancelReason: '',
+  events: [],
+  ...fields,
 });
 
 /**
@@ -57,8 +64,10 @@ export class WatchStream implements WatchSession {
         const delivery = await watcher.next();
         if (delivery === undefined) return undefined;
         switch (delivery.kind) {
-          case 'events': return response(this.header(delivery.revision), watchId, { events: delivery.events });
-          case 'progress': return response(this.header(delivery.revision), watchId);
+          case 'events':
+            return response(this.header(delivery.revision), watchId, { events: delivery.events });
+          case 'progress':
+            return response(this.header(delivery.revision), watchId);
           case 'compacted':
             this.watchers.delete(watchId);
             // etcd's header carries revision 0 here: the response is about the compaction, not a revision.

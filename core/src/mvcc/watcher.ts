@@ -66,7 +66,10 @@ export class Watcher {
   private readonly noPut: boolean;
   private readonly noDelete: boolean;
 
-  constructor(private readonly host: WatcherHost, readonly spec: WatcherSpec) {
+  constructor(
+    private readonly host: WatcherHost,
+    readonly spec: WatcherSpec,
+  ) {
     this.nextRevision = spec.startRevision;
     this.handedThrough = spec.startRevision - 1;
     this.noPut = spec.filters.includes(WatchFilter.NoPut);
@@ -170,7 +173,9 @@ export class Watcher {
           this.handedThrough = Math.max(this.handedThrough, revision);
           return { kind: 'progress', revision };
         }
-        await new Promise<void>((resolve) => { this.wake = resolve; });
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
       }
     } finally {
       this.busy = false;

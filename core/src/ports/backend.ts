@@ -12,9 +12,7 @@ export interface BackendRange {
   readonly limit?: number;
 }
 
-export type BackendOp =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly type: 'del'; readonly key: Uint8Array };
+export type BackendOp = { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: Uint8Array };
 
 /** Reads that all see one fixed state. */
 export interface BackendReader {

@@ -11,7 +11,10 @@ export class PluginEntryBindings {
   private readonly forOwn = (parent: BindingConstraints): boolean => this.own.has(parent.serviceIdentifier);
 
   /** `label` names the entry in the tokens' descriptions (say, its directory). */
-  constructor(private readonly bind: Bind, private readonly label: string) {}
+  constructor(
+    private readonly bind: Bind,
+    private readonly label: string,
+  ) {}
 
   /** `token` (a port, or a multi-bound contribution) resolves to this entry's one `implementation`. */
   port<T>(token: ServiceIdentifier<T>, implementation: Newable<T>): void {

@@ -3,7 +3,6 @@ import type { Lifecycle } from './lifecycle.js';
 
 export type { StableState };
 
-
 /** Term, vote, commit, membership and identity: durable and atomic (a crash leaves the old or the new value, never a mix). */
 export interface StableStore extends Lifecycle {
   /** The last saved state, or undefined on a fresh store. */

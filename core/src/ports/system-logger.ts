@@ -12,7 +12,10 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 class BoundLogger implements Logger {
   private readonly hasBindings: boolean;
 
-  protected constructor(private readonly root: PinoLogger, private readonly bindings: LogFields) {
+  protected constructor(
+    private readonly root: PinoLogger,
+    private readonly bindings: LogFields,
+  ) {
     this.hasBindings = Object.keys(bindings).length > 0;
   }
 

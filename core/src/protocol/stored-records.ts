@@ -16,7 +16,10 @@ import { EntryType, type Entry, type SnapshotMeta } from './raft-types.js';
 
 /** Data on disk that cannot be trusted: bad checksum, torn record, unknown format. Names the file. */
 export class CorruptStorageError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${file}: corrupt storage: ${detail}`);
     this.name = 'CorruptStorageError';
   }
@@ -94,10 +97,24 @@ export function encodeStableStateRecord(state: StableState): Uint8Array {
 }
 
 export function decodeStableStateRecord(record: Uint8Array, file: string): StableState {
-  const s = openJson(record, file, 'stable state') as { hardState?: { term?: unknown; vote?: unknown; commit?: unknown }; confState?: unknown; clusterId?: unknown; memberId?: unknown } | null;
+  const s = openJson(record, file, 'stable state') as {
+    hardState?: { term?: unknown; vote?: unknown; commit?: unknown };
+    confState?: unknown;
+    clusterId?: unknown;
+    memberId?: unknown;
+  } | null;
   const h = s?.hardState;
-  if (s === null || typeof s !== 'object' || h === undefined || !isCount(h.term) || typeof h.vote !== 'string' || !isCount(h.commit)
-    || !isConfState(s.confState) || typeof s.clusterId !== 'string' || typeof s.memberId !== 'string') {
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    h === undefined ||
+    !isCount(h.term) ||
+    typeof h.vote !== 'string' ||
+    !isCount(h.commit) ||
+    !isConfState(s.confState) ||
+    typeof s.clusterId !== 'string' ||
+    typeof s.memberId !== 'string'
+  ) {
     throw new CorruptStorageError(file, 'stable state record has the wrong shape');
   }
   return s as StableState;

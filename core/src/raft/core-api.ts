@@ -1,7 +1,5 @@
 import type { Random } from '../ports/random.js';
-import type {
-  ConfChange, ConfState, Entry, HardState, MemberId, Message, Ready, Role, SnapshotMeta,
-} from '../protocol/raft-types.js';
+import type { ConfChange, ConfState, Entry, HardState, MemberId, Message, Ready, Role, SnapshotMeta } from '../protocol/raft-types.js';
 
 /**
  * Known bugs that tests plant on purpose, to prove the simulator and checkers can fail.

@@ -8,7 +8,10 @@ export class Inflights {
   private head = 0;
   private totalBytes = 0;
 
-  constructor(private readonly maxCount: number, private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxCount: number,
+    private readonly maxBytes: number,
+  ) {}
 
   add(lastIndex: number, bytes: number): void {
     this.items.push({ index: lastIndex, bytes });

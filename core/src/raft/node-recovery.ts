@@ -2,9 +2,7 @@ import type { LogStore } from '../ports/log-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { SnapshotStore } from '../ports/snapshot-store.js';
 import type { StableStore } from '../ports/stable-store.js';
-import {
-  ConfChangeType, EntryType, NO_MEMBER, type Entry, type MemberId, type SnapshotMeta,
-} from '../protocol/raft-types.js';
+import { ConfChangeType, EntryType, NO_MEMBER, type Entry, type MemberId, type SnapshotMeta } from '../protocol/raft-types.js';
 import { encodeConfChange, memberChangeContext } from './conf-change.js';
 import type { RaftInitialState } from './core-api.js';
 import type { RaftNodeConfig } from './node-config.js';
@@ -33,15 +31,19 @@ export async function recoverNode(state: NodeState, config: RaftNodeConfig, port
   const saved = await stableStore.load();
   const configured = config.clusterId;
   if (saved !== undefined && configured !== undefined && saved.clusterId !== '' && saved.clusterId !== configured) {
-    throw new Error(`member ${id}: cluster ID mismatch: the data dir belongs to cluster ${saved.clusterId}, the configuration (initial-cluster and initial-cluster-token) names cluster ${configured}`);
+    throw new Error(
+      `member ${id}: cluster ID mismatch: the data dir belongs to cluster ${saved.clusterId}, the configuration (initial-cluster and initial-cluster-token) names cluster ${configured}`,
+    );
   }
   if (saved !== undefined && saved.memberId !== id) {
-    throw new Error(`member ID mismatch: the data dir belongs to member ${saved.memberId}, the configuration (initial-advertise-peer-urls and initial-cluster-token) names member ${id}`);
+    throw new Error(
+      `member ID mismatch: the data dir belongs to member ${saved.memberId}, the configuration (initial-advertise-peer-urls and initial-cluster-token) names member ${id}`,
+    );
   }
   if (saved === undefined) {
     await bootstrap(state, config, ports);
   } else {
-    state.clusterId = saved.clusterId === '' ? config.clusterId ?? '' : saved.clusterId;
+    state.clusterId = saved.clusterId === '' ? (config.clusterId ?? '') : saved.clusterId;
     state.hardState = saved.hardState;
     state.confState = saved.confState;
   }
@@ -51,7 +53,9 @@ export async function recoverNode(state: NodeState, config: RaftNodeConfig, port
   const stored = await snapshotStore.latest();
   const held = await sm.appliedIndex();
   if (held === undefined && stored === undefined) {
-    throw new Error(`member ${id}: the state machine's last snapshot restore was cut short and no stored snapshot is left to restore it from; refusing to start on a half-restored store`);
+    throw new Error(
+      `member ${id}: the state machine's last snapshot restore was cut short and no stored snapshot is left to restore it from; refusing to start on a half-restored store`,
+    );
   }
   let applied = held ?? 0;
   if (stored !== undefined && (held === undefined || stored.meta.index > held)) {
@@ -67,10 +71,14 @@ export async function recoverNode(state: NodeState, config: RaftNodeConfig, port
   }
   const compactedTo = logStore.firstIndex() - 1;
   if (applied < compactedTo) {
-    throw new Error(`member ${id}: the state machine holds entries up to ${applied}, but the log was compacted up to ${compactedTo}; entries ${applied + 1}..${compactedTo} are gone (the state machine's storage does not belong with this log)`);
+    throw new Error(
+      `member ${id}: the state machine holds entries up to ${applied}, but the log was compacted up to ${compactedTo}; entries ${applied + 1}..${compactedTo} are gone (the state machine's storage does not belong with this log)`,
+    );
   }
   if (applied > logStore.lastIndex()) {
-    throw new Error(`member ${id}: the state machine holds entries up to ${applied}, past the log's last index ${logStore.lastIndex()} (the state machine's storage does not belong with this log)`);
+    throw new Error(
+      `member ${id}: the state machine holds entries up to ${applied}, past the log's last index ${logStore.lastIndex()} (the state machine's storage does not belong with this log)`,
+    );
   }
   const compactedTerm = await logStore.term(compactedTo);
   if (compactedTerm === undefined) throw new Error(`member ${id}: the log store does not know the term of its compaction point ${compactedTo}`);
@@ -105,7 +113,9 @@ async function bootstrap(state: NodeState, config: RaftNodeConfig, ports: Recove
     // replays the log from the start learns it too.
     const founders = [...config.peers.keys()].sort();
     const entries: Entry[] = founders.map((id, i) => ({
-      index: i + 1, term: 1, type: EntryType.ConfChange,
+      index: i + 1,
+      term: 1,
+      type: EntryType.ConfChange,
       data: encodeConfChange({ type: ConfChangeType.AddVoter, memberId: id, context: bootstrapContext(config, id) }),
     }));
     await ports.logStore.append(entries);

@@ -82,20 +82,48 @@ export class RaftNode implements Consensus {
     this.calls = new WaitingCalls(clock, config.requestTimeoutMs ?? 7_000, () => this.state.leader);
     this.peers = new PeerTable(config.id, transport, stateMachine, config.peerUrlsOf ?? ((change) => peerUrlsOfContext(change.context)));
     this.snapshots = new SnapshotTransfer(
-      this.state, { transport, snapshotStore, logStore, stateMachine }, this.peers, this.logger,
-      () => this.raft, (work) => this.enqueue(work),
+      this.state,
+      { transport, snapshotStore, logStore, stateMachine },
+      this.peers,
+      this.logger,
+      () => this.raft,
+      (work) => this.enqueue(work),
     );
     const entries = new EntryApplier(
-      this.state, stateMachine, stableStore, this.peers, this.calls, this.logger, () => this.raft!,
-      () => { for (const listener of this.removedListeners) listener(); },
+      this.state,
+      stateMachine,
+      stableStore,
+      this.peers,
+      this.calls,
+      this.logger,
+      () => this.raft!,
+      () => {
+        for (const listener of this.removedListeners) listener();
+      },
     );
-    this.ready = new ReadyHandler(this.state, { transport, logStore, stableStore, stateMachine, deferral }, {
-      snapshots: this.snapshots, entries, calls: this.calls, raft: () => this.raft!,
-      leaderChanged: (leader, term) => { for (const listener of this.leaderListeners) listener(leader, term); },
-    }, this.logger, config.snapshotCount ?? 10_000, config.snapshotCatchUpEntries ?? 5_000);
+    this.ready = new ReadyHandler(
+      this.state,
+      { transport, logStore, stableStore, stateMachine, deferral },
+      {
+        snapshots: this.snapshots,
+        entries,
+        calls: this.calls,
+        raft: () => this.raft!,
+        leaderChanged: (leader, term) => {
+          for (const listener of this.leaderListeners) listener(leader, term);
+        },
+      },
+      this.logger,
+      config.snapshotCount ?? 10_000,
+      config.snapshotCatchUpEntries ?? 5_000,
+    );
     this.leaderRequests = new LeaderRequests(
-      () => this.id, () => this.state.leader, () => this.state.hardState.term,
-      (m) => { if (!this.state.halted) this.transport.send([m]); },
+      () => this.id,
+      () => this.state.leader,
+      () => this.state.hardState.term,
+      (m) => {
+        if (!this.state.halted) this.transport.send([m]);
+      },
       clock,
     );
   }
@@ -206,7 +234,8 @@ export class RaftNode implements Consensus {
       if (!this.calls.confChanges.has(key)) return;
       if (!this.raft!.proposeConfChange(change)) {
         this.calls.refuse(this.calls.confChanges, key, () =>
-          this.raft!.status().leader === NO_MEMBER ? EtcdErrors.noLeader() : new Error('raft proposal dropped'));
+          this.raft!.status().leader === NO_MEMBER ? EtcdErrors.noLeader() : new Error('raft proposal dropped'),
+        );
       }
     });
     return applied;

@@ -87,9 +87,12 @@ export class Progress {
   /** Nothing may be sent now. */
   isPaused(): boolean {
     switch (this.state) {
-      case ProgressState.Probe: return this.probeSent;
-      case ProgressState.Replicate: return this.inflights.full();
-      case ProgressState.Snapshot: return true;
+      case ProgressState.Probe:
+        return this.probeSent;
+      case ProgressState.Replicate:
+        return this.inflights.full();
+      case ProgressState.Snapshot:
+        return true;
     }
   }
 }

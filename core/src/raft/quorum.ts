@@ -15,7 +15,11 @@ export function committedIndex(voters: readonly MemberId[], matchOf: (member: Me
   return matches[majority(voters.length) - 1]!;
 }
 
-export enum VoteResult { Pending, Won, Lost }
+export enum VoteResult {
+  Pending,
+  Won,
+  Lost,
+}
 
 /** Tally of granted and rejected votes among `voters`. */
 export function tallyVotes(voters: readonly MemberId[], votes: ReadonlyMap<MemberId, boolean>): VoteResult {

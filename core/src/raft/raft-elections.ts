@@ -7,8 +7,7 @@ import { EntryType, MessageType, NO_MEMBER, Role, type MemberId, type Message } 
 /** Context of a Vote sent because the leader asked for a transfer: it overrides leader leases. */
 const TRANSFER_CONTEXT = new TextEncoder().encode('transfer');
 
-const isTransferCampaign = (m: Message): boolean =>
-  m.context.length === TRANSFER_CONTEXT.length && m.context.every((b, i) => b === TRANSFER_CONTEXT[i]);
+const isTransferCampaign = (m: Message): boolean => m.context.length === TRANSFER_CONTEXT.length && m.context.every((b, i) => b === TRANSFER_CONTEXT[i]);
 
 /**
  * The fourth layer of Raft (see raft.ts): elections with pre-vote, check-quorum and leader
@@ -78,11 +77,17 @@ export abstract class RaftElections extends RaftReadIndex {
     }
     for (const v of this.conf.voters) {
       if (v === this.id) continue;
-      this.send(message({
-        type: pre ? MessageType.PreVote : MessageType.Vote, from: this.id, to: v, term,
-        index: this.log.lastIndex(), logTerm: this.log.lastTerm(),
-        context: transfer ? TRANSFER_CONTEXT : EMPTY,
-      }));
+      this.send(
+        message({
+          type: pre ? MessageType.PreVote : MessageType.Vote,
+          from: this.id,
+          to: v,
+          term,
+          index: this.log.lastIndex(),
+          logTerm: this.log.lastTerm(),
+          context: transfer ? TRANSFER_CONTEXT : EMPTY,
+        }),
+      );
     }
   }
 
@@ -109,9 +114,7 @@ export abstract class RaftElections extends RaftReadIndex {
 
   protected handleVoteRequest(m: Message): void {
     const pre = m.type === MessageType.PreVote;
-    const canVote = this.vote === m.from
-      || (this.vote === NO_MEMBER && this.leader === NO_MEMBER)
-      || (pre && m.term > this.term);
+    const canVote = this.vote === m.from || (this.vote === NO_MEMBER && this.leader === NO_MEMBER) || (pre && m.term > this.term);
     const upToDate = this.config.bugs?.voteWithoutLogCheck === true || this.log.isUpToDate(m.index, m.logTerm);
     const respType = pre ? MessageType.PreVoteResp : MessageType.VoteResp;
     if (canVote && upToDate) {

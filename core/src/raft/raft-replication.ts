@@ -24,10 +24,17 @@ export abstract class RaftReplication extends RaftState {
     if (last !== undefined) {
       this.send(message({ type: MessageType.AppResp, from: this.id, to: m.from, term: this.term, index: last }));
     } else {
-      this.send(message({
-        type: MessageType.AppResp, from: this.id, to: m.from, term: this.term,
-        index: m.index, reject: true, rejectHint: this.log.lastIndex(),
-      }));
+      this.send(
+        message({
+          type: MessageType.AppResp,
+          from: this.id,
+          to: m.from,
+          term: this.term,
+          index: m.index,
+          reject: true,
+          rejectHint: this.log.lastIndex(),
+        }),
+      );
     }
   }
 
@@ -176,15 +183,26 @@ export abstract class RaftReplication extends RaftState {
     const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.config.maxSizePerMsg);
     if (prevTerm === undefined || entries === undefined) return this.sendSnapshot(to, pr);
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send(message({
-      type: MessageType.App, from: this.id, to, term: this.term,
-      index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed,
-    }));
+    this.send(
+      message({
+        type: MessageType.App,
+        from: this.id,
+        to,
+        term: this.term,
+        index: prevIndex,
+        logTerm: prevTerm,
+        entries,
+        commit: this.log.committed,
+      }),
+    );
     const last = entries[entries.length - 1];
     if (pr.state === ProgressState.Replicate) {
       if (last !== undefined) {
         pr.next = last.index + 1;
-        pr.inflights.add(last.index, entries.reduce((n, e) => n + e.data.length, 0));
+        pr.inflights.add(
+          last.index,
+          entries.reduce((n, e) => n + e.data.length, 0),
+        );
       }
     } else if (pr.state === ProgressState.Probe) {
       pr.probeSent = true;
@@ -204,10 +222,16 @@ export abstract class RaftReplication extends RaftState {
     const context = this.readOnly.lastContext() ?? EMPTY;
     for (const [m, pr] of this.progress) {
       if (m === this.id) continue;
-      this.send(message({
-        type: MessageType.Heartbeat, from: this.id, to: m, term: this.term,
-        commit: Math.min(pr.match, this.log.committed), context,
-      }));
+      this.send(
+        message({
+          type: MessageType.Heartbeat,
+          from: this.id,
+          to: m,
+          term: this.term,
+          commit: Math.min(pr.match, this.log.committed),
+          context,
+        }),
+      );
     }
   }
 }

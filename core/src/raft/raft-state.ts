@@ -3,8 +3,16 @@ import { Progress } from './progress.js';
 import { RaftInvariantError, RaftLog } from './raft-log.js';
 import { ReadOnlyQueue } from './read-only.js';
 import {
-  MessageType, NO_MEMBER, Role,
-  type ConfState, type HardState, type MemberId, type Message, type ReadState, type SnapshotMeta, type SoftState,
+  MessageType,
+  NO_MEMBER,
+  Role,
+  type ConfState,
+  type HardState,
+  type MemberId,
+  type Message,
+  type ReadState,
+  type SnapshotMeta,
+  type SoftState,
 } from '../protocol/raft-types.js';
 
 export const EMPTY = new Uint8Array(0);
@@ -12,7 +20,14 @@ export const EMPTY = new Uint8Array(0);
 /** Build a message; fields a type does not use keep their zero values. */
 export function message(fields: Partial<Message> & Pick<Message, 'type' | 'from' | 'to'>): Message {
   return {
-    term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: EMPTY,
+    term: 0,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: EMPTY,
     ...fields,
   };
 }
@@ -52,7 +67,10 @@ export abstract class RaftState {
   protected lastHardState: HardState;
   protected lastSoftState: SoftState;
 
-  constructor(protected readonly config: RaftConfig, initial: RaftInitialState) {
+  constructor(
+    protected readonly config: RaftConfig,
+    initial: RaftInitialState,
+  ) {
     if (config.electionTick <= config.heartbeatTick) {
       throw new RangeError('electionTick must be greater than heartbeatTick');
     }

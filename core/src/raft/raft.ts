@@ -5,13 +5,22 @@ import { RaftInvariantError } from './raft-log.js';
 import { RaftElections } from './raft-elections.js';
 import { message } from './raft-state.js';
 import {
-  EntryType, MessageType, NO_MEMBER, Role,
-  type ConfChange, type ConfState, type HardState, type MemberId, type Message, type Ready, type SnapshotMeta, type SoftState,
+  EntryType,
+  MessageType,
+  NO_MEMBER,
+  Role,
+  type ConfChange,
+  type ConfState,
+  type HardState,
+  type MemberId,
+  type Message,
+  type Ready,
+  type SnapshotMeta,
+  type SoftState,
 } from '../protocol/raft-types.js';
 
 /** Messages a leader may send while its own disk write is in flight (Raft thesis §10.2.1). */
-const sendableBeforePersist = (m: Message): boolean =>
-  m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
+const sendableBeforePersist = (m: Message): boolean => m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
 
 /**
  * The Raft consensus algorithm as a pure, synchronous state machine (Ongaro & Ousterhout, and
@@ -80,13 +89,16 @@ export class Raft extends RaftElections implements RaftCore {
   }
 
   hasReady(): boolean {
-    return this.outbox.length > 0
-      || this.readStates.length > 0
-      || this.pendingSnapshot !== undefined
-      || this.log.stabled < this.log.lastIndex()
-      || this.log.committed > this.log.applied
-      || !sameHardState(this.hardState(), this.lastHardState)
-      || this.lastSoftState.leader !== this.leader || this.lastSoftState.role !== this.role;
+    return (
+      this.outbox.length > 0 ||
+      this.readStates.length > 0 ||
+      this.pendingSnapshot !== undefined ||
+      this.log.stabled < this.log.lastIndex() ||
+      this.log.committed > this.log.applied ||
+      !sameHardState(this.hardState(), this.lastHardState) ||
+      this.lastSoftState.leader !== this.leader ||
+      this.lastSoftState.role !== this.role
+    );
   }
 
   ready(): Ready {
@@ -165,10 +177,18 @@ export class Raft extends RaftElections implements RaftCore {
     const match = new Map<MemberId, number>();
     if (this.role === Role.Leader) for (const [m, pr] of this.progress) match.set(m, pr.match);
     return {
-      id: this.id, term: this.term, vote: this.vote, role: this.role, leader: this.leader,
-      commit: this.log.committed, applied: this.log.applied,
-      firstIndex: this.log.firstIndex(), lastIndex: this.log.lastIndex(),
-      confState: this.conf, match, transferee: this.transferee,
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      role: this.role,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      confState: this.conf,
+      match,
+      transferee: this.transferee,
     };
   }
 

@@ -94,7 +94,9 @@ export class SnapshotTransfer {
     // Already applied, or from a deposed leader's term (Raft will ignore it): never store it, so
     // it cannot become the latest snapshot ahead of one this member must install.
     if (meta.index <= this.state.applied || m.term < raft.status().term) {
-      for await (const _ of data) { /* drain it */ }
+      for await (const _ of data) {
+        /* drain it */
+      }
       this.enqueue(() => this.raft()!.step(m));
       return;
     }

@@ -36,7 +36,11 @@ export class WaitingCalls {
   private readonly readsAwaitingApply: { index: number; key: string }[] = [];
   private lastKey = 0;
 
-  constructor(clock: Clock, private readonly timeoutMs: number, private readonly leader: () => MemberId) {
+  constructor(
+    clock: Clock,
+    private readonly timeoutMs: number,
+    private readonly leader: () => MemberId,
+  ) {
     this.proposals = new PendingCalls(clock);
     this.reads = new PendingCalls(clock);
     this.confChanges = new PendingCalls(clock);

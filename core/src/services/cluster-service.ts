@@ -59,12 +59,17 @@ export class MemberClusterService implements ClusterService {
     // Derived like a founder's ID, so the new member computes its own from its flags.
     const id = memberIdOf(peerURLs, this.settings.initialClusterToken);
     if (this.registry.wasRemoved(id)) {
-      throw new EtcdError(GrpcCode.FailedPrecondition, `cairn: member ${id} (peer URLs ${peerURLs.join(',')}) was removed from this cluster and cannot come back under the same ID; add it with another peer URL`);
+      throw new EtcdError(
+        GrpcCode.FailedPrecondition,
+        `cairn: member ${id} (peer URLs ${peerURLs.join(',')}) was removed from this cluster and cannot come back under the same ID; add it with another peer URL`,
+      );
     }
     if (this.isMember(id)) throw EtcdErrors.memberExist();
     await this.leader.known();
     await this.node.proposeConfChange({
-      type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter, memberId: id, context: memberChangeContext(peerURLs),
+      type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter,
+      memberId: id,
+      context: memberChangeContext(peerURLs),
     });
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };
@@ -139,8 +144,8 @@ export class MemberClusterService implements ClusterService {
       return {
         id,
         name: record?.name || founder?.name || '',
-        peerURLs: record?.peerURLs.length ? record.peerURLs : urls.get(id) ?? founder?.peerUrls ?? [],
-        clientURLs: record?.clientURLs.length ? record.clientURLs : founder?.clientUrls ?? [],
+        peerURLs: record?.peerURLs.length ? record.peerURLs : (urls.get(id) ?? founder?.peerUrls ?? []),
+        clientURLs: record?.clientURLs.length ? record.clientURLs : (founder?.clientUrls ?? []),
         isLearner,
       };
     };

@@ -18,8 +18,7 @@ export const ElectionErrors = {
   missingLeaderKey: () => new EtcdError(GrpcCode.Unknown, '"leader" field must be provided'),
 };
 
-const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean =>
-  key.length >= prefix.length && sameBytes(key.subarray(0, prefix.length), prefix);
+const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean => key.length >= prefix.length && sameBytes(key.subarray(0, prefix.length), prefix);
 
 /**
  * etcd's Election service (v3electionpb), served by the member with etcd's election recipe: a
@@ -121,7 +120,9 @@ export class MemberElectionService implements ElectionService {
       if (first !== undefined) yield first;
       while (signal?.aborted !== true) {
         if (queued.length === 0) {
-          await new Promise<void>((resolve) => { wake = resolve; });
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
           wake = undefined;
           continue;
         }

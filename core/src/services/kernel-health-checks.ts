@@ -32,4 +32,3 @@ export class AlarmHealthCheck implements HealthCheck {
     return { healthy: false, reason: raised.map((a) => `ALARM ${AlarmType[a.alarm]?.toUpperCase() ?? a.alarm}`).join(', ') };
   }
 }
-

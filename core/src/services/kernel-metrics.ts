@@ -17,16 +17,28 @@ export class KernelMetrics implements MetricsCollector {
     const node = this.node;
     const store = this.store;
     new Gauge({
-      name: 'etcd_server_has_leader', help: 'Whether or not a leader exists. 1 is existence, 0 is not.', registers: [registry],
-      collect() { this.set(node.currentLeader() === NO_MEMBER ? 0 : 1); },
+      name: 'etcd_server_has_leader',
+      help: 'Whether or not a leader exists. 1 is existence, 0 is not.',
+      registers: [registry],
+      collect() {
+        this.set(node.currentLeader() === NO_MEMBER ? 0 : 1);
+      },
     });
     new Gauge({
-      name: 'etcd_server_is_leader', help: 'Whether or not this member is a leader. 1 if is, 0 otherwise.', registers: [registry],
-      collect() { this.set(node.currentLeader() === node.id ? 1 : 0); },
+      name: 'etcd_server_is_leader',
+      help: 'Whether or not this member is a leader. 1 if is, 0 otherwise.',
+      registers: [registry],
+      collect() {
+        this.set(node.currentLeader() === node.id ? 1 : 0);
+      },
     });
     new Gauge({
-      name: 'etcd_debugging_mvcc_current_revision', help: 'The current revision of store.', registers: [registry],
-      collect() { this.set(store.currentRevision); },
+      name: 'etcd_debugging_mvcc_current_revision',
+      help: 'The current revision of store.',
+      registers: [registry],
+      collect() {
+        this.set(store.currentRevision);
+      },
     });
   }
 }

@@ -8,8 +8,16 @@ import { EtcdErrors } from '../api/errors.js';
 import { LeaderWait } from './leader-wait.js';
 import { checkDeleteRange, checkPut, checkRange, checkTxn } from '../api/kv-request-checks.js';
 import type {
-  CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
-  RangeRequest, RangeResponse, TxnRequest, TxnResponse,
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
 } from '../api/kv-types.js';
 import type { KvService } from '../api/services.js';
 

@@ -8,10 +8,12 @@ import type { CairnServices, ClusterService, KvService, MaintenanceService } fro
  */
 export function learnerGated(services: CairnServices, node: Pick<Consensus, 'membership' | 'id'>): CairnServices {
   const isLearner = (): boolean => node.membership().learners.includes(node.id);
-  const gate = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    if (isLearner()) throw EtcdErrors.notSupportedForLearner();
-    return call(...args);
-  };
+  const gate =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+      return call(...args);
+    };
   const { kv, cluster, maintenance } = services;
   const gatedKv: KvService = {
     range: async (request) => {
@@ -43,41 +45,52 @@ export function learnerGated(services: CairnServices, node: Pick<Consensus, 'mem
   };
   const { lease, watch, lock, election } = services;
   return {
-    identity: services.identity, kv: gatedKv, cluster: gatedCluster, maintenance: gatedMaintenance,
+    identity: services.identity,
+    kv: gatedKv,
+    cluster: gatedCluster,
+    maintenance: gatedMaintenance,
     // etcd answers health and metrics on a learner too.
     ...(services.health === undefined ? {} : { health: services.health }),
     ...(services.metrics === undefined ? {} : { metrics: services.metrics }),
-    ...(lease === undefined ? {} : {
-      lease: {
-        grant: gate((ttl, id) => lease.grant(ttl, id)),
-        revoke: gate((id) => lease.revoke(id)),
-        keepAlive: gate((id) => lease.keepAlive(id)),
-        timeToLive: gate((id, keys) => lease.timeToLive(id, keys)),
-        leases: gate(() => lease.leases()),
-      },
-    }),
-    ...(lock === undefined ? {} : {
-      lock: { lock: gate((name, l, signal) => lock.lock(name, l, signal)), unlock: gate((key) => lock.unlock(key)) },
-    }),
-    ...(election === undefined ? {} : {
-      election: {
-        campaign: gate((name, l, value, signal) => election.campaign(name, l, value, signal)),
-        proclaim: gate((leader, value) => election.proclaim(leader, value)),
-        leader: gate((name) => election.leader(name)),
-        observe: (name, signal) => {
-          if (isLearner()) throw EtcdErrors.notSupportedForLearner();
-          return election.observe(name, signal);
-        },
-        resign: gate((leader) => election.resign(leader)),
-      },
-    }),
-    ...(watch === undefined ? {} : {
-      watch: {
-        openStream: () => {
-          if (isLearner()) throw EtcdErrors.notSupportedForLearner();
-          return watch.openStream();
-        },
-      },
-    }),
+    ...(lease === undefined
+      ? {}
+      : {
+          lease: {
+            grant: gate((ttl, id) => lease.grant(ttl, id)),
+            revoke: gate((id) => lease.revoke(id)),
+            keepAlive: gate((id) => lease.keepAlive(id)),
+            timeToLive: gate((id, keys) => lease.timeToLive(id, keys)),
+            leases: gate(() => lease.leases()),
+          },
+        }),
+    ...(lock === undefined
+      ? {}
+      : {
+          lock: { lock: gate((name, l, signal) => lock.lock(name, l, signal)), unlock: gate((key) => lock.unlock(key)) },
+        }),
+    ...(election === undefined
+      ? {}
+      : {
+          election: {
+            campaign: gate((name, l, value, signal) => election.campaign(name, l, value, signal)),
+            proclaim: gate((leader, value) => election.proclaim(leader, value)),
+            leader: gate((name) => election.leader(name)),
+            observe: (name, signal) => {
+              if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+              return election.observe(name, signal);
+            },
+            resign: gate((leader) => election.resign(leader)),
+          },
+        }),
+    ...(watch === undefined
+      ? {}
+      : {
+          watch: {
+            openStream: () => {
+              if (isLearner()) throw EtcdErrors.notSupportedForLearner();
+              return watch.openStream();
+            },
+          },
+        }),
   };
 }

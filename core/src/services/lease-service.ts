@@ -4,8 +4,13 @@ import type { LeaseCommand } from '../lease/lease-command.js';
 import { LeaseIdGenerator } from '../lease/lease-id-generator.js';
 import { LeaseStore } from '../lease/lease-store.js';
 import {
-  MAX_LEASE_TTL, minLeaseTtl,
-  type LeaseGrantResponse, type LeaseKeepAliveResponse, type LeaseLeasesResponse, type LeaseRevokeResponse, type LeaseTimeToLiveResponse,
+  MAX_LEASE_TTL,
+  minLeaseTtl,
+  type LeaseGrantResponse,
+  type LeaseKeepAliveResponse,
+  type LeaseLeasesResponse,
+  type LeaseRevokeResponse,
+  type LeaseTimeToLiveResponse,
 } from '../api/lease-types.js';
 import { Lessor } from '../lease/lessor.js';
 import { decodeRenewedTtls, encodeLeaseIds, LEASE_RENEW_REQUEST, renewOnLeader } from '../lease/leader-renewal.js';
@@ -99,7 +104,10 @@ export class RaftLeaseService implements LeaseService {
 
   async leases(): Promise<LeaseLeasesResponse> {
     this.refuseLearner();
-    const ids = this.store.all().map((l) => l.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ids = this.store
+      .all()
+      .map((l) => l.id)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return { header: this.headers.header(this.mvcc.currentRevision), leases: ids };
   }
 

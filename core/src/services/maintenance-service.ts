@@ -10,10 +10,7 @@ import { NO_MEMBER } from '../protocol/raft-types.js';
 import { EtcdErrors } from '../api/errors.js';
 import { LeaderWait } from './leader-wait.js';
 import type { ResponseHeader } from '../api/kv-types.js';
-import {
-  AlarmAction, AlarmType,
-  type AlarmMember, type HashKvResponse, type MaintenanceService, type StatusResponse,
-} from '../api/services.js';
+import { AlarmAction, AlarmType, type AlarmMember, type HashKvResponse, type MaintenanceService, type StatusResponse } from '../api/services.js';
 
 /** The etcd API level Cairn speaks; clients gate features on this version. */
 export const ETCD_API_VERSION = '3.4.0';

@@ -49,8 +49,7 @@ export class MemberAttributesPublisher {
 
   private published(): boolean {
     const record = this.registry.get(this.node.id);
-    return record !== undefined && record.name === this.attributes.name
-      && record.clientURLs.join(',') === this.attributes.clientURLs.join(',');
+    return record !== undefined && record.name === this.attributes.name && record.clientURLs.join(',') === this.attributes.clientURLs.join(',');
   }
 
   private async attempt(): Promise<void> {

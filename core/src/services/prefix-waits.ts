@@ -59,8 +59,12 @@ export class PrefixWaits {
   async deletesBefore(prefix: Uint8Array, maxCreateRevision: number, signal?: AbortSignal): Promise<ResponseHeader> {
     for (;;) {
       const r: RangeResponse = await this.kv.range({
-        key: prefix, rangeEnd: prefixRangeEnd(prefix), sortOrder: SortOrder.Descend, sortTarget: SortTarget.Create,
-        maxCreateRevision, limit: 1,
+        key: prefix,
+        rangeEnd: prefixRangeEnd(prefix),
+        sortOrder: SortOrder.Descend,
+        sortTarget: SortTarget.Create,
+        maxCreateRevision,
+        limit: 1,
       });
       const newest = r.kvs[0];
       if (newest === undefined) return r.header;
@@ -86,9 +90,12 @@ export class PrefixWaits {
         if (events.some((e) => e.type === 'delete' && sameBytes(e.kv.key, key))) finish();
       });
       const look = (): void => {
-        void this.store.range({ key, serializable: true, countOnly: true }).then((r) => {
-          if (r.count === 0) finish();
-        }, (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
+        void this.store.range({ key, serializable: true, countOnly: true }).then(
+          (r) => {
+            if (r.count === 0) finish();
+          },
+          (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+        );
       };
       const timer = this.clock.setInterval(look, RECHECK_MS);
       if (signal?.aborted === true) return finish(cancelled());

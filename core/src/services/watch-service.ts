@@ -52,8 +52,12 @@ export class MemberWatchService implements WatchService {
     if (this.isLearner()) throw EtcdErrors.notSupportedForLearner();
     if (options.requireLeader === true && !this.hasLeader()) throw EtcdErrors.noLeader();
     const requireLeader = options.requireLeader === true;
-    const stream = new WatchStream(this.hub, (revision) => this.sharedHeader(revision), () => this.store.currentRevision,
-      requireLeader ? (s) => this.requiringLeader.delete(s) : undefined);
+    const stream = new WatchStream(
+      this.hub,
+      (revision) => this.sharedHeader(revision),
+      () => this.store.currentRevision,
+      requireLeader ? (s) => this.requiringLeader.delete(s) : undefined,
+    );
     if (requireLeader) this.watchLeader(stream);
     return stream;
   }
@@ -83,7 +87,10 @@ export class MemberWatchService implements WatchService {
   private sharedHeader(revision: number): ResponseHeader {
     const cached = this.cached;
     if (cached !== undefined && cached.revision === revision) return cached;
-    if (cached === undefined) this.deferral.defer(() => { this.cached = undefined; });
+    if (cached === undefined)
+      this.deferral.defer(() => {
+        this.cached = undefined;
+      });
     this.cached = this.headers.header(revision);
     return this.cached;
   }

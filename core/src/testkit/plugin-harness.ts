@@ -14,8 +14,15 @@ import { VirtualClock } from './memory/virtual-clock.js';
  */
 export function pluginContext(dataDir: string, overrides: Partial<PluginContext> = {}): PluginContext {
   return {
-    name: 'n1', clusterId: 'c0ffee0000000001', memberId: '000000000000000a', dataDir, ports: [],
-    listenClientUrls: [], listenPeerUrls: [], limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
+    name: 'n1',
+    clusterId: 'c0ffee0000000001',
+    memberId: '000000000000000a',
+    dataDir,
+    ports: [],
+    listenClientUrls: [],
+    listenPeerUrls: [],
+    limits: { maxRequestBytes: 1 << 20 },
+    logger: new MemoryLogger(),
     ...overrides,
   };
 }

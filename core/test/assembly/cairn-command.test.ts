@@ -13,15 +13,27 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The repository's node_modules (dist/test/assembly → core → repo). */
 const repoModules = resolve(here, '../../../../node_modules');
 
-interface Run { code: number; out: string[]; err: string[]; logger: MemoryLogger }
+interface Run {
+  code: number;
+  out: string[];
+  err: string[];
+  logger: MemoryLogger;
+}
 
 /** Run the command; stop it once `until` sees a log line (or at once, for commands that exit by themselves). */
 async function run(argv: string[], cwd: string, until?: (message: string) => boolean): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
   let stop: (why: string) => void = () => undefined;
-  const stopRequested = new Promise<string>((r) => { stop = r; });
-  const logger = new MemoryLogger({ level: 'info', sink: (line) => { if (until?.(line.message)) stop('test'); } });
+  const stopRequested = new Promise<string>((r) => {
+    stop = r;
+  });
+  const logger = new MemoryLogger({
+    level: 'info',
+    sink: (line) => {
+      if (until?.(line.message)) stop('test');
+    },
+  });
   const io: CliIo = { cwd, out: (l) => out.push(l), err: (l) => err.push(l), stopRequested, logger };
   const timer = setTimeout(() => stop('test timeout'), 15_000);
   const code = await runCairn(argv, etcdApplication, DEFAULTS, io);
@@ -32,7 +44,9 @@ async function run(argv: string[], cwd: string, until?: (message: string) => boo
 describe('the cairn command', function () {
   this.timeout(30_000);
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'cairn-cmd-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cairn-cmd-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('--help prints every flag and exits 0', async () => {
@@ -64,10 +78,13 @@ describe('the cairn command', function () {
     expect(unknown.code).to.equal(2);
     expect(unknown.err[0]).to.match(/plugins\.backend\.use: unknown plugin "@cairn\/no-such-plugin"/);
 
-    writeFileSync(join(dir, 'api-only.mjs'), `export default {
+    writeFileSync(
+      join(dir, 'api-only.mjs'),
+      `export default {
       manifest: { name: 'api-only', provides: ['api'], optionsSchema: { type: 'object' } },
       createModule() { throw new Error('never called'); },
-    };\n`);
+    };\n`,
+    );
     writeFileSync(join(dir, 'wrong-port.yaml'), 'plugins:\n  storage: { use: ./api-only.mjs }\n');
     const wrong = await run(['--config-file', 'wrong-port.yaml'], dir);
     expect(wrong.code).to.equal(2);
@@ -76,7 +93,9 @@ describe('the cairn command', function () {
     writeFileSync(join(dir, 'bad-options.yaml'), 'plugins:\n  storage: { use: memory, size: 3 }\n');
     const options = await run(['--config-file', 'bad-options.yaml'], dir);
     expect(options.code).to.equal(2);
-    expect(options.err[0]).to.match(/plugins\.storage/).and.to.match(/size/);
+    expect(options.err[0])
+      .to.match(/plugins\.storage/)
+      .and.to.match(/size/);
   });
 
   it('loads a plugin package from a directory outside the workspace', async () => {
@@ -86,7 +105,9 @@ describe('the cairn command', function () {
     symlinkSync(join(repoModules, 'inversify'), join(pkg, 'node_modules', 'inversify'));
     symlinkSync(join(repoModules, '@cairn', 'core'), join(pkg, 'node_modules', '@cairn', 'core'));
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'counting-backend', type: 'module', main: 'index.js' }));
-    writeFileSync(join(pkg, 'index.js'), `import { ContainerModule } from 'inversify';
+    writeFileSync(
+      join(pkg, 'index.js'),
+      `import { ContainerModule } from 'inversify';
 import { BACKEND } from '@cairn/core';
 import { MemoryBackend } from '@cairn/core/testkit';
 class CountingBackend extends MemoryBackend {
@@ -99,7 +120,8 @@ export default {
   createModule(_options, context) {
     return new ContainerModule(({ bind }) => bind(BACKEND).toConstantValue(new CountingBackend(context.logger)));
   },
-};\n`);
+};\n`,
+    );
     writeFileSync(join(dir, 'cairn.yaml'), `plugins:\n  storage: { use: memory }\n  backend: { use: ./external/counting-backend }\n`);
     const r = await run(['--config-file', 'cairn.yaml'], dir, (m) => m === 'became leader');
     expect(r.code, r.err.join('\n')).to.equal(0);

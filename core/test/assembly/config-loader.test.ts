@@ -8,7 +8,9 @@ import { FLAGS, helpText } from '../../src/assembly/flags.js';
 
 describe('config loading', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'cairn-config-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cairn-config-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const failure = (argv: string[]): ConfigError => {
@@ -21,7 +23,7 @@ describe('config loading', () => {
     throw new Error('expected a ConfigError');
   };
 
-  it('with nothing given, is etcd\'s single-member default', () => {
+  it("with nothing given, is etcd's single-member default", () => {
     const { config, baseDir } = loadConfig([], dir);
     expect(config.name).to.equal('default');
     expect(config['data-dir']).to.equal('default.cairn');

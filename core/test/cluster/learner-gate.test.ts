@@ -14,10 +14,23 @@ function services(): CairnServices {
   return {
     identity: { clusterId: '1', memberId: SELF, name: 'a' },
     kv: { range: call('range'), put: call('put'), deleteRange: call('deleteRange'), txn: call('txn'), compact: call('compact') },
-    cluster: { memberList: call('memberList'), memberAdd: call('memberAdd'), memberRemove: call('memberRemove'), memberUpdate: call('memberUpdate'), memberPromote: call('memberPromote') },
+    cluster: {
+      memberList: call('memberList'),
+      memberAdd: call('memberAdd'),
+      memberRemove: call('memberRemove'),
+      memberUpdate: call('memberUpdate'),
+      memberPromote: call('memberPromote'),
+    },
     maintenance: {
-      status: call('status'), hashKv: call('hashKv'), defragment: call('defragment'), alarm: call('alarm'), moveLeader: call('moveLeader'),
-      snapshot: () => (async function* () { yield new Uint8Array(1); })(),
+      status: call('status'),
+      hashKv: call('hashKv'),
+      defragment: call('defragment'),
+      alarm: call('alarm'),
+      moveLeader: call('moveLeader'),
+      snapshot: () =>
+        (async function* () {
+          yield new Uint8Array(1);
+        })(),
     },
     lease: { grant: call('grant'), revoke: call('revoke'), keepAlive: call('keepAlive'), timeToLive: call('timeToLive'), leases: call('leases') },
     watch: { openStream: () => 'stream' },

@@ -30,7 +30,10 @@ describe('MemberRegistry through the KV state machine', () => {
     await sm.applyConfChange(5, { type: ConfChangeType.PromoteLearner, memberId: B, context: new Uint8Array(0) });
     expect(store.appliedIndex).to.equal(5);
     expect(registry.get(B)).to.deep.equal({ id: B, name: 'b', peerURLs: ['http://127.0.0.1:22'], clientURLs: ['http://127.0.0.1:12'] });
-    expect([...sm.memberPeerUrls()]).to.deep.equal([[A, ['http://127.0.0.1:1']], [B, ['http://127.0.0.1:22']]]);
+    expect([...sm.memberPeerUrls()]).to.deep.equal([
+      [A, ['http://127.0.0.1:1']],
+      [B, ['http://127.0.0.1:22']],
+    ]);
 
     await sm.applyConfChange(6, { type: ConfChangeType.RemoveMember, memberId: A, context: new Uint8Array(0) });
     // A publish that arrives after the member's removal does not bring it back.

@@ -36,15 +36,25 @@ function memoryFixtures<S extends Recoverable<S>>(fresh: (disk: MemoryDisk) => S
   };
 }
 
-logStoreConformance('MemoryLogStore', memoryFixtures((disk) => new MemoryLogStore(disk)));
-stableStoreConformance('MemoryStableStore', memoryFixtures((disk) => new MemoryStableStore(disk)));
+logStoreConformance(
+  'MemoryLogStore',
+  memoryFixtures((disk) => new MemoryLogStore(disk)),
+);
+stableStoreConformance(
+  'MemoryStableStore',
+  memoryFixtures((disk) => new MemoryStableStore(disk)),
+);
 
 // Snapshots: no crash(), since the kit's snapshot checks have no crash section.
-snapshotStoreConformance('MemorySnapshotStore', memoryFixtures((disk) => new MemorySnapshotStore(disk, { retain: 2 })), {
-  retain: 2,
-  retained: async (store: SnapshotStore) => (store as MemorySnapshotStore).list(),
-  holdsDataInMemory: true,
-});
+snapshotStoreConformance(
+  'MemorySnapshotStore',
+  memoryFixtures((disk) => new MemorySnapshotStore(disk, { retain: 2 })),
+  {
+    retain: 2,
+    retained: async (store: SnapshotStore) => (store as MemorySnapshotStore).list(),
+    holdsDataInMemory: true,
+  },
+);
 
 // The memory backend is durable only at flush(): the next incarnation holds what was flushed.
 backendConformance('MemoryBackend', async () => {

@@ -35,15 +35,33 @@ async function failureOf(check: Promise<unknown>): Promise<Error> {
 /** A memory log whose appends resolve at once and reach the disk a timer later: a write-behind cache. */
 class WriteBehindLogStore implements LogStore {
   constructor(readonly inner: MemoryLogStore) {}
-  open(): Promise<void> { return this.inner.open(); }
-  close(): Promise<void> { return this.inner.close(); }
-  entries(lo: number, hi: number, maxBytes?: number): Promise<Entry[]> { return this.inner.entries(lo, hi, maxBytes); }
-  term(index: number): Promise<number | undefined> { return this.inner.term(index); }
-  firstIndex(): number { return this.inner.firstIndex(); }
-  lastIndex(): number { return this.inner.lastIndex(); }
-  append(entries: readonly Entry[]): Promise<void> { return this.later(() => this.inner.append(entries)); }
-  truncateFrom(index: number): Promise<void> { return this.later(() => this.inner.truncateFrom(index)); }
-  compactTo(index: number, term: number): Promise<void> { return this.later(() => this.inner.compactTo(index, term)); }
+  open(): Promise<void> {
+    return this.inner.open();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  entries(lo: number, hi: number, maxBytes?: number): Promise<Entry[]> {
+    return this.inner.entries(lo, hi, maxBytes);
+  }
+  term(index: number): Promise<number | undefined> {
+    return this.inner.term(index);
+  }
+  firstIndex(): number {
+    return this.inner.firstIndex();
+  }
+  lastIndex(): number {
+    return this.inner.lastIndex();
+  }
+  append(entries: readonly Entry[]): Promise<void> {
+    return this.later(() => this.inner.append(entries));
+  }
+  truncateFrom(index: number): Promise<void> {
+    return this.later(() => this.inner.truncateFrom(index));
+  }
+  compactTo(index: number, term: number): Promise<void> {
+    return this.later(() => this.inner.compactTo(index, term));
+  }
   private later(write: () => Promise<void>): Promise<void> {
     setTimeout(() => void write().catch(() => undefined), 0);
     return Promise.resolve();
@@ -57,8 +75,12 @@ class WriteBehindLogStore implements LogStore {
 class OverRetainingSnapshotStore implements SnapshotStore {
   private readonly saved: { meta: SnapshotMeta; path: string; size: number }[] = [];
   constructor(private readonly directory: string) {}
-  async open(): Promise<void> { /* nothing to acquire */ }
-  async close(): Promise<void> { /* every save closes its file */ }
+  async open(): Promise<void> {
+    /* nothing to acquire */
+  }
+  async close(): Promise<void> {
+    /* every save closes its file */
+  }
   async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
     const path = join(this.directory, `${this.saved.length}.snap`);
     const handle = await open(path, 'w');
@@ -77,7 +99,9 @@ class OverRetainingSnapshotStore implements SnapshotStore {
   async latest(): Promise<StoredSnapshot | undefined> {
     const newest = this.saved.at(-1);
     if (newest === undefined) return undefined;
-    const empty = async function* (): AsyncIterable<Uint8Array> { /* no bytes */ };
+    const empty = async function* (): AsyncIterable<Uint8Array> {
+      /* no bytes */
+    };
     return { meta: newest.meta, size: newest.size, read: () => (newest.size === 0 ? empty() : createReadStream(newest.path)) };
   }
 }

@@ -21,7 +21,12 @@ const BUCKET_FLAG = 0x01;
 type Pairs = Array<readonly [Buffer, Buffer]>;
 
 function bucketOf(name: string, pairs: Pairs): BoltBucket {
-  return { name: Buffer.from(name), async *entries() { yield* pairs; } };
+  return {
+    name: Buffer.from(name),
+    async *entries() {
+      yield* pairs;
+    },
+  };
 }
 
 async function writeFileOf(path: string, buckets: BoltBucket[]): Promise<Buffer> {
@@ -73,7 +78,9 @@ async function expectRefused(path: string, pattern: RegExp, read: (reader: BoltF
     error = err;
   }
   expect(error, `reading ${path} fails`).to.be.instanceOf(CorruptBoltFileError);
-  expect((error as Error).message).to.contain(path).and.to.match(pattern);
+  expect((error as Error).message)
+    .to.contain(path)
+    .and.to.match(pattern);
 }
 
 async function collectEverything(reader: BoltFileReader): Promise<number> {
@@ -104,7 +111,11 @@ function rewriteMeta(file: Buffer, pgid: number, change: (meta: Buffer) => void)
 
 // ---- hand-built pages, for what the writer never produces (inline and nested buckets) ----
 
-interface TestElement { readonly flags?: number; readonly key: Buffer; readonly value: Buffer }
+interface TestElement {
+  readonly flags?: number;
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
 
 function leafBytes(pgid: number, elements: readonly TestElement[], size: number): Buffer {
   const page = Buffer.alloc(size);
@@ -152,7 +163,14 @@ function metaPage(pgid: number, txid: number, root: number, highWaterMark: numbe
  * bucket on page 5 with deep→value, and x→y).
  */
 function nestedBucketFile(): Buffer {
-  const inlinePage = leafBytes(0, [{ key: Buffer.from('a'), value: Buffer.from('1') }, { key: Buffer.from('b'), value: Buffer.from('2') }], HEADER + 2 * ELEMENT + 4);
+  const inlinePage = leafBytes(
+    0,
+    [
+      { key: Buffer.from('a'), value: Buffer.from('1') },
+      { key: Buffer.from('b'), value: Buffer.from('2') },
+    ],
+    HEADER + 2 * ELEMENT + 4,
+  );
   const freelist = Buffer.alloc(PAGE);
   freelist.writeBigUInt64LE(2n, 0);
   freelist.writeUInt16LE(FREELIST, 8);
@@ -160,14 +178,22 @@ function nestedBucketFile(): Buffer {
     metaPage(0, 6, 3, 6),
     metaPage(1, 7, 3, 6),
     freelist,
-    leafBytes(3, [
-      { flags: BUCKET_FLAG, key: Buffer.from('inline'), value: Buffer.concat([bucketHeader(0), inlinePage]) },
-      { flags: BUCKET_FLAG, key: Buffer.from('nested'), value: bucketHeader(4) },
-    ], PAGE),
-    leafBytes(4, [
-      { flags: BUCKET_FLAG, key: Buffer.from('child'), value: bucketHeader(5) },
-      { key: Buffer.from('x'), value: Buffer.from('y') },
-    ], PAGE),
+    leafBytes(
+      3,
+      [
+        { flags: BUCKET_FLAG, key: Buffer.from('inline'), value: Buffer.concat([bucketHeader(0), inlinePage]) },
+        { flags: BUCKET_FLAG, key: Buffer.from('nested'), value: bucketHeader(4) },
+      ],
+      PAGE,
+    ),
+    leafBytes(
+      4,
+      [
+        { flags: BUCKET_FLAG, key: Buffer.from('child'), value: bucketHeader(5) },
+        { key: Buffer.from('x'), value: Buffer.from('y') },
+      ],
+      PAGE,
+    ),
     leafBytes(5, [{ key: Buffer.from('deep'), value: Buffer.from('value') }], PAGE),
   ]);
 }
@@ -199,7 +225,11 @@ describe('BoltFileReader', function () {
 
     it('several buckets, an empty one among them, and the page size and txid of the newest meta page', async () => {
       const path = join(dir, 'several.db');
-      const alpha: Pairs = [[Buffer.from('a'), Buffer.from('1')], [Buffer.from('b'), Buffer.alloc(0)], [Buffer.from('c'), Buffer.from('333')]];
+      const alpha: Pairs = [
+        [Buffer.from('a'), Buffer.from('1')],
+        [Buffer.from('b'), Buffer.alloc(0)],
+        [Buffer.from('c'), Buffer.from('333')],
+      ];
       await writeFileOf(path, [bucketOf('alpha', alpha), bucketOf('beta', []), bucketOf('gamma', [[Buffer.from('z'), Buffer.from('zz')]])]);
       const buckets = await readAll(path);
       expect([...buckets.keys()]).to.deep.equal(['alpha', 'beta', 'gamma']);
@@ -243,7 +273,10 @@ describe('BoltFileReader', function () {
     });
 
     it('a value larger than the read-ahead window', async () => {
-      const huge: Pairs = [[Buffer.from('huge'), Buffer.alloc(3 * 1024 * 1024, 7)], [Buffer.from('small'), Buffer.from('s')]];
+      const huge: Pairs = [
+        [Buffer.from('huge'), Buffer.alloc(3 * 1024 * 1024, 7)],
+        [Buffer.from('small'), Buffer.from('s')],
+      ];
       const path = join(dir, 'huge.db');
       await writeFileOf(path, [bucketOf('huge', huge)]);
       expectEntries((await readAll(path)).get('huge'), huge);
@@ -256,15 +289,23 @@ describe('BoltFileReader', function () {
       try {
         expect(reader.txid).to.equal(7n);
         const inline = await reader.root.bucket(Buffer.from('inline'));
-        expectEntries(await collect(inline!), [[Buffer.from('a'), Buffer.from('1')], [Buffer.from('b'), Buffer.from('2')]]);
+        expectEntries(await collect(inline!), [
+          [Buffer.from('a'), Buffer.from('1')],
+          [Buffer.from('b'), Buffer.from('2')],
+        ]);
         expect((await inline!.get(Buffer.from('b')))?.value.toString()).to.equal('2');
         const nested = await reader.root.bucket(Buffer.from('nested'));
         const entries = await collect(nested!);
-        expect(entries.map((e) => [e.key.toString(), e.isBucket])).to.deep.equal([['child', true], ['x', false]]);
+        expect(entries.map((e) => [e.key.toString(), e.isBucket])).to.deep.equal([
+          ['child', true],
+          ['x', false],
+        ]);
         const child = await nested!.bucket(Buffer.from('child'));
         expectEntries(await collect(child!), [[Buffer.from('deep'), Buffer.from('value')]]);
         let error: unknown;
-        await nested!.bucket(Buffer.from('x')).catch((e: unknown) => { error = e; });
+        await nested!.bucket(Buffer.from('x')).catch((e: unknown) => {
+          error = e;
+        });
         expect((error as Error).message).to.match(/holds a value, not a bucket/);
       } finally {
         await reader.close();
@@ -330,25 +371,33 @@ describe('BoltFileReader', function () {
 
     it('a page whose header carries another id', async () => {
       const leaf = pagesWithFlags(manyFile, LEAF)[10]!;
-      const path = await damaged('page-id', (file) => { file.writeBigUInt64LE(12345n, leaf * PAGE); });
+      const path = await damaged('page-id', (file) => {
+        file.writeBigUInt64LE(12345n, leaf * PAGE);
+      });
       await expectRefused(path, new RegExp(`page ${leaf} carries the id 12345`));
     });
 
     it('a page that is neither branch nor leaf inside a tree', async () => {
       const leaf = pagesWithFlags(manyFile, LEAF)[10]!;
-      const path = await damaged('page-flags', (file) => { file.writeUInt16LE(FREELIST, leaf * PAGE + 8); });
+      const path = await damaged('page-flags', (file) => {
+        file.writeUInt16LE(FREELIST, leaf * PAGE + 8);
+      });
       await expectRefused(path, /has flags 0x10, not a branch or a leaf/);
     });
 
     it('an element pointing past the end of its page', async () => {
       const leaf = pagesWithFlags(manyFile, LEAF)[10]!;
-      const path = await damaged('element-bounds', (file) => { file.writeUInt32LE(1 << 20, leaf * PAGE + HEADER + 12); });
+      const path = await damaged('element-bounds', (file) => {
+        file.writeUInt32LE(1 << 20, leaf * PAGE + HEADER + 12);
+      });
       await expectRefused(path, /points past the end of its page/);
     });
 
     it('more elements than fit in the page', async () => {
       const leaf = pagesWithFlags(manyFile, LEAF)[10]!;
-      const path = await damaged('element-count', (file) => { file.writeUInt16LE(0xffff, leaf * PAGE + 10); });
+      const path = await damaged('element-count', (file) => {
+        file.writeUInt16LE(0xffff, leaf * PAGE + 10);
+      });
       await expectRefused(path, /claims 65535 elements/);
     });
 
@@ -366,13 +415,17 @@ describe('BoltFileReader', function () {
 
     it('a branch that points back at itself (a cycle)', async () => {
       const branch = pagesWithFlags(manyFile, BRANCH)[0]!;
-      const path = await damaged('cycle', (file) => { file.writeBigUInt64LE(BigInt(branch), branch * PAGE + HEADER + ELEMENT + 8); });
+      const path = await damaged('cycle', (file) => {
+        file.writeBigUInt64LE(BigInt(branch), branch * PAGE + HEADER + ELEMENT + 8);
+      });
       await expectRefused(path, new RegExp(`page ${branch} is reached twice`));
     });
 
     it('a child beyond the end of the file, also on a lookup', async () => {
       const branch = pagesWithFlags(manyFile, BRANCH)[0]!;
-      const path = await damaged('far-child', (file) => { file.writeBigUInt64LE(1_000_000n, branch * PAGE + HEADER + 8); });
+      const path = await damaged('far-child', (file) => {
+        file.writeBigUInt64LE(1_000_000n, branch * PAGE + HEADER + 8);
+      });
       await expectRefused(path, /refers to page 1000000, outside the tree pages/);
       await expectRefused(path, /refers to page 1000000/, async (reader) => (await reader.root.bucket(Buffer.from('many')))!.get(manyPairs[0]![0]));
     });

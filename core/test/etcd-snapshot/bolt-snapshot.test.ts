@@ -8,11 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { fnv1a64, writeBoltFile, type BoltBucket } from '../../src/etcd-snapshot/bolt-file-writer.js';
-import {
-  etcdSnapshotFile,
-  type SnapshotRecord,
-  type SnapshotRecordSource,
-} from '../../src/etcd-snapshot/etcd-snapshot-file.js';
+import { etcdSnapshotFile, type SnapshotRecord, type SnapshotRecordSource } from '../../src/etcd-snapshot/etcd-snapshot-file.js';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 
@@ -148,7 +144,7 @@ function readBoltFile(file: Buffer): BoltFileContents {
       const key = slice(at + page.body.readUInt32LE(at), page.body.readUInt32LE(at + 4));
       const child = walk(Number(page.body.readBigUInt64LE(at + 8)));
       expect(child.elements.length, 'child pages are not empty').to.be.greaterThan(0);
-      expect(child.elements[0]?.key.equals(key), 'branch key is the child\'s first key').to.equal(true);
+      expect(child.elements[0]?.key.equals(key), "branch key is the child's first key").to.equal(true);
       if (depth !== undefined) expect(child.depth, 'all leaves at one depth').to.equal(depth);
       depth = child.depth;
       elements.push(...child.elements);
@@ -162,13 +158,22 @@ function readBoltFile(file: Buffer): BoltFileContents {
   };
 
   const root = walk(meta0.root);
-  expectAscending(root.elements.map((e) => e.key), 'bucket names');
+  expectAscending(
+    root.elements.map((e) => e.key),
+    'bucket names',
+  );
   const buckets = root.elements.map((entry): BoltBucketContents => {
     expect(entry.flags, 'root entries are buckets').to.equal(BUCKET_FLAG);
     expect(entry.value.length, 'bucket header only (no inline bucket)').to.equal(16);
     const tree = walk(Number(entry.value.readBigUInt64LE(0)));
-    expect(tree.elements.every((e) => e.flags === 0), 'no nested buckets').to.equal(true);
-    expectAscending(tree.elements.map((e) => e.key), 'keys');
+    expect(
+      tree.elements.every((e) => e.flags === 0),
+      'no nested buckets',
+    ).to.equal(true);
+    expectAscending(
+      tree.elements.map((e) => e.key),
+      'keys',
+    );
     return { name: entry.key, pairs: tree.elements.map(({ key, value }) => ({ key, value })), depth: tree.depth };
   });
   for (let id = 0; id < highWaterMark; id++) expect(reachable.has(id), `page ${id} is reachable`).to.equal(true);
@@ -384,7 +389,11 @@ describe('bolt snapshot files', function () {
     });
 
     it('walks back several buckets, an empty one included, exactly', async function () {
-      const alpha: Array<[Uint8Array, Uint8Array]> = [[bytes('a'), bytes('1')], [bytes('b'), Buffer.alloc(0)], [bytes('c'), bytes('333')]];
+      const alpha: Array<[Uint8Array, Uint8Array]> = [
+        [bytes('a'), bytes('1')],
+        [bytes('b'), Buffer.alloc(0)],
+        [bytes('c'), bytes('333')],
+      ];
       const buckets = [memoryBucket('alpha', alpha), memoryBucket('beta', []), memoryBucket('gamma', [[bytes('z'), bytes('zz')]])];
       const contents = readBoltFile(await saveStream(writeBoltFile(buckets), join(dir, 'several.db')));
       expect(contents.buckets.map((b) => b.name.toString())).to.deep.equal(['alpha', 'beta', 'gamma']);
@@ -421,14 +430,27 @@ describe('bolt snapshot files', function () {
 
     it('refuses keys out of order, duplicate or empty keys, and unsorted bucket names', async function () {
       const attempts: BoltBucket[][] = [
-        [memoryBucket('b', [[bytes('2'), bytes('')], [bytes('1'), bytes('')]])],
-        [memoryBucket('b', [[bytes('1'), bytes('')], [bytes('1'), bytes('')]])],
+        [
+          memoryBucket('b', [
+            [bytes('2'), bytes('')],
+            [bytes('1'), bytes('')],
+          ]),
+        ],
+        [
+          memoryBucket('b', [
+            [bytes('1'), bytes('')],
+            [bytes('1'), bytes('')],
+          ]),
+        ],
         [memoryBucket('b', [[bytes(''), bytes('')]])],
         [memoryBucket('b', []), memoryBucket('a', [])],
         [memoryBucket('a', []), memoryBucket('a', [])],
       ];
       for (const buckets of attempts) {
-        const error = await drain(writeBoltFile(buckets)).then(() => undefined, (e: unknown) => e);
+        const error = await drain(writeBoltFile(buckets)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error, JSON.stringify(buckets.map((b) => b.name.toString()))).to.be.instanceOf(Error);
       }
     });
@@ -442,7 +464,10 @@ describe('bolt snapshot files', function () {
           for (let i = 0; i < 50 * call; i++) yield [bytes(String(i).padStart(4, '0')), Buffer.alloc(200)] as const;
         },
       };
-      const error = await drain(writeBoltFile([shifting])).then(() => undefined, (e: unknown) => e);
+      const error = await drain(writeBoltFile([shifting])).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(Error);
       expect((error as Error).message).to.match(/changed between/);
     });
@@ -534,7 +559,9 @@ describe('bolt snapshot files', function () {
 });
 
 async function drain(stream: AsyncIterable<Uint8Array>): Promise<void> {
-  for await (const _ of stream) { /* discard */ }
+  for await (const _ of stream) {
+    /* discard */
+  }
 }
 
 function etcdctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -32,7 +32,11 @@ async function storeWithHistory(backend: Backend, keys: number, valueSize: numbe
   const store = await MvccStore.open(backend, { header, leases: { exists: () => true } });
   let index = 0;
   for (let i = 0; i < keys; i++) {
-    await store.put(++index, { key: text(`/registry/item-${String(i).padStart(5, '0')}`), value: Buffer.alloc(valueSize + (i % 50), 0x61 + (i % 26)), ...(i % 7 === 0 ? { lease: LEASE } : {}) });
+    await store.put(++index, {
+      key: text(`/registry/item-${String(i).padStart(5, '0')}`),
+      value: Buffer.alloc(valueSize + (i % 50), 0x61 + (i % 26)),
+      ...(i % 7 === 0 ? { lease: LEASE } : {}),
+    });
   }
   for (let i = 0; i < keys; i += 3) await store.put(++index, { key: text(`/registry/item-${String(i).padStart(5, '0')}`), value: text(`second-${i}`) });
   await store.compact(++index, Math.floor(store.currentRevision / 2));
@@ -64,13 +68,18 @@ function sourceOf(store: MvccStore): SnapshotRecordSource {
 
 async function saveSnapshot(source: SnapshotRecordSource, path: string, trailer = true): Promise<void> {
   const hash = createHash('sha256');
-  await pipeline(Readable.from((async function* () {
-    for await (const chunk of etcdSnapshotFile(source)) {
-      hash.update(chunk);
-      yield chunk;
-    }
-    if (trailer) yield hash.digest();
-  })()), createWriteStream(path));
+  await pipeline(
+    Readable.from(
+      (async function* () {
+        for await (const chunk of etcdSnapshotFile(source)) {
+          hash.update(chunk);
+          yield chunk;
+        }
+        if (trailer) yield hash.digest();
+      })(),
+    ),
+    createWriteStream(path),
+  );
 }
 
 async function recordsOf(source: SnapshotRecordSource): Promise<SnapshotRecord[]> {
@@ -79,13 +88,22 @@ async function recordsOf(source: SnapshotRecordSource): Promise<SnapshotRecord[]
   return out;
 }
 
-const plain = (kv: KeyValue): Record<string, unknown> => ({ ...kv, key: Buffer.from(kv.key).toString('hex'), value: Buffer.from(kv.value).toString('hex'), lease: kv.lease.toString() });
+const plain = (kv: KeyValue): Record<string, unknown> => ({
+  ...kv,
+  key: Buffer.from(kv.key).toString('hex'),
+  value: Buffer.from(kv.value).toString('hex'),
+  lease: kv.lease.toString(),
+});
 
 /** The same reads at every uncompacted revision, and the same revisions. */
 async function expectSameStore(actual: MvccStore, expected: MvccStore): Promise<void> {
   expect(actual.currentRevision, 'revision').to.equal(expected.currentRevision);
   expect(actual.compactRevision, 'compact revision').to.equal(expected.compactRevision);
-  for (let rev = expected.compactRevision; rev <= expected.currentRevision; rev += Math.max(1, Math.floor((expected.currentRevision - expected.compactRevision) / 25))) {
+  for (
+    let rev = expected.compactRevision;
+    rev <= expected.currentRevision;
+    rev += Math.max(1, Math.floor((expected.currentRevision - expected.compactRevision) / 25))
+  ) {
     const a = await actual.range({ ...EVERYTHING, revision: rev });
     const e = await expected.range({ ...EVERYTHING, revision: rev });
     expect(a.kvs.map(plain), `range at revision ${rev}`).to.deep.equal(e.kvs.map(plain));
@@ -130,17 +148,24 @@ const FILE_BACKEND = 'file-backend';
 const fileBackendPlugin: CairnPlugin = {
   manifest: { name: FILE_BACKEND, provides: ['backend'], optionsSchema: { type: 'object', properties: {}, additionalProperties: false } },
   createModule(_options, context) {
-    return new ContainerModule(({ bind }) => { bind(BACKEND).toConstantValue(new FileBackend(join(context.dataDir, 'backend.json'))); });
+    return new ContainerModule(({ bind }) => {
+      bind(BACKEND).toConstantValue(new FileBackend(join(context.dataDir, 'backend.json')));
+    });
   },
 };
-const BUILTINS = new Map<string, CairnPlugin>([['memory', memoryPlugin], [FILE_BACKEND, fileBackendPlugin]]);
+const BUILTINS = new Map<string, CairnPlugin>([
+  ['memory', memoryPlugin],
+  [FILE_BACKEND, fileBackendPlugin],
+]);
 const DEFAULTS: DefaultPlugins = { storage: 'memory', transportSingle: 'memory', transportCluster: 'memory', api: [] };
 
 async function restoreCommand(argv: string[], cwd: string, batchOps?: number): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runSnapshotCommand(['restore', ...argv], {
-    defaults: DEFAULTS, builtins: BUILTINS, io: { cwd, out: (l) => out.push(l), err: (l) => err.push(l) },
+    defaults: DEFAULTS,
+    builtins: BUILTINS,
+    io: { cwd, out: (l) => out.push(l), err: (l) => err.push(l) },
     ...(batchOps === undefined ? {} : { loadOptions: { batchOps } }),
   });
   return { code, out, err };
@@ -149,7 +174,9 @@ async function restoreCommand(argv: string[], cwd: string, batchOps?: number): P
 /** Names and sizes of everything under `dir` (or null if absent): to show a refusal changed nothing. */
 function listing(dir: string): string[] | null {
   if (!existsSync(dir)) return null;
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((d) => join(d.parentPath, d.name)).sort();
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
 }
 
 describe('restoring etcd snapshots', function () {
@@ -175,10 +202,17 @@ describe('restoring etcd snapshots', function () {
       try {
         const actual = await recordsOf(snapshot);
         expect(actual.length).to.equal(expected.length).and.to.be.greaterThan(4000);
-        const norm = (r: SnapshotRecord): Record<string, unknown> => ({ ...r, key: Buffer.from(r.key).toString('hex'), value: Buffer.from(r.value).toString('hex') });
+        const norm = (r: SnapshotRecord): Record<string, unknown> => ({
+          ...r,
+          key: Buffer.from(r.key).toString('hex'),
+          value: Buffer.from(r.value).toString('hex'),
+        });
         expect(actual.map(norm)).to.deep.equal(expected.map(norm));
-        expect([snapshot.consistentIndex, snapshot.compactRevision, snapshot.scheduledCompactRevision])
-          .to.deep.equal([original.appliedIndex, original.compactRevision, original.compactRevision]);
+        expect([snapshot.consistentIndex, snapshot.compactRevision, snapshot.scheduledCompactRevision]).to.deep.equal([
+          original.appliedIndex,
+          original.compactRevision,
+          original.compactRevision,
+        ]);
       } finally {
         await snapshot.close();
       }
@@ -201,50 +235,108 @@ describe('restoring etcd snapshots', function () {
 
     const refusals: { name: string; key: Buffer; value: Buffer; message: RegExp }[] = [
       { name: 'a key that is not a revision', key: Buffer.from('not-a-revision'), value: Buffer.alloc(0), message: /is not a revision/ },
-      { name: 'a value that is not a KeyValue', key: Buffer.from(etcdRevisionKey(2, 0, false)), value: Buffer.from([0x0a, 0x20, 0x61]), message: /is not a KeyValue: a field runs past the end/ },
       {
-        name: 'a mod_revision that is not the record\'s revision', key: Buffer.from(etcdRevisionKey(2, 0, false)),
-        value: Buffer.from([0x0a, 0x01, 0x61, 0x10, 0x02, 0x18, 0x07, 0x20, 0x01]), message: /mod_revision is 7/,
+        name: 'a value that is not a KeyValue',
+        key: Buffer.from(etcdRevisionKey(2, 0, false)),
+        value: Buffer.from([0x0a, 0x20, 0x61]),
+        message: /is not a KeyValue: a field runs past the end/,
+      },
+      {
+        name: "a mod_revision that is not the record's revision",
+        key: Buffer.from(etcdRevisionKey(2, 0, false)),
+        value: Buffer.from([0x0a, 0x01, 0x61, 0x10, 0x02, 0x18, 0x07, 0x20, 0x01]),
+        message: /mod_revision is 7/,
       },
     ];
     for (const refusal of refusals) {
       it(`refuses ${refusal.name}, naming the file`, async () => {
         const path = join(dir, `refusal-${refusal.name.replace(/\W+/g, '-')}.db`);
-        await pipeline(Readable.from(writeBoltFile([
-          { name: Buffer.from('key'), async *entries() { yield [refusal.key, refusal.value] as const; } },
-          { name: Buffer.from('meta'), async *entries() { /* none */ } },
-        ])), createWriteStream(path));
+        await pipeline(
+          Readable.from(
+            writeBoltFile([
+              {
+                name: Buffer.from('key'),
+                async *entries() {
+                  yield [refusal.key, refusal.value] as const;
+                },
+              },
+              {
+                name: Buffer.from('meta'),
+                async *entries() {
+                  /* none */
+                },
+              },
+            ]),
+          ),
+          createWriteStream(path),
+        );
         const snapshot = await openEtcdSnapshot(path);
-        const error = await recordsOf(snapshot).then(() => undefined, (e: unknown) => e).finally(() => snapshot.close());
+        const error = await recordsOf(snapshot)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          .finally(() => snapshot.close());
         expect(error).to.be.instanceOf(CorruptBoltFileError);
-        expect((error as Error).message).to.contain(path).and.to.match(refusal.message);
+        expect((error as Error).message)
+          .to.contain(path)
+          .and.to.match(refusal.message);
       });
     }
 
     it('refuses a bbolt file without the key bucket', async () => {
       const path = join(dir, 'no-key-bucket.db');
-      await pipeline(Readable.from(writeBoltFile([{ name: Buffer.from('other'), async *entries() { /* none */ } }])), createWriteStream(path));
-      const error = await openEtcdSnapshot(path).then(() => undefined, (e: unknown) => e);
-      expect((error as Error).message).to.contain(path).and.to.match(/no "key" bucket/);
+      await pipeline(
+        Readable.from(
+          writeBoltFile([
+            {
+              name: Buffer.from('other'),
+              async *entries() {
+                /* none */
+              },
+            },
+          ]),
+        ),
+        createWriteStream(path),
+      );
+      const error = await openEtcdSnapshot(path).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as Error).message)
+        .to.contain(path)
+        .and.to.match(/no "key" bucket/);
     });
   });
 
   describe('checkSnapshotTrailer', () => {
     it('verifies the sha256 trailer, refuses a mismatch or a missing one unless told to skip', async () => {
       const file = await readFile(snapshotPath);
-      expect((await checkSnapshotTrailer(snapshotPath, file.length, false))).to.deep.equal({ databaseLength: file.length - 32, hasTrailer: true, verified: true });
+      expect(await checkSnapshotTrailer(snapshotPath, file.length, false)).to.deep.equal({
+        databaseLength: file.length - 32,
+        hasTrailer: true,
+        verified: true,
+      });
 
       const flipped = Buffer.from(file);
       flipped[5000] ^= 1;
       const damaged = join(dir, 'flipped.db');
       await writeFile(damaged, flipped);
-      const mismatch = await checkSnapshotTrailer(damaged, flipped.length, false).then(() => undefined, (e: unknown) => e);
+      const mismatch = await checkSnapshotTrailer(damaged, flipped.length, false).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(mismatch).to.be.instanceOf(SnapshotHashError);
-      expect((mismatch as Error).message).to.contain(damaged).and.to.match(/sha256 mismatch/);
+      expect((mismatch as Error).message)
+        .to.contain(damaged)
+        .and.to.match(/sha256 mismatch/);
 
       const bare = join(dir, 'bare.db');
       await writeFile(bare, file.subarray(0, file.length - 32));
-      const missing = await checkSnapshotTrailer(bare, file.length - 32, false).then(() => undefined, (e: unknown) => e);
+      const missing = await checkSnapshotTrailer(bare, file.length - 32, false).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((missing as Error).message).to.match(/no sha256 trailer.*--skip-hash-check/);
       expect(await checkSnapshotTrailer(bare, file.length - 32, true)).to.deep.equal({ databaseLength: file.length - 32, hasTrailer: false, verified: false });
     });
@@ -255,10 +347,17 @@ describe('restoring etcd snapshots', function () {
       const backend = new MemoryBackend();
       const sizes: number[] = [];
       const write = backend.write.bind(backend);
-      backend.write = async (ops) => { sizes.push(ops.length); await write(ops); };
+      backend.write = async (ops) => {
+        sizes.push(ops.length);
+        await write(ops);
+      };
       const snapshot = await openEtcdSnapshot(snapshotPath, { length: (await readFile(snapshotPath)).length - 32 });
       const result = await loadSnapshotIntoBackend(backend, snapshot, { batchOps: 500 }).finally(() => snapshot.close());
-      expect(result).to.deep.equal({ records: (await recordsOf(sourceOf(original))).length, revision: original.currentRevision, compactRevision: original.compactRevision });
+      expect(result).to.deep.equal({
+        records: (await recordsOf(sourceOf(original))).length,
+        revision: original.currentRevision,
+        compactRevision: original.compactRevision,
+      });
       expect(Math.max(...sizes), 'largest batch').to.be.at.most(500 + 3);
       expect(sizes.length).to.be.greaterThan(8);
 
@@ -294,7 +393,10 @@ describe('restoring etcd snapshots', function () {
     it('refuses a backend that already holds data', async () => {
       const backend = new MemoryBackend();
       await backend.write([{ type: 'put', key: text('x'), value: text('y') }]);
-      const error = await loadSnapshotIntoBackend(backend, sourceOf(original)).then(() => undefined, (e: unknown) => e);
+      const error = await loadSnapshotIntoBackend(backend, sourceOf(original)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((error as Error).message).to.match(/already holds data/);
     });
   });
@@ -311,7 +413,11 @@ describe('restoring etcd snapshots', function () {
 
     it('restores into a new data dir through the configured backend plugin', async () => {
       writeSizes.length = 0;
-      const r = await restoreCommand([snapshotPath, '--config-file', config, '--data-dir', 'restored', '--name', 'n1', '--initial-cluster', 'n1=http://127.0.0.1:2380'], work, 400);
+      const r = await restoreCommand(
+        [snapshotPath, '--config-file', config, '--data-dir', 'restored', '--name', 'n1', '--initial-cluster', 'n1=http://127.0.0.1:2380'],
+        work,
+        400,
+      );
       expect(r.err, r.err.join('\n')).to.deep.equal([]);
       expect(r.code).to.equal(0);
       expect(r.out[0]).to.match(/^restored .*history\.db into .*restored: \d+ stored revisions, revision \d+, compacted at \d+ \(sha256 verified\)$/);
@@ -339,11 +445,16 @@ describe('restoring etcd snapshots', function () {
     const refusals: { name: string; prepare: (work: string) => Promise<string[]>; message: RegExp }[] = [
       { name: 'a missing file', prepare: async () => ['missing.db'], message: /cannot read the snapshot .*missing\.db: ENOENT/ },
       {
-        name: 'a file that is not bbolt', message: /not-bolt\.db: not a valid bbolt database: no valid meta page/,
-        prepare: async (w) => { await writeFile(join(w, 'not-bolt.db'), text5k); return ['not-bolt.db']; },
+        name: 'a file that is not bbolt',
+        message: /not-bolt\.db: not a valid bbolt database: no valid meta page/,
+        prepare: async (w) => {
+          await writeFile(join(w, 'not-bolt.db'), text5k);
+          return ['not-bolt.db'];
+        },
       },
       {
-        name: 'a hash mismatch', message: /flipped\.db: sha256 mismatch/,
+        name: 'a hash mismatch',
+        message: /flipped\.db: sha256 mismatch/,
         prepare: async (w) => {
           const file = Buffer.from(await readFile(snapshotPath));
           file[file.length - 4096 - 100] ^= 0x20;
@@ -352,7 +463,8 @@ describe('restoring etcd snapshots', function () {
         },
       },
       {
-        name: 'a file without a trailer', message: /no sha256 trailer.*--skip-hash-check/,
+        name: 'a file without a trailer',
+        message: /no sha256 trailer.*--skip-hash-check/,
         prepare: async (w) => {
           const file = await readFile(snapshotPath);
           await writeFile(join(w, 'bare.db'), file.subarray(0, file.length - 32));
@@ -360,7 +472,8 @@ describe('restoring etcd snapshots', function () {
         },
       },
       {
-        name: 'a truncated file', message: /half\.db: not a valid bbolt database: truncated/,
+        name: 'a truncated file',
+        message: /half\.db: not a valid bbolt database: truncated/,
         prepare: async (w) => {
           const file = await readFile(snapshotPath);
           await writeFile(join(w, 'half.db'), file.subarray(0, 40960));
@@ -368,7 +481,8 @@ describe('restoring etcd snapshots', function () {
         },
       },
       {
-        name: 'damage found while loading (no trailer to catch it first)', message: /mid-damage\.db: not a valid bbolt database: page 200 carries the id 999/,
+        name: 'damage found while loading (no trailer to catch it first)',
+        message: /mid-damage\.db: not a valid bbolt database: page 200 carries the id 999/,
         prepare: async (w) => {
           const file = Buffer.from(await readFile(snapshotPath));
           file.writeBigUInt64LE(999n, 200 * 4096); // a leaf of the key bucket, well into the load
@@ -377,23 +491,35 @@ describe('restoring etcd snapshots', function () {
         },
       },
       {
-        name: 'a data dir already in use', message: /data-dir: .*data already holds data \(member\)/,
-        prepare: async (w) => { mkdirSync(join(w, 'data', 'member'), { recursive: true }); writeFileSync(join(w, 'data', 'member', 'x'), 'x'); return [snapshotPath]; },
+        name: 'a data dir already in use',
+        message: /data-dir: .*data already holds data \(member\)/,
+        prepare: async (w) => {
+          mkdirSync(join(w, 'data', 'member'), { recursive: true });
+          writeFileSync(join(w, 'data', 'member', 'x'), 'x');
+          return [snapshotPath];
+        },
       },
       {
-        name: 'the in-memory backend', message: /plugins\.storage: the backend is the in-memory plugin "memory"/,
-        prepare: async (w) => { writeFileSync(join(w, 'cairn.yaml'), 'plugins:\n  storage: { use: memory }\n'); return [snapshotPath]; },
+        name: 'the in-memory backend',
+        message: /plugins\.storage: the backend is the in-memory plugin "memory"/,
+        prepare: async (w) => {
+          writeFileSync(join(w, 'cairn.yaml'), 'plugins:\n  storage: { use: memory }\n');
+          return [snapshotPath];
+        },
       },
       {
-        name: 'a second FILE', message: /expected one snapshot FILE, got 2/,
+        name: 'a second FILE',
+        message: /expected one snapshot FILE, got 2/,
         prepare: async () => [snapshotPath, snapshotPath],
       },
       {
-        name: 'an unknown flag', message: /flags: Unknown option '--listen-client-urls'/,
+        name: 'an unknown flag',
+        message: /flags: Unknown option '--listen-client-urls'/,
         prepare: async () => [snapshotPath, '--listen-client-urls', 'http://127.0.0.1:1'],
       },
       {
-        name: 'a name missing from initial-cluster', message: /initial-cluster has no member named "n2"/,
+        name: 'a name missing from initial-cluster',
+        message: /initial-cluster has no member named "n2"/,
         prepare: async () => [snapshotPath, '--name', 'n2', '--initial-cluster', 'n1=http://127.0.0.1:2380'],
       },
     ];
@@ -404,9 +530,14 @@ describe('restoring etcd snapshots', function () {
         const r = await restoreCommand([...args, '--config-file', config, '--data-dir', 'data'], work);
         expect(r.code, r.err.join('\n')).to.equal(2);
         expect(r.err).to.have.length(1);
-        expect(r.err[0]).to.match(/^cairn: snapshot restore: /).and.to.match(refusal.message);
+        expect(r.err[0])
+          .to.match(/^cairn: snapshot restore: /)
+          .and.to.match(refusal.message);
         expect(listing(join(work, 'data')), 'data dir unchanged').to.deep.equal(before);
-        expect(readdirSync(work).filter((n) => n.includes('restoring')), 'no staging dir left behind').to.deep.equal([]);
+        expect(
+          readdirSync(work).filter((n) => n.includes('restoring')),
+          'no staging dir left behind',
+        ).to.deep.equal([]);
       });
     }
   });

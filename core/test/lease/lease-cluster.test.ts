@@ -21,11 +21,18 @@ const NAMES = ['a', 'b', 'c'];
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
 /** The harness's Raft timing: 10 ms ticks, 10 ticks to an election (100 ms). */
-const config = (name: string) => configFrom({
-  'name': name, 'data-dir': '/nowhere', 'initial-advertise-peer-urls': `mem://${name}`,
-  'initial-cluster': NAMES.map((n) => `${n}=mem://${n}`).join(','), 'initial-cluster-token': 'lease-test',
-  'heartbeat-interval': 10, 'election-timeout': 100, 'quota-backend-bytes': -1, 'log-level': 'error',
-});
+const config = (name: string) =>
+  configFrom({
+    'name': name,
+    'data-dir': '/nowhere',
+    'initial-advertise-peer-urls': `mem://${name}`,
+    'initial-cluster': NAMES.map((n) => `${n}=mem://${n}`).join(','),
+    'initial-cluster-token': 'lease-test',
+    'heartbeat-interval': 10,
+    'election-timeout': 100,
+    'quota-backend-bytes': -1,
+    'log-level': 'error',
+  });
 const IDS = NAMES.map((name) => memberTopology(config(name)).identity.memberId);
 
 /**
@@ -41,21 +48,29 @@ async function leaseCluster() {
   for (const [i, id] of IDS.entries()) {
     const m = cluster.member(id);
     const { container } = await createMemberContainer({ config: config(NAMES[i]!), application: etcdApplication, logger: cluster.logger });
-    await container.loadAsync(new ContainerModule(({ bind, rebind }) => {
-      rebind(CLOCK).toConstantValue(cluster.clock);
-      rebind(RANDOM).toConstantValue(cluster.random.fork());
-      rebind(DEFERRAL).toConstantValue({ defer: (run: () => void) => { cluster.clock.setTimeout(run, 0); } });
-      bind(TRANSPORT).toConstantValue(cluster.network.transport());
-      bind(LOG_STORE).toConstantValue(m.log);
-      bind(STABLE_STORE).toConstantValue(m.stable);
-      bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
-      bind(BACKEND).toConstantValue(new MemoryBackend());
-    }));
+    await container.loadAsync(
+      new ContainerModule(({ bind, rebind }) => {
+        rebind(CLOCK).toConstantValue(cluster.clock);
+        rebind(RANDOM).toConstantValue(cluster.random.fork());
+        rebind(DEFERRAL).toConstantValue({
+          defer: (run: () => void) => {
+            cluster.clock.setTimeout(run, 0);
+          },
+        });
+        bind(TRANSPORT).toConstantValue(cluster.network.transport());
+        bind(LOG_STORE).toConstantValue(m.log);
+        bind(STABLE_STORE).toConstantValue(m.stable);
+        bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
+        bind(BACKEND).toConstantValue(new MemoryBackend());
+      }),
+    );
     m.node = container.get(RaftNode);
-    launches.push(Member.launch(container).then((member) => {
-      members.push(member);
-      services.set(id, member.services);
-    }));
+    launches.push(
+      Member.launch(container).then((member) => {
+        members.push(member);
+        services.set(id, member.services);
+      }),
+    );
   }
   await cluster.clock.settle(Promise.all(launches));
   const leader = await cluster.waitForLeader();
@@ -128,7 +143,10 @@ describe('leases on a 3-member cluster (virtual time)', function () {
     await c.run(c.services.get(c.leader.id)!.kv.put({ key: bytes('k'), value: bytes('v'), lease: granted.id }));
     const [cut] = c.followers();
     await c.cluster.clock.runFor(100);
-    c.cluster.network.isolate(cut!.id, IDS.filter((id) => id !== cut!.id));
+    c.cluster.network.isolate(
+      cut!.id,
+      IDS.filter((id) => id !== cut!.id),
+    );
     await c.cluster.clock.runFor(3_000);
     expect(await c.leasesOn(c.leader)).to.deep.equal([]);
     expect(await c.keyOn(c.leader, 'k')).to.equal(0);
@@ -149,9 +167,14 @@ describe('leases on a 3-member cluster (virtual time)', function () {
     // 2.6 s without keep-alives: by the old leader's clock every lease has 0.4 s left.
     await c.cluster.clock.runFor(2_600);
     const old = c.leader;
-    c.cluster.network.isolate(old.id, IDS.filter((id) => id !== old.id));
+    c.cluster.network.isolate(
+      old.id,
+      IDS.filter((id) => id !== old.id),
+    );
     const majority = [...c.cluster.members.values()].filter((m) => m.id !== old.id);
-    await c.cluster.runUntil(() => majority.every((m) => m.node.currentLeader() !== old.id && m.node.currentLeader() === majority.find((x) => x.node.status().role === 'leader')?.id));
+    await c.cluster.runUntil(() =>
+      majority.every((m) => m.node.currentLeader() !== old.id && m.node.currentLeader() === majority.find((x) => x.node.status().role === 'leader')?.id),
+    );
     const next = majority.find((m) => m.node.status().role === 'leader')!;
     expect(next).to.not.equal(undefined);
     const electedAt = c.cluster.clock.now();
@@ -179,20 +202,44 @@ describe('leases on a 3-member cluster (virtual time)', function () {
     await c.cluster.stop();
   });
 
-  it('answers unknown leases and bad grants with etcd\'s values and errors', async () => {
+  it("answers unknown leases and bad grants with etcd's values and errors", async () => {
     const c = await leaseCluster();
     const [follower] = c.followers();
     for (const m of [c.leader, follower!]) {
       const ttl = await c.run(c.lease(m).timeToLive(0x1234n, true));
       expect([ttl.id, ttl.ttl, ttl.grantedTtl, ttl.keys.length]).to.deep.equal([0x1234n, -1, 0, 0]);
       expect((await c.run(c.lease(m).keepAlive(0x1234n))).ttl).to.equal(0);
-      const revoke = await c.run(c.lease(m).revoke(0x1234n).then(() => 'revoked', (e: Error) => e.message));
+      const revoke = await c.run(
+        c
+          .lease(m)
+          .revoke(0x1234n)
+          .then(
+            () => 'revoked',
+            (e: Error) => e.message,
+          ),
+      );
       expect(revoke).to.equal('etcdserver: requested lease not found');
     }
-    const big = await c.run(c.lease(c.leader).grant(9_000_000_001, 0n).then(() => 'granted', (e: Error) => e.message));
+    const big = await c.run(
+      c
+        .lease(c.leader)
+        .grant(9_000_000_001, 0n)
+        .then(
+          () => 'granted',
+          (e: Error) => e.message,
+        ),
+    );
     expect(big).to.equal('etcdserver: too large lease TTL');
     expect((await c.run(c.lease(follower!).grant(0, 77n))).ttl).to.equal(1);
-    const dup = await c.run(c.lease(c.leader).grant(5, 77n).then(() => 'granted', (e: Error) => e.message));
+    const dup = await c.run(
+      c
+        .lease(c.leader)
+        .grant(5, 77n)
+        .then(
+          () => 'granted',
+          (e: Error) => e.message,
+        ),
+    );
     expect(dup).to.equal('etcdserver: lease already exists');
     await c.cluster.stop();
   });

@@ -25,7 +25,8 @@ async function member(backend = new MemoryBackend()) {
   let index = store.appliedIndex;
   const apply = async <T>(command: KvCommand | LeaseCommand): Promise<ApplyOutcome<T>> =>
     (await sm.apply(++index, encodeKvCommand(command))) as ApplyOutcome<T>;
-  const put = (key: string, lease?: bigint) => apply({ op: 'put', request: { key: bytes(key), value: bytes(`v-${key}`), ...(lease === undefined ? {} : { lease }) } });
+  const put = (key: string, lease?: bigint) =>
+    apply({ op: 'put', request: { key: bytes(key), value: bytes(`v-${key}`), ...(lease === undefined ? {} : { lease }) } });
   const keysOf = (id: bigint): string[] => leaseStore.keys(id).map(text);
   return { backend, store, leaseStore, leases, sm, apply, put, keysOf };
 }
@@ -77,7 +78,10 @@ describe('leases in the replicated state machine', () => {
     const before = m.store.currentRevision;
     const writes: number[] = [];
     const write = m.backend.write.bind(m.backend);
-    m.backend.write = async (ops) => { writes.push(ops.length); return write(ops); };
+    m.backend.write = async (ops) => {
+      writes.push(ops.length);
+      return write(ops);
+    };
     const revoked = await m.apply<{ header: { revision: number } }>({ op: 'leaseRevoke', id: 5n });
     expect('ok' in revoked && revoked.ok.header.revision).to.equal(before + 1);
     expect(m.store.currentRevision).to.equal(before + 1);
@@ -86,7 +90,9 @@ describe('leases in the replicated state machine', () => {
     const last = events.at(-1)!;
     expect(last.revision).to.equal(before + 1);
     expect(last.events.map((e) => [e.type, text(e.kv.key), e.kv.modRevision])).to.deep.equal([
-      ['delete', 'k1', before + 1], ['delete', 'k2', before + 1], ['delete', 'k3', before + 1],
+      ['delete', 'k1', before + 1],
+      ['delete', 'k2', before + 1],
+      ['delete', 'k3', before + 1],
     ]);
     const left = await m.store.range({ key: bytes('\0'), rangeEnd: bytes('\0') });
     expect(left.kvs.map((kv) => text(kv.key))).to.deep.equal(['other']);
@@ -102,7 +108,10 @@ describe('leases in the replicated state machine', () => {
     const m = await member();
     await m.apply({ op: 'leaseGrant', id: 3n, ttl: 15 });
     const renewed = await m.apply<ReadonlyMap<bigint, number>>({ op: 'leaseRenew', ids: [3n, 4n] });
-    expect('ok' in renewed && [...renewed.ok]).to.deep.equal([[3n, 15], [4n, 0]]);
+    expect('ok' in renewed && [...renewed.ok]).to.deep.equal([
+      [3n, 15],
+      [4n, 0],
+    ]);
   });
 
   it('keeps leases and attachments across a restart (records in the Backend)', async () => {
@@ -114,7 +123,10 @@ describe('leases in the replicated state machine', () => {
     await m.put('z', 1n);
     await m.put('z');
     const again = await member(m.backend);
-    expect(again.leaseStore.all().sort((a, b) => Number(a.id - b.id))).to.deep.equal([{ id: -5n, ttl: 40 }, { id: 1n, ttl: 30 }]);
+    expect(again.leaseStore.all().sort((a, b) => Number(a.id - b.id))).to.deep.equal([
+      { id: -5n, ttl: 40 },
+      { id: 1n, ttl: 30 },
+    ]);
     expect(again.keysOf(1n)).to.deep.equal(['x']);
     expect(again.keysOf(-5n)).to.deep.equal(['y']);
     await again.apply({ op: 'leaseRevoke', id: 1n });
@@ -135,7 +147,7 @@ describe('leases in the replicated state machine', () => {
     expect(target.keysOf(99n)).to.deep.equal([]);
   });
 
-  it('refuses grants while NOSPACE is raised, as etcd\'s capped applier does, and still revokes', async () => {
+  it("refuses grants while NOSPACE is raised, as etcd's capped applier does, and still revokes", async () => {
     const m = await member();
     await m.apply({ op: 'leaseGrant', id: 1n, ttl: 30 });
     await m.apply({ op: 'alarm', action: AlarmAction.Activate, memberId: 'aa', alarm: AlarmType.NoSpace });

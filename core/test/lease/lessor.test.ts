@@ -28,13 +28,27 @@ async function member() {
   const apply = (command: LeaseCommand) => sm.apply(++index, encodeKvCommand(command));
   let leader = '';
   const listeners: ((leader: string) => void)[] = [];
-  const raft = { id: 'me', currentLeader: () => leader, onLeaderChange: (l: (leader: string) => void) => { listeners.push(l); } };
-  const lessor = new Lessor(raft, leases, applier, {
-    proposeLease: async (command) => {
-      proposed.push(command);
-      return apply(command);
+  const raft = {
+    id: 'me',
+    currentLeader: () => leader,
+    onLeaderChange: (l: (leader: string) => void) => {
+      listeners.push(l);
     },
-  }, clock, new MemoryLogger({ level: 'error', now: () => clock.now() }), { electionTimeoutMs: 1000 });
+  };
+  const lessor = new Lessor(
+    raft,
+    leases,
+    applier,
+    {
+      proposeLease: async (command) => {
+        proposed.push(command);
+        return apply(command);
+      },
+    },
+    clock,
+    new MemoryLogger({ level: 'error', now: () => clock.now() }),
+    { electionTimeoutMs: 1000 },
+  );
   lessor.start();
   const elect = (who: string): void => {
     leader = who;
@@ -49,7 +63,9 @@ describe('RenewalBatcher', () => {
     let release: (() => void) | undefined;
     const batcher = new RenewalBatcher(async (ids) => {
       proposals.push(ids);
-      await new Promise<void>((resolve) => { release = resolve; });
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
       return new Map(ids.map((id) => [id, id === 4n ? 0 : 30]));
     }, new ImmediateDeferral());
     const first = [batcher.renew(1n), batcher.renew(2n), batcher.renew(1n)];
@@ -62,7 +78,10 @@ describe('RenewalBatcher', () => {
     release!();
     expect(await Promise.all(first)).to.deep.equal([30, 30, 30]);
     await new Promise((r) => setImmediate(r));
-    expect(proposals).to.deep.equal([[1n, 2n], [3n, 4n]]);
+    expect(proposals).to.deep.equal([
+      [1n, 2n],
+      [3n, 4n],
+    ]);
     release!();
     expect(await Promise.all(second)).to.deep.equal([30, 0]);
   });
@@ -74,7 +93,10 @@ describe('RenewalBatcher', () => {
       return new Map(ids.map((id) => [id, 5]));
     }, new ImmediateDeferral());
     const outcomes = await Promise.allSettled([batcher.renew(1n), batcher.renew(2n)]);
-    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value))).to.deep.equal(['etcdserver: no leader', 'etcdserver: no leader']);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value))).to.deep.equal([
+      'etcdserver: no leader',
+      'etcdserver: no leader',
+    ]);
     fail = false;
     expect(await batcher.renew(1n)).to.equal(5);
   });
@@ -95,7 +117,7 @@ describe('Lessor (one member, virtual clock)', () => {
     expect(m.lessor.renew(1n)).to.equal(undefined);
   });
 
-  it('a mass expiry is revoked at most 250 leases per check (1,000 a second, etcd\'s rate), not in one burst', async () => {
+  it("a mass expiry is revoked at most 250 leases per check (1,000 a second, etcd's rate), not in one burst", async () => {
     const m = await member();
     m.elect('me');
     for (let i = 1; i <= 600; i++) await m.apply({ op: 'leaseGrant', id: BigInt(i), ttl: 1 });

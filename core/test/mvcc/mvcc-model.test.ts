@@ -2,8 +2,17 @@ import { expect } from 'chai';
 import { MvccStore, type ApplyOutcome } from '../../src/mvcc/mvcc-store.js';
 import { checkTxn } from '../../src/api/kv-request-checks.js';
 import {
-  CompareResult, CompareTarget, SortOrder, SortTarget,
-  type Compare, type KeyValue, type RangeRequest, type RangeResponse, type RequestOp, type ResponseOp, type TxnRequest,
+  CompareResult,
+  CompareTarget,
+  SortOrder,
+  SortTarget,
+  type Compare,
+  type KeyValue,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  type ResponseOp,
+  type TxnRequest,
 } from '../../src/api/kv-types.js';
 import { MemoryBackend } from '../../src/memory/memory-backend.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
@@ -14,8 +23,12 @@ const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const KEYS = ['a', 'ab', 'abc', 'b', 'b\u0000', 'c', 'cc', 'd', 'e', '\u00ff'];
 
 const asModel = (kv: KeyValue): ModelKv => ({
-  key: Buffer.from(kv.key).toString('latin1'), value: Buffer.from(kv.value).toString('latin1'),
-  create: kv.createRevision, mod: kv.modRevision, version: kv.version, lease: kv.lease,
+  key: Buffer.from(kv.key).toString('latin1'),
+  value: Buffer.from(kv.value).toString('latin1'),
+  create: kv.createRevision,
+  mod: kv.modRevision,
+  version: kv.version,
+  lease: kv.lease,
 });
 const rangeOf = (r: RangeResponse): ModelRange => ({ kvs: r.kvs.map(asModel), more: r.more, count: r.count, revision: r.header.revision });
 function opOf(r: ResponseOp): ModelOp {
@@ -27,7 +40,10 @@ function opOf(r: ResponseOp): ModelOp {
 
 /** Random requests over a small key space, so that ops collide often. */
 class Requests {
-  constructor(private readonly random: SeededRandom, private readonly model: KvModel) {}
+  constructor(
+    private readonly random: SeededRandom,
+    private readonly model: KvModel,
+  ) {}
 
   private pick<T>(xs: readonly T[]): T {
     return xs[this.random.int(0, xs.length)]!;
@@ -56,12 +72,18 @@ class Requests {
     const key = this.random.chance(0.1) ? Uint8Array.of(0) : this.key();
     const small = (): number => (this.random.chance(0.7) ? 0 : this.random.int(1, this.model.revision + 1));
     return {
-      key, rangeEnd: this.random.chance(0.1) ? Uint8Array.of(0) : this.rangeEnd(key), revision: this.revision(),
+      key,
+      rangeEnd: this.random.chance(0.1) ? Uint8Array.of(0) : this.rangeEnd(key),
+      revision: this.revision(),
       limit: this.random.chance(0.5) ? 0 : this.random.int(1, 5),
       sortOrder: this.pick([SortOrder.None, SortOrder.None, SortOrder.Ascend, SortOrder.Descend]),
       sortTarget: this.pick([SortTarget.Key, SortTarget.Key, SortTarget.Version, SortTarget.Create, SortTarget.Mod, SortTarget.Value]),
-      keysOnly: this.random.chance(0.2), countOnly: this.random.chance(0.1),
-      minModRevision: small(), maxModRevision: small(), minCreateRevision: small(), maxCreateRevision: small(),
+      keysOnly: this.random.chance(0.2),
+      countOnly: this.random.chance(0.1),
+      minModRevision: small(),
+      maxModRevision: small(),
+      minCreateRevision: small(),
+      maxCreateRevision: small(),
     };
   }
 
@@ -69,8 +91,12 @@ class Requests {
     const key = this.key();
     const ignoreValue = this.random.chance(0.1);
     return {
-      key, value: ignoreValue ? new Uint8Array(0) : bytes(`v${this.random.int(0, 20)}`), prevKv: this.random.chance(0.5),
-      ignoreValue, ignoreLease: this.random.chance(0.1), lease: this.random.chance(0.03) ? 7n : 0n,
+      key,
+      value: ignoreValue ? new Uint8Array(0) : bytes(`v${this.random.int(0, 20)}`),
+      prevKv: this.random.chance(0.5),
+      ignoreValue,
+      ignoreLease: this.random.chance(0.1),
+      lease: this.random.chance(0.03) ? 7n : 0n,
     };
   }
 
@@ -81,13 +107,22 @@ class Requests {
 
   compare(): Compare {
     const key = this.key();
-    const base = { key, rangeEnd: this.random.chance(0.2) ? this.rangeEnd(key) : undefined, result: this.pick([CompareResult.Equal, CompareResult.NotEqual, CompareResult.Greater, CompareResult.Less]) };
+    const base = {
+      key,
+      rangeEnd: this.random.chance(0.2) ? this.rangeEnd(key) : undefined,
+      result: this.pick([CompareResult.Equal, CompareResult.NotEqual, CompareResult.Greater, CompareResult.Less]),
+    };
     switch (this.pick([CompareTarget.Version, CompareTarget.Create, CompareTarget.Mod, CompareTarget.Value, CompareTarget.Lease])) {
-      case CompareTarget.Version: return { ...base, target: CompareTarget.Version, version: this.random.int(0, 4) };
-      case CompareTarget.Create: return { ...base, target: CompareTarget.Create, createRevision: this.random.int(0, this.model.revision + 1) };
-      case CompareTarget.Mod: return { ...base, target: CompareTarget.Mod, modRevision: this.random.int(0, this.model.revision + 1) };
-      case CompareTarget.Value: return { ...base, target: CompareTarget.Value, value: bytes(`v${this.random.int(0, 20)}`) };
-      default: return { ...base, target: CompareTarget.Lease, lease: 0n };
+      case CompareTarget.Version:
+        return { ...base, target: CompareTarget.Version, version: this.random.int(0, 4) };
+      case CompareTarget.Create:
+        return { ...base, target: CompareTarget.Create, createRevision: this.random.int(0, this.model.revision + 1) };
+      case CompareTarget.Mod:
+        return { ...base, target: CompareTarget.Mod, modRevision: this.random.int(0, this.model.revision + 1) };
+      case CompareTarget.Value:
+        return { ...base, target: CompareTarget.Value, value: bytes(`v${this.random.int(0, 20)}`) };
+      default:
+        return { ...base, target: CompareTarget.Lease, lease: 0n };
     }
   }
 
@@ -148,12 +183,18 @@ async function compareWithModel(seed: number, steps: number, plantedCompactionBu
       const r = requests.put();
       what = 'put';
       expected = modelOutcome(() => model.put(r));
-      actual = await storeOutcome(() => store.put(++index, r), (p) => (p.prevKv ? { prev: asModel(p.prevKv) } : {}));
+      actual = await storeOutcome(
+        () => store.put(++index, r),
+        (p) => (p.prevKv ? { prev: asModel(p.prevKv) } : {}),
+      );
     } else if (roll < 0.67) {
       const r = requests.del();
       what = 'delete';
       expected = modelOutcome(() => model.del(r));
-      actual = await storeOutcome(() => store.deleteRange(++index, r), (d) => ({ deleted: d.deleted, prev: d.prevKvs.map(asModel) }));
+      actual = await storeOutcome(
+        () => store.deleteRange(++index, r),
+        (d) => ({ deleted: d.deleted, prev: d.prevKvs.map(asModel) }),
+      );
     } else if (roll < 0.92) {
       const r = requests.txn();
       try {
@@ -163,12 +204,18 @@ async function compareWithModel(seed: number, steps: number, plantedCompactionBu
       }
       what = 'txn';
       expected = modelOutcome(() => model.txn(r));
-      actual = await storeOutcome(() => store.txn(++index, r), (t) => ({ succeeded: t.succeeded, responses: t.responses.map(opOf) }));
+      actual = await storeOutcome(
+        () => store.txn(++index, r),
+        (t) => ({ succeeded: t.succeeded, responses: t.responses.map(opOf) }),
+      );
     } else if (roll < 0.97) {
       const rev = random.int(Math.max(1, model.compacted - 1), model.revision + 2);
       what = `compact ${rev}`;
       expected = modelOutcome(() => model.compact(rev));
-      actual = await storeOutcome(() => store.compact(++index, rev), () => undefined);
+      actual = await storeOutcome(
+        () => store.compact(++index, rev),
+        () => undefined,
+      );
     } else {
       // Restart (index rebuilt from the backend), or move the state through a snapshot.
       if (random.chance(0.5)) {

@@ -43,7 +43,14 @@ class WatchedBackend implements Backend {
   readView(): BackendReadView {
     this.views++;
     const view = this.inner.readView();
-    return { get: (k) => view.get(k), range: (r) => view.range(r), release: () => { this.releases++; view.release(); } };
+    return {
+      get: (k) => view.get(k),
+      range: (r) => view.range(r),
+      release: () => {
+        this.releases++;
+        view.release();
+      },
+    };
   }
 
   size(): Promise<BackendSize> {
@@ -66,7 +73,9 @@ async function filledStore(n: number, backend: Backend = new MemoryBackend()): P
 async function contents(store: MvccStore): Promise<string> {
   const all = await store.range({ key: bytes('\u0000'), rangeEnd: bytes('\u00ff') });
   return JSON.stringify({
-    revision: store.currentRevision, compact: store.compactRevision, applied: store.appliedIndex,
+    revision: store.currentRevision,
+    compact: store.compactRevision,
+    applied: store.appliedIndex,
     kvs: all.kvs.map((kv) => [Buffer.from(kv.key).toString(), Buffer.from(kv.value).toString(), kv.createRevision, kv.modRevision, kv.version]),
     hash: (await store.hashKv(0)).hash,
   });
@@ -90,7 +99,9 @@ describe('MVCC store: the Raft snapshot', () => {
     const backend = new WatchedBackend(new MemoryBackend());
     const source = await filledStore(50, backend);
     const whole = source.snapshot();
-    for await (const _ of whole.data) { /* read it all */ }
+    for await (const _ of whole.data) {
+      /* read it all */
+    }
     expect(backend.releases).to.equal(backend.views);
     whole.release();
     expect(backend.releases).to.equal(backend.views);
@@ -104,7 +115,9 @@ describe('MVCC store: the Raft snapshot', () => {
     expect(backend.releases).to.equal(backend.views);
     let error: unknown;
     try {
-      for await (const _ of unread.data) { /* must not read a released view */ }
+      for await (const _ of unread.data) {
+        /* must not read a released view */
+      }
     } catch (err) {
       error = err;
     }
@@ -166,7 +179,9 @@ describe('MVCC store: the Raft snapshot', () => {
       backend.failAtWrite = failAt;
       const snapshot = source.snapshot();
       let error: unknown;
-      await target.restore(snapshot.data, snapshot.index, { batchOps: 20 }).catch((err: unknown) => { error = err; });
+      await target.restore(snapshot.data, snapshot.index, { batchOps: 20 }).catch((err: unknown) => {
+        error = err;
+      });
       snapshot.release();
       expect(String(error)).to.match(/power cut/);
 
@@ -192,7 +207,9 @@ describe('MVCC store: the Raft snapshot', () => {
     const target = await MvccStore.open(new MemoryBackend(), { header });
     const snapshot = source.snapshot();
     let error: unknown;
-    await target.restore(snapshot.data, snapshot.index + 1).catch((err: unknown) => { error = err; });
+    await target.restore(snapshot.data, snapshot.index + 1).catch((err: unknown) => {
+      error = err;
+    });
     expect(String(error)).to.match(/applied index \d+, its metadata says \d+/);
     expect(target.restoreInterrupted).to.equal(true);
   });

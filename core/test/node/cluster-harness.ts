@@ -34,13 +34,19 @@ export class TestCluster {
   readonly members = new Map<MemberId, TestMember>();
   readonly peers: Map<MemberId, readonly string[]>;
 
-  constructor(ids: readonly MemberId[], private readonly extra: NodeOverrides = {}) {
+  constructor(
+    ids: readonly MemberId[],
+    private readonly extra: NodeOverrides = {},
+  ) {
     this.peers = new Map(ids.map((id) => [id, [`mem://${id}`]]));
     for (const id of ids) {
       const disk = new MemoryDisk({ clock: this.clock, syncDelay: () => 1 });
       const m = {
-        id, disk,
-        log: new MemoryLogStore(disk), stable: new MemoryStableStore(disk), snapshots: new MemorySnapshotStore(disk),
+        id,
+        disk,
+        log: new MemoryLogStore(disk),
+        stable: new MemoryStableStore(disk),
+        snapshots: new MemorySnapshotStore(disk),
         sm: new RegisterStateMachine(),
       } as TestMember;
       m.node = this.newNode(m);
@@ -52,8 +58,19 @@ export class TestCluster {
     const { stateMachine, ...config } = { ...this.extra, ...overrides };
     return new RaftNode(
       { id: m.id, peers: this.peers, raft: { electionTick: 10, heartbeatTick: 1 }, tickMs: 10, requestTimeoutMs: 500, ...config },
-      stateMachine ?? m.sm, this.network.transport(), m.log, m.stable, m.snapshots, this.clock, this.logger, this.random.fork(),
-      { defer: (run) => { this.clock.setTimeout(run, 0); } },
+      stateMachine ?? m.sm,
+      this.network.transport(),
+      m.log,
+      m.stable,
+      m.snapshots,
+      this.clock,
+      this.logger,
+      this.random.fork(),
+      {
+        defer: (run) => {
+          this.clock.setTimeout(run, 0);
+        },
+      },
     );
   }
 
@@ -93,7 +110,9 @@ export class TestCluster {
   /** Propose a write through `via` and run the clock until it is answered. */
   async write(via: TestMember, key: string, value: string): Promise<unknown> {
     let settled = false;
-    const p = via.node.propose(encodeRegisterCommand({ op: 'write', key, value })).finally(() => { settled = true; });
+    const p = via.node.propose(encodeRegisterCommand({ op: 'write', key, value })).finally(() => {
+      settled = true;
+    });
     await this.runUntil(() => settled);
     return p;
   }

@@ -59,7 +59,7 @@ class CrashingLogStore extends MemoryLogStore {
 }
 
 describe('RaftNode: log compaction without copying the state, snapshots built on demand', () => {
-  it('compacts every member\'s log during normal operation and saves no snapshot anywhere', async () => {
+  it("compacts every member's log during normal operation and saves no snapshot anywhere", async () => {
     const cluster = new TestCluster([A, B, C], COMPACTION);
     await cluster.start();
     const leader = await cluster.waitForLeader();
@@ -76,7 +76,7 @@ describe('RaftNode: log compaction without copying the state, snapshots built on
     await cluster.stop();
   });
 
-  it('a member that was down while the leader compacted catches up by one snapshot of the leader\'s current state, then by entries', async () => {
+  it("a member that was down while the leader compacted catches up by one snapshot of the leader's current state, then by entries", async () => {
     const cluster = new TestCluster([A, B, C], COMPACTION);
     await cluster.start();
     const leader = await cluster.waitForLeader();
@@ -174,7 +174,7 @@ describe('RaftNode: log compaction without copying the state, snapshots built on
     });
   }
 
-  it('resumes exactly after a crash between the state machine\'s flush and the log compaction', async () => {
+  it("resumes exactly after a crash between the state machine's flush and the log compaction", async () => {
     const cluster = new TestCluster([A], COMPACTION);
     const m = cluster.member(A);
     const log = new CrashingLogStore(m.disk);
@@ -248,7 +248,13 @@ describe('RaftNode: a state machine restore that was cut short', () => {
     await cluster.clock.runFor(10);
     const disk = new MemoryDisk({ clock: cluster.clock, syncDelay: () => 1 });
     const register = new InterruptedRegister();
-    Object.assign(lagging, { disk, log: lagging.log.recover(disk), stable: lagging.stable.recover(disk), snapshots: lagging.snapshots.recover(disk), sm: register });
+    Object.assign(lagging, {
+      disk,
+      log: lagging.log.recover(disk),
+      stable: lagging.stable.recover(disk),
+      snapshots: lagging.snapshots.recover(disk),
+      sm: register,
+    });
     lagging.node = cluster.newNode(lagging);
     await cluster.clock.settle(lagging.node.start());
     expect(register.restores).to.equal(1);
@@ -265,7 +271,11 @@ describe('RaftNode: a state machine restore that was cut short', () => {
     m.sm = new InterruptedRegister();
     m.node = cluster.newNode(m);
     let error: unknown;
-    await cluster.clock.settle(m.node.start().catch((e: unknown) => { error = e; }));
+    await cluster.clock.settle(
+      m.node.start().catch((e: unknown) => {
+        error = e;
+      }),
+    );
     expect(String(error)).to.match(/restore was cut short and no stored snapshot is left/);
   });
 });

@@ -18,20 +18,25 @@ describe('RaftNode driver on the memory ports', () => {
     expect(result).to.deep.equal({ kind: 'write' });
     expect(leader.sm.get('k')).to.equal('v1');
     let read = false;
-    const index = leader.node.readIndex().then((i) => { read = true; return i; });
+    const index = leader.node.readIndex().then((i) => {
+      read = true;
+      return i;
+    });
     await cluster.runUntil(() => read);
     expect(await index).to.be.at.least(leader.node.status().commit - 1);
     await cluster.stop();
   });
 
-  it('three members replicate; a follower\'s proposal is forwarded and answered with its apply result', async () => {
+  it("three members replicate; a follower's proposal is forwarded and answered with its apply result", async () => {
     const cluster = new TestCluster([A, B, C]);
     await cluster.start();
     const leader = await cluster.waitForLeader();
     const follower = [...cluster.members.values()].find((m) => m !== leader)!;
     expect(await cluster.write(follower, 'x', '1')).to.deep.equal({ kind: 'write' });
     let answer: unknown;
-    void follower.node.propose(encodeRegisterCommand({ op: 'cas', key: 'x', expected: '1', value: '2' })).then((r) => { answer = r; });
+    void follower.node.propose(encodeRegisterCommand({ op: 'cas', key: 'x', expected: '1', value: '2' })).then((r) => {
+      answer = r;
+    });
     await cluster.runUntil(() => answer !== undefined);
     expect(answer).to.deep.equal({ kind: 'cas', ok: true });
     await cluster.runUntil(() => [...cluster.members.values()].every((m) => m.sm.get('x') === '2'));
@@ -49,7 +54,9 @@ describe('RaftNode driver on the memory ports', () => {
     const before = leader.log.appendCalls;
     const all = Promise.all(Array.from({ length: 20 }, (_, i) => leader.node.propose(encodeRegisterCommand({ op: 'write', key: 'k', value: String(i) }))));
     let done = false;
-    void all.then(() => { done = true; });
+    void all.then(() => {
+      done = true;
+    });
     await cluster.runUntil(() => done);
     expect(leader.log.appendCalls - before).to.equal(1);
     expect(batches).to.deep.equal([20]);
@@ -64,13 +71,17 @@ describe('RaftNode driver on the memory ports', () => {
     // Cut the follower off: it still believes in the leader, but nothing it forwards arrives.
     cluster.network.isolate(follower.id, [A, B, C]);
     let timedOut: unknown;
-    void follower.node.propose(encodeRegisterCommand({ op: 'write', key: 'k', value: 'lost' })).catch((e: unknown) => { timedOut = e; });
+    void follower.node.propose(encodeRegisterCommand({ op: 'write', key: 'k', value: 'lost' })).catch((e: unknown) => {
+      timedOut = e;
+    });
     await cluster.runUntil(() => timedOut !== undefined, 600);
     expect(String((timedOut as Error | undefined)?.message)).to.match(/^etcdserver: (request timed out|no leader)$/);
     // Long enough for its election timeout: with pre-vote it never gets a leader back.
     await cluster.clock.runFor(2_000);
     let noLeader: unknown;
-    void follower.node.propose(encodeRegisterCommand({ op: 'write', key: 'k', value: 'x' })).catch((e: unknown) => { noLeader = e; });
+    void follower.node.propose(encodeRegisterCommand({ op: 'write', key: 'k', value: 'x' })).catch((e: unknown) => {
+      noLeader = e;
+    });
     await cluster.runUntil(() => noLeader !== undefined);
     expect((noLeader as Error).message).to.equal('etcdserver: no leader');
     await cluster.stop();
@@ -88,7 +99,11 @@ describe('RaftNode driver on the memory ports', () => {
     await cluster.clock.runFor(10);
     const disk = new MemoryDisk({ clock: cluster.clock, syncDelay: () => 1 });
     Object.assign(m, {
-      disk, log: m.log.recover(disk), stable: m.stable.recover(disk), snapshots: m.snapshots.recover(disk), sm: m.sm.recover(),
+      disk,
+      log: m.log.recover(disk),
+      stable: m.stable.recover(disk),
+      snapshots: m.snapshots.recover(disk),
+      sm: m.sm.recover(),
     });
     m.node = cluster.newNode(m);
     await m.node.start();
@@ -114,7 +129,11 @@ describe('RaftNode driver on the memory ports', () => {
     m.disk.crash();
     const disk = new MemoryDisk({ clock: cluster.clock, syncDelay: () => 1 });
     Object.assign(m, {
-      disk, log: m.log.recover(disk), stable: m.stable.recover(disk), snapshots: m.snapshots.recover(disk), sm: m.sm.recover(),
+      disk,
+      log: m.log.recover(disk),
+      stable: m.stable.recover(disk),
+      snapshots: m.snapshots.recover(disk),
+      sm: m.sm.recover(),
     });
     expect(m.sm.get('k')).to.equal('flushed');
     m.node = cluster.newNode(m);

@@ -23,7 +23,14 @@ function writtenKeys(line: string): string[] {
 
 function capture(level: 'debug' | 'info' = 'info'): { logger: SystemLogger; lines: string[] } {
   const lines: string[] = [];
-  return { logger: new SystemLogger(level, { write: (line: string) => { lines.push(line); } }), lines };
+  return {
+    logger: new SystemLogger(level, {
+      write: (line: string) => {
+        lines.push(line);
+      },
+    }),
+    lines,
+  };
 }
 
 const once = (keys: string[]): void => {

@@ -16,19 +16,36 @@ function pair() {
     wire.push(m);
     if (!state.drop) queueMicrotask(() => members.get(m.to)!.receive(m));
   };
-  for (const id of ['a', 'b']) members.set(id, new LeaderRequests(() => id, () => state.leader, () => 3, deliver, clock));
+  for (const id of ['a', 'b'])
+    members.set(
+      id,
+      new LeaderRequests(
+        () => id,
+        () => state.leader,
+        () => 3,
+        deliver,
+        clock,
+      ),
+    );
   return { clock, state, wire, a: members.get('a')!, b: members.get('b')! };
 }
 
-const failure = (p: Promise<unknown>): Promise<Error> => p.then(() => { throw new Error('expected a rejection'); }, (err: Error) => err);
+const failure = (p: Promise<unknown>): Promise<Error> =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: Error) => err,
+  );
 
 describe('leader requests (outside the log)', () => {
-  it('asks the leader and resolves with its handler\'s answer; the messages are LeaderRequest/LeaderResponse with the term', async () => {
+  it("asks the leader and resolves with its handler's answer; the messages are LeaderRequest/LeaderResponse with the term", async () => {
     const p = pair();
     p.b.serve('echo', (payload, from) => bytes(`${from}:${text(payload)}`));
     expect(text(await p.a.ask('echo', bytes('hi'), 100))).to.equal('a:hi');
     expect(p.wire.map((m) => [m.type, m.from, m.to, m.term])).to.deep.equal([
-      [MessageType.LeaderRequest, 'a', 'b', 3], [MessageType.LeaderResponse, 'b', 'a', 3],
+      [MessageType.LeaderRequest, 'a', 'b', 3],
+      [MessageType.LeaderResponse, 'b', 'a', 3],
     ]);
     expect(p.wire[0]!.index).to.equal(p.wire[1]!.index);
   });
@@ -44,7 +61,9 @@ describe('leader requests (outside the log)', () => {
 
   it('a member that does not lead, an unknown kind and a throwing handler answer with a refusal naming why', async () => {
     const p = pair();
-    p.b.serve('boom', () => { throw new Error('lessor is not primary'); });
+    p.b.serve('boom', () => {
+      throw new Error('lessor is not primary');
+    });
     expect((await failure(p.a.ask('nothing', bytes(''), 100))).message).to.equal('no handler for leader request nothing');
     expect((await failure(p.a.ask('boom', bytes(''), 100))).message).to.equal('lessor is not primary');
     p.b.serve('echo', (payload) => payload);
@@ -63,7 +82,9 @@ describe('leader requests (outside the log)', () => {
     const asked = failure(p.a.ask('echo', bytes('x'), 100));
     await p.clock.runFor(99);
     let settled = false;
-    void asked.then(() => { settled = true; });
+    void asked.then(() => {
+      settled = true;
+    });
     await Promise.resolve();
     expect(settled).to.equal(false);
     await p.clock.runFor(1);

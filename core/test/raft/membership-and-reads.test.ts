@@ -31,8 +31,18 @@ describe('Raft core: snapshots (§7)', () => {
     const b = net.get('b');
     const before = b.raft.status().commit;
     b.raft.step({
-      type: MessageType.Snap, from: 'a', to: 'b', term: 1, logTerm: 0, index: 0, entries: [], commit: 0,
-      reject: false, rejectHint: 0, context: new Uint8Array(0), snapshot: { index: 1, term: 1, confState: b.conf },
+      type: MessageType.Snap,
+      from: 'a',
+      to: 'b',
+      term: 1,
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+      context: new Uint8Array(0),
+      snapshot: { index: 1, term: 1, confState: b.conf },
     });
     expect(b.raft.ready().snapshot).to.equal(undefined);
     expect(b.raft.status().commit).to.equal(before);
@@ -161,7 +171,7 @@ describe('Raft core: ReadIndex (thesis §6.4)', () => {
     expect(net.get('a').readStates).to.have.length(1);
   });
 
-  it('a follower\'s read is forwarded; its read point is the leader\'s commit index', () => {
+  it("a follower's read is forwarded; its read point is the leader's commit index", () => {
     const net = new ScriptedNetwork(['a', 'b', 'c']);
     net.campaign('a');
     net.isolate('c');

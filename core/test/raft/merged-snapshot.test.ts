@@ -84,8 +84,17 @@ describe('Raft core: a snapshot built on demand, past the compaction point', () 
     expect(snapsTo(net, 'c')).to.have.length(1);
     expect(c.snapshot).to.equal(undefined);
     a.raft.step({
-      type: MessageType.SnapStatus, from: 'c', to: 'a', term: 0, logTerm: 0, index: 0, entries: [], commit: 0,
-      reject: true, rejectHint: 0, context: new Uint8Array(0),
+      type: MessageType.SnapStatus,
+      from: 'c',
+      to: 'a',
+      term: 0,
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: true,
+      rejectHint: 0,
+      context: new Uint8Array(0),
     });
     net.propose('a', 'more');
     net.tick('a', 3);

@@ -47,7 +47,7 @@ describe('Raft core: log replication and commitment (§5.3, §5.4.2)', () => {
     expect(net.get('a').raft.status().commit).to.equal(2);
   });
 
-  it('log matching: a follower\'s conflicting uncommitted suffix is replaced by the leader\'s entries', () => {
+  it("log matching: a follower's conflicting uncommitted suffix is replaced by the leader's entries", () => {
     const net = new ScriptedNetwork(['a', 'b', 'c']);
     net.campaign('a');
     net.isolate('b');
@@ -122,7 +122,9 @@ describe('Raft core: log replication and commitment (§5.3, §5.4.2)', () => {
     net.filter = (m) => !(m.from === 'b' && m.type === MessageType.AppResp);
     for (let i = 0; i < 300; i++) net.get('a').raft.propose(new TextEncoder().encode(`p${i}`));
     net.deliver();
-    const appends = net.sent.filter((m) => m.type === MessageType.App && m.to === 'b' && m.entries.some((e) => e.type === EntryType.Normal && e.data.length > 0));
+    const appends = net.sent.filter(
+      (m) => m.type === MessageType.App && m.to === 'b' && m.entries.some((e) => e.type === EntryType.Normal && e.data.length > 0),
+    );
     expect(appends.length).to.equal(256);
   });
 });

@@ -3,7 +3,15 @@ import type { PlantedBugs, RaftCore } from '../../src/raft/core-api.js';
 import { applyConfChangeTo, decodeConfChange } from '../../src/raft/conf-change.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
 import {
-  EntryType, MessageType, type ConfState, type Entry, type HardState, type MemberId, type Message, type ReadState, type SnapshotMeta,
+  EntryType,
+  MessageType,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type MemberId,
+  type Message,
+  type ReadState,
+  type SnapshotMeta,
 } from '../../src/protocol/raft-types.js';
 
 /** What a scripted member has "on disk" and has applied: enough to check the paper's rules. */
@@ -38,20 +46,38 @@ export class ScriptedNetwork {
   readonly sent: Message[] = [];
   private queue: Message[] = [];
 
-  constructor(ids: readonly MemberId[], private readonly options: { preVote?: boolean; checkQuorum?: boolean; bugs?: PlantedBugs; maxSizePerMsg?: number; learners?: readonly MemberId[] } = {}) {
+  constructor(
+    ids: readonly MemberId[],
+    private readonly options: { preVote?: boolean; checkQuorum?: boolean; bugs?: PlantedBugs; maxSizePerMsg?: number; learners?: readonly MemberId[] } = {},
+  ) {
     const conf: ConfState = { voters: [...ids].sort(), learners: [...(options.learners ?? [])].sort() };
     for (const id of [...ids, ...(options.learners ?? [])]) this.add(id, conf);
   }
 
   add(id: MemberId, conf: ConfState, seed = this.members.size + 1): ScriptedMember {
     const member: ScriptedMember = {
-      id, log: [], hardState: { term: 0, vote: '', commit: 0 }, applied: [], readStates: [], snapshot: undefined, conf,
-      raft: createRaft({
-        id, electionTick: 10, heartbeatTick: 1,
-        preVote: this.options.preVote ?? false, checkQuorum: this.options.checkQuorum ?? false,
-        maxSizePerMsg: this.options.maxSizePerMsg ?? 1024 * 1024, maxInflightMsgs: 256, maxInflightBytes: 0,
-        random: new SeededRandom(seed), ...(this.options.bugs ? { bugs: this.options.bugs } : {}),
-      }, { hardState: { term: 0, vote: '', commit: 0 }, confState: conf, entries: [], applied: 0 }),
+      id,
+      log: [],
+      hardState: { term: 0, vote: '', commit: 0 },
+      applied: [],
+      readStates: [],
+      snapshot: undefined,
+      conf,
+      raft: createRaft(
+        {
+          id,
+          electionTick: 10,
+          heartbeatTick: 1,
+          preVote: this.options.preVote ?? false,
+          checkQuorum: this.options.checkQuorum ?? false,
+          maxSizePerMsg: this.options.maxSizePerMsg ?? 1024 * 1024,
+          maxInflightMsgs: 256,
+          maxInflightBytes: 0,
+          random: new SeededRandom(seed),
+          ...(this.options.bugs ? { bugs: this.options.bugs } : {}),
+        },
+        { hardState: { term: 0, vote: '', commit: 0 }, confState: conf, entries: [], applied: 0 },
+      ),
     };
     this.members.set(id, member);
     return member;
@@ -64,14 +90,26 @@ export class ScriptedNetwork {
   /** Restart a member from what it persisted (its in-memory Raft state is lost). */
   restart(id: MemberId): void {
     const m = this.get(id);
-    m.raft = createRaft({
-      id, electionTick: 10, heartbeatTick: 1, preVote: this.options.preVote ?? false, checkQuorum: this.options.checkQuorum ?? false,
-      maxSizePerMsg: this.options.maxSizePerMsg ?? 1024 * 1024, maxInflightMsgs: 256, maxInflightBytes: 0, random: new SeededRandom(99),
-    }, {
-      hardState: m.hardState, confState: m.conf, entries: m.log.filter((e) => e.index > (m.snapshot?.index ?? 0)),
-      applied: m.applied[m.applied.length - 1]?.index ?? m.snapshot?.index ?? 0,
-      ...(m.snapshot ? { snapshot: m.snapshot } : {}),
-    });
+    m.raft = createRaft(
+      {
+        id,
+        electionTick: 10,
+        heartbeatTick: 1,
+        preVote: this.options.preVote ?? false,
+        checkQuorum: this.options.checkQuorum ?? false,
+        maxSizePerMsg: this.options.maxSizePerMsg ?? 1024 * 1024,
+        maxInflightMsgs: 256,
+        maxInflightBytes: 0,
+        random: new SeededRandom(99),
+      },
+      {
+        hardState: m.hardState,
+        confState: m.conf,
+        entries: m.log.filter((e) => e.index > (m.snapshot?.index ?? 0)),
+        applied: m.applied[m.applied.length - 1]?.index ?? m.snapshot?.index ?? 0,
+        ...(m.snapshot ? { snapshot: m.snapshot } : {}),
+      },
+    );
   }
 
   isolate(id: MemberId): void {
@@ -169,8 +207,17 @@ export class ScriptedNetwork {
         const snapshot = this.snapshotFor(msg);
         this.queue.push({ ...msg, snapshot });
         const status: Message = {
-          type: MessageType.SnapStatus, from: msg.to, to: msg.from, term: 0, logTerm: 0, index: snapshot.index,
-          entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(0),
+          type: MessageType.SnapStatus,
+          from: msg.to,
+          to: msg.from,
+          term: 0,
+          logTerm: 0,
+          index: snapshot.index,
+          entries: [],
+          commit: 0,
+          reject: false,
+          rejectHint: 0,
+          context: new Uint8Array(0),
         };
         if (this.heldSnapStatus !== undefined) this.heldSnapStatus.push(status);
         else this.queue.push(status);
@@ -185,7 +232,9 @@ export class ScriptedNetwork {
   }
 
   appliedData(id: MemberId): string[] {
-    return this.get(id).applied.filter((e) => e.type === EntryType.Normal && e.data.length > 0).map((e) => new TextDecoder().decode(e.data));
+    return this.get(id)
+      .applied.filter((e) => e.type === EntryType.Normal && e.data.length > 0)
+      .map((e) => new TextDecoder().decode(e.data));
   }
 }
 

@@ -1,12 +1,22 @@
 import { expect } from 'chai';
 import {
-  CorruptStorageError, decodeEntryRecord, decodeSnapshotMetaRecord, decodeStableStateRecord,
-  encodeEntryRecord, encodeSnapshotMetaRecord, encodeStableStateRecord,
+  CorruptStorageError,
+  decodeEntryRecord,
+  decodeSnapshotMetaRecord,
+  decodeStableStateRecord,
+  encodeEntryRecord,
+  encodeSnapshotMetaRecord,
+  encodeStableStateRecord,
 } from '../../src/protocol/stored-records.js';
 import { EntryType } from '../../src/protocol/raft-types.js';
 
 const entry = { index: 2 ** 40 + 7, term: 9, type: EntryType.ConfChange, data: new Uint8Array([1, 2, 3, 250]) };
-const state = { hardState: { term: 4, vote: '00000000000000aa', commit: 17 }, confState: { voters: ['a', 'b'], learners: ['c'] }, clusterId: 'ff', memberId: 'aa' };
+const state = {
+  hardState: { term: 4, vote: '00000000000000aa', commit: 17 },
+  confState: { voters: ['a', 'b'], learners: ['c'] },
+  clusterId: 'ff',
+  memberId: 'aa',
+};
 const meta = { index: 100, term: 3, confState: { voters: ['a'], learners: [] } };
 
 describe('stored Raft records', () => {

@@ -2,14 +2,25 @@ import { expect } from 'chai';
 import { checkLinearizable, type HistoryOperation } from '../../src/testkit/linearizability/index.js';
 
 const w = (client: number, call: number, ret: number | undefined, value: string, key = 'k'): HistoryOperation => ({
-  client, key, call, input: { kind: 'write', value },
+  client,
+  key,
+  call,
+  input: { kind: 'write', value },
   ...(ret === undefined ? {} : { return: ret, output: { kind: 'write' } }),
 });
 const r = (client: number, call: number, ret: number, value: string | null, key = 'k'): HistoryOperation => ({
-  client, key, call, return: ret, input: { kind: 'read' }, output: { kind: 'read', value },
+  client,
+  key,
+  call,
+  return: ret,
+  input: { kind: 'read' },
+  output: { kind: 'read', value },
 });
 const cas = (client: number, call: number, ret: number | undefined, expected: string | null, value: string, ok?: boolean, key = 'k'): HistoryOperation => ({
-  client, key, call, input: { kind: 'cas', expected, value },
+  client,
+  key,
+  call,
+  input: { kind: 'cas', expected, value },
   ...(ret === undefined || ok === undefined ? {} : { return: ret, output: { kind: 'cas', ok } }),
 });
 

@@ -14,12 +14,24 @@ import { pluginContext } from '../../src/testkit/plugin-harness.js';
 import { EntryType, MessageType, type Message } from '../../src/protocol/raft-types.js';
 
 const msg = (to: string): Message => ({
-  type: MessageType.App, from: 'a', to, term: 1, logTerm: 0, index: 1, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(0),
+  type: MessageType.App,
+  from: 'a',
+  to,
+  term: 1,
+  logTerm: 0,
+  index: 1,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+  context: new Uint8Array(0),
 });
 /** What the assembly tells a plugin; only `ports` matters to this one. */
 const context = (ports: readonly PortName[]): PluginContext => pluginContext('/nowhere', { ports });
 const handler = { onMessage: () => undefined, onSnapshot: async () => undefined };
-async function* empty(): AsyncGenerator<Uint8Array> { /* no bytes */ }
+async function* empty(): AsyncGenerator<Uint8Array> {
+  /* no bytes */
+}
 
 describe('memory plugin', () => {
   it('binds each chosen port to one object, the stores on one disk even across config entries', async () => {
@@ -33,7 +45,10 @@ describe('memory plugin', () => {
     const disk = container.get<MemoryDisk>(MEMORY_DISK);
     await container.get<LogStore>(LOG_STORE).append([{ index: 1, term: 1, type: EntryType.Normal, data: new Uint8Array(0) }]);
     await container.get<StableStore>(STABLE_STORE).save({
-      hardState: { term: 1, vote: '', commit: 0 }, confState: { voters: [], learners: [] }, clusterId: 'c', memberId: 'm',
+      hardState: { term: 1, vote: '', commit: 0 },
+      confState: { voters: [], learners: [] },
+      clusterId: 'c',
+      memberId: 'm',
     });
     expect(disk.syncs).to.equal(2);
   });
@@ -64,9 +79,13 @@ describe('SingleMemberTransport', () => {
     t.send([msg('b'), msg('z')]);
     expect(t.dropped).to.equal(2);
     let error: Error | undefined;
-    await t.sendSnapshot(msg('b'), empty()).catch((e: Error) => { error = e; });
+    await t.sendSnapshot(msg('b'), empty()).catch((e: Error) => {
+      error = e;
+    });
     expect(error?.message).to.equal('snapshot to b failed: peer unreachable from a single-member transport');
-    await t.sendSnapshot(msg('z'), empty()).catch((e: Error) => { error = e; });
+    await t.sendSnapshot(msg('z'), empty()).catch((e: Error) => {
+      error = e;
+    });
     expect(error?.message).to.equal('snapshot to z failed: unknown peer');
     await t.stop();
     await t.stop();

@@ -10,7 +10,17 @@ import { VirtualClock } from '../../src/testkit/memory/virtual-clock.js';
 
 const entry = (index: number, term: number, data = ''): Entry => ({ index, term, type: EntryType.Normal, data: new TextEncoder().encode(data) });
 const msg = (from: string, to: string, index: number): Message => ({
-  type: MessageType.App, from, to, term: 1, logTerm: 0, index, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(0),
+  type: MessageType.App,
+  from,
+  to,
+  term: 1,
+  logTerm: 0,
+  index,
+  entries: [],
+  commit: 0,
+  reject: false,
+  rejectHint: 0,
+  context: new Uint8Array(0),
 });
 async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield new TextEncoder().encode(p);
@@ -92,7 +102,9 @@ describe('memory storage crash semantics', () => {
     expect(log.lastIndex()).to.equal(2);
     expect(await log.term(2)).to.equal(2);
     let error: unknown;
-    await log.append([entry(5, 2)]).catch((e: unknown) => { error = e; });
+    await log.append([entry(5, 2)]).catch((e: unknown) => {
+      error = e;
+    });
     expect(error).to.be.instanceOf(RangeError);
     await log.compactTo(1, 1);
     expect(log.firstIndex()).to.equal(2);
@@ -129,7 +141,9 @@ describe('memory storage crash semantics', () => {
     expect((await recovered.latest())?.meta.index).to.equal(6);
     recovered.corruptLatest();
     let error: unknown;
-    await recovered.latest().catch((e: unknown) => { error = e; });
+    await recovered.latest().catch((e: unknown) => {
+      error = e;
+    });
     expect(String(error)).to.match(/corrupt/);
   });
 });
@@ -139,12 +153,17 @@ describe('MemoryNetwork', () => {
     const clock = new VirtualClock();
     const network = new MemoryNetwork({ clock, random: new SeededRandom(7), faults });
     const inbox: Record<string, number[]> = { a: [], b: [] };
-    const peers = new Map([['a', []], ['b', []]] as [string, string[]][]);
+    const peers = new Map([
+      ['a', []],
+      ['b', []],
+    ] as [string, string[]][]);
     const ends = ['a', 'b'].map((id) => {
       const t = network.transport();
       void t.start(id, {
         onMessage: (m) => inbox[id]!.push(m.index),
-        onSnapshot: async (_m, data) => { inbox[id]!.push((await collect(data)).length); },
+        onSnapshot: async (_m, data) => {
+          inbox[id]!.push((await collect(data)).length);
+        },
       });
       t.setPeers(peers);
       return t;
@@ -193,7 +212,9 @@ describe('MemoryNetwork', () => {
     expect(inbox.b).to.deep.equal([5]);
     network.partition([['a'], ['b']]);
     let error: unknown;
-    const failed = a.sendSnapshot(snap, chunks('x')).catch((e: unknown) => { error = e; });
+    const failed = a.sendSnapshot(snap, chunks('x')).catch((e: unknown) => {
+      error = e;
+    });
     await clock.runFor(10);
     await failed;
     expect(String(error)).to.match(/unreachable/);

@@ -15,15 +15,27 @@ const key = (k: string) => WatchKeyRange.of(b(k), undefined)!;
 const prefix = (p: string) => WatchKeyRange.of(b(p), b(p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1)))!;
 const fromKey = (k: string) => WatchKeyRange.of(b(k), Uint8Array.of(0))!;
 
-interface Fixture { store: MvccStore; hub: WatchHub; index: number; put(k: string, v: string): Promise<void>; del(k: string, end?: string): Promise<void> }
+interface Fixture {
+  store: MvccStore;
+  hub: WatchHub;
+  index: number;
+  put(k: string, v: string): Promise<void>;
+  del(k: string, end?: string): Promise<void>;
+}
 
 async function fixture(limits: Partial<WatchLimits> = {}, backend = new MemoryBackend()): Promise<Fixture> {
   const store = await MvccStore.open(backend, { header });
   const hub = new WatchHub(store, new SystemClock(), new ImmediateDeferral(), limits);
   const f: Fixture = {
-    store, hub, index: store.appliedIndex,
-    async put(k, v) { await store.put(++f.index, { key: b(k), value: b(v) }); },
-    async del(k, end) { await store.deleteRange(++f.index, end === undefined ? { key: b(k) } : { key: b(k), rangeEnd: b(end) }); },
+    store,
+    hub,
+    index: store.appliedIndex,
+    async put(k, v) {
+      await store.put(++f.index, { key: b(k), value: b(v) });
+    },
+    async del(k, end) {
+      await store.deleteRange(++f.index, end === undefined ? { key: b(k) } : { key: b(k), rangeEnd: b(end) });
+    },
   };
   return f;
 }
@@ -42,7 +54,9 @@ async function events(w: Watcher, count: number): Promise<WatchEvent[]> {
 /** The next delivery, or undefined when none comes within `ms`. */
 async function within(w: Watcher, ms: number): Promise<WatchDelivery | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
   const pending = w.next();
   const d = await Promise.race([pending, timeout]);
   clearTimeout(timer);
@@ -84,7 +98,11 @@ describe('watch hub', function () {
     for (let i = 50; i < 60; i++) await f.put(`k${i % 5}`, `v${i}`);
     const got = await events(w, 42 + 3 + 10);
     expect(got.map((e) => e.kv.modRevision)).to.deep.equal([
-      ...Array.from({ length: 42 }, (_, i) => i + 10), 52, 52, 52, ...Array.from({ length: 10 }, (_, i) => i + 53),
+      ...Array.from({ length: 42 }, (_, i) => i + 10),
+      52,
+      52,
+      52,
+      ...Array.from({ length: 10 }, (_, i) => i + 53),
     ]);
     expect(got.slice(42, 45).map((e) => `${e.type} ${s(e.kv.key)}`)).to.deep.equal(['delete k0', 'delete k1', 'delete k2']);
     expect(w.synced).to.equal(true);
@@ -125,7 +143,7 @@ describe('watch hub', function () {
     const hist = f.hub.watch({ range: key('k'), prevKv: true, startRevision: 2 });
     for (const w of [live, hist]) {
       const got = await events(w, 3);
-      expect(got.map((e) => e.prevKv === undefined ? '-' : `${s(e.prevKv.value)}@${e.prevKv.modRevision}`)).to.deep.equal(['-', '1@2', '2@3']);
+      expect(got.map((e) => (e.prevKv === undefined ? '-' : `${s(e.prevKv.value)}@${e.prevKv.modRevision}`))).to.deep.equal(['-', '1@2', '2@3']);
     }
     f.hub.close();
   });
@@ -144,7 +162,7 @@ describe('watch hub', function () {
     expect(slow.synced).to.equal(false);
     const first = await pulling;
     const got: WatchEvent[] = first?.kind === 'events' ? [...first.events] : [];
-    got.push(...await events(slow, total - got.length));
+    got.push(...(await events(slow, total - got.length)));
     expect(got.map((e) => s(e.kv.value))).to.deep.equal(Array.from({ length: total }, (_, i) => `v${i}`));
     expect(got.map((e) => e.kv.modRevision)).to.deep.equal(Array.from({ length: total }, (_, i) => i + 2));
     await f.put('k/live', 'after');
@@ -165,7 +183,7 @@ describe('watch hub', function () {
     })();
     const got: WatchEvent[] = [];
     while (got.length < 2000) {
-      got.push(...await events(w, 1));
+      got.push(...(await events(w, 1)));
       if (got.length % 97 === 0) await new Promise((r) => setTimeout(r, 1));
     }
     await writer;

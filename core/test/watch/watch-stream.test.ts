@@ -14,12 +14,14 @@ async function setup() {
   const hub = new WatchHub(store, new SystemClock(), new ImmediateDeferral());
   const stream = new WatchStream(hub, header, () => store.currentRevision);
   let index = 0;
-  const put = async (k: string) => { await store.put(++index, { key: b(k), value: b('v') }); };
+  const put = async (k: string) => {
+    await store.put(++index, { key: b(k), value: b('v') });
+  };
   return { store, hub, stream, put };
 }
 
 describe('watch stream', () => {
-  it('assigns IDs from 0, takes a client ID, and refuses a duplicate or an empty range with etcd\'s reasons', async () => {
+  it("assigns IDs from 0, takes a client ID, and refuses a duplicate or an empty range with etcd's reasons", async () => {
     const { stream, hub, put } = await setup();
     await put('x');
     const first = stream.create({ key: b('a') });
@@ -37,7 +39,7 @@ describe('watch stream', () => {
     hub.close();
   });
 
-  it('cancels a watch with a canceled response, ignores an unknown ID, and ends the watch\'s deliveries', async () => {
+  it("cancels a watch with a canceled response, ignores an unknown ID, and ends the watch's deliveries", async () => {
     const { stream, hub } = await setup();
     const created = stream.create({ key: b('a') });
     const pending = created.watch!.next();

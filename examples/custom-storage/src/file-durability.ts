@@ -32,7 +32,9 @@ export async function ensureDirectory(directory: string): Promise<void> {
   // mkdir names the topmost directory it made; each one made from there down needs its parent synced.
   let made = first;
   await fsyncDirectory(made);
-  for (const part of relative(first, directory).split(sep).filter((p) => p !== '')) {
+  for (const part of relative(first, directory)
+    .split(sep)
+    .filter((p) => p !== '')) {
     made = join(made, part);
     await fsyncDirectory(made);
   }

@@ -124,7 +124,8 @@ export class FileLogStore implements LogStore {
   }
 
   async entries(lo: number, hi: number, maxBytes = Infinity): Promise<Entry[]> {
-    if (lo < this.firstIndex() || hi > this.lastIndex() + 1 || lo > hi) throw new RangeError(`entries [${lo}, ${hi}) outside the log [${this.firstIndex()}, ${this.lastIndex() + 1})`);
+    if (lo < this.firstIndex() || hi > this.lastIndex() + 1 || lo > hi)
+      throw new RangeError(`entries [${lo}, ${hi}) outside the log [${this.firstIndex()}, ${this.lastIndex() + 1})`);
     const out: Entry[] = [];
     let size = 0;
     for (let i = lo; i < hi; i++) {
@@ -217,7 +218,10 @@ export class FileLogStore implements LogStore {
     if (this.closing !== undefined || this.handle === undefined) return Promise.reject(new Error(`${this.path}: the log store is not open`));
     let markWritten!: () => void;
     let failWritten!: (err: unknown) => void;
-    const written = new Promise<void>((resolve, reject) => { markWritten = resolve; failWritten = reject; });
+    const written = new Promise<void>((resolve, reject) => {
+      markWritten = resolve;
+      failWritten = reject;
+    });
     const durable = this.queue.then(async () => {
       if (this.failure !== undefined) throw this.failure;
       try {
@@ -248,7 +252,11 @@ export class FileLogStore implements LogStore {
       size += await writeFully(handle, compactFrame(live.offset, live.offsetTerm), size);
       for (let from = 0; from < live.entries.length;) {
         let to = from + 1;
-        for (let data = live.entries[from]!.data.byteLength; to < live.entries.length && data + live.entries[to]!.data.byteLength <= REWRITE_FRAME_DATA_BYTES; to++) {
+        for (
+          let data = live.entries[from]!.data.byteLength;
+          to < live.entries.length && data + live.entries[to]!.data.byteLength <= REWRITE_FRAME_DATA_BYTES;
+          to++
+        ) {
           data += live.entries[to]!.data.byteLength;
         }
         size += await writeFully(handle, appendFrame(live.entries.slice(from, to)), size);

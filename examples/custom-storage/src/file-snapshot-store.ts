@@ -3,7 +3,14 @@ import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promis
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { inject, injectable, optional } from 'inversify';
-import { CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, type SnapshotMeta, type SnapshotStore, type StoredSnapshot } from '@cairn/core';
+import {
+  CorruptStorageError,
+  decodeSnapshotMetaRecord,
+  encodeSnapshotMetaRecord,
+  type SnapshotMeta,
+  type SnapshotStore,
+  type StoredSnapshot,
+} from '@cairn/core';
 import { ensureDirectory, fsyncDirectory, writeFully } from './file-durability.js';
 import { FILE_SNAPSHOT_DIRECTORY, FILE_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
 
@@ -56,7 +63,9 @@ export class FileSnapshotStore implements SnapshotStore {
     this.seq = (await this.files()).reduce((m, f) => Math.max(m, f.seq + 1), 0);
   }
 
-  async close(): Promise<void> { /* every save closes its file */ }
+  async close(): Promise<void> {
+    /* every save closes its file */
+  }
 
   /** Snapshot files, most recently saved first. */
   private async files(): Promise<SnapshotFile[]> {
@@ -122,7 +131,8 @@ export class FileSnapshotStore implements SnapshotStore {
     const head = Buffer.alloc(4);
     await handle.read(head, 0, 4, 0);
     const metaBytes = head.readUInt32BE(0);
-    if (4 + metaBytes + TRAILER_BYTES > fileBytes) throw new CorruptStorageError(path, `metadata of ${metaBytes} bytes does not fit in a ${fileBytes}-byte file`);
+    if (4 + metaBytes + TRAILER_BYTES > fileBytes)
+      throw new CorruptStorageError(path, `metadata of ${metaBytes} bytes does not fit in a ${fileBytes}-byte file`);
     const record = Buffer.alloc(metaBytes);
     await handle.read(record, 0, metaBytes, 4);
     const meta = decodeSnapshotMetaRecord(record, path);
@@ -132,7 +142,12 @@ export class FileSnapshotStore implements SnapshotStore {
     const size = fileBytes - TRAILER_BYTES - start;
     if (trailer.readDoubleBE(4) !== size) throw new CorruptStorageError(path, `data is ${size} bytes, the trailer says ${trailer.readDoubleBE(4)}`);
     let crc = 0;
-    const read = (): AsyncIterable<Uint8Array> => (size === 0 ? (async function* () { /* empty */ })() : createReadStream(path, { start, end: start + size - 1 }));
+    const read = (): AsyncIterable<Uint8Array> =>
+      size === 0
+        ? (async function* () {
+            /* empty */
+          })()
+        : createReadStream(path, { start, end: start + size - 1 });
     for await (const chunk of read()) crc = crc32(chunk, crc);
     if (crc !== trailer.readUInt32BE(0)) throw new CorruptStorageError(path, 'data checksum mismatch');
     return { meta, size, read };

@@ -33,12 +33,21 @@ const fileStoragePlugin: CairnPlugin<FileStoragePluginOptions> = {
       additionalProperties: false,
       properties: {
         directory: {
-          type: 'string', minLength: 1, default: FILE_STORAGE_DEFAULTS.directory,
+          type: 'string',
+          minLength: 1,
+          default: FILE_STORAGE_DEFAULTS.directory,
           description: 'Directory of log.dat, stable and snapshots/; a relative path is resolved inside --data-dir.',
         },
-        retainSnapshots: { type: 'integer', minimum: 1, default: FILE_STORAGE_DEFAULTS.retainSnapshots, description: 'How many of the most recently saved snapshots to keep.' },
+        retainSnapshots: {
+          type: 'integer',
+          minimum: 1,
+          default: FILE_STORAGE_DEFAULTS.retainSnapshots,
+          description: 'How many of the most recently saved snapshots to keep.',
+        },
         logRewriteMinBytes: {
-          type: 'integer', minimum: 0, default: FILE_STORAGE_DEFAULTS.logRewriteMinBytes,
+          type: 'integer',
+          minimum: 0,
+          default: FILE_STORAGE_DEFAULTS.logRewriteMinBytes,
           description: 'Rewrite log.dat once a compaction leaves less than half of it live, if it has at least this many bytes.',
         },
       },

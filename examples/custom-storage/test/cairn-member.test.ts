@@ -47,10 +47,15 @@ function missingBuild(): string | undefined {
 
 function etcdctl(endpoint: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(ETCDCTL, ['--endpoints', endpoint, '--dial-timeout', '5s', '--command-timeout', '10s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      ETCDCTL,
+      ['--endpoints', endpoint, '--dial-timeout', '5s', '--command-timeout', '10s', ...args],
+      { env: { ...process.env, ETCDCTL_API: '3' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -66,13 +71,22 @@ async function keysUnder(endpoint: string, prefix: string): Promise<Map<string, 
   const reply = JSON.parse(await etcdctl(endpoint, ['get', prefix, '--prefix', '--write-out', 'json'])) as {
     kvs?: { key: string; value: string; create_revision: number; mod_revision: number; version: number }[];
   };
-  return new Map((reply.kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64').toString(), {
-    value: Buffer.from(kv.value, 'base64').toString(), create: kv.create_revision, mod: kv.mod_revision, version: kv.version,
-  }]));
+  return new Map(
+    (reply.kvs ?? []).map((kv) => [
+      Buffer.from(kv.key, 'base64').toString(),
+      {
+        value: Buffer.from(kv.value, 'base64').toString(),
+        create: kv.create_revision,
+        mod: kv.mod_revision,
+        version: kv.version,
+      },
+    ]),
+  );
 }
 
 const headerRevision = async (endpoint: string): Promise<number> =>
-  (JSON.parse(await etcdctl(endpoint, ['endpoint', 'status', '--write-out', 'json'])) as { Status: { header: { revision: number } } }[])[0]!.Status.header.revision;
+  (JSON.parse(await etcdctl(endpoint, ['endpoint', 'status', '--write-out', 'json'])) as { Status: { header: { revision: number } } }[])[0]!.Status.header
+    .revision;
 
 describe('a cairn member whose log, stable and snapshot stores come from the example, loaded by path (real process, real etcdctl)', function () {
   this.timeout(180_000);
@@ -108,11 +122,17 @@ describe('a cairn member whose log, stable and snapshot stores come from the exa
   function spawnCairn(config: string): ChildProcess {
     const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/(--conditions|-C)[= ]source\b/g, '').trim();
     const child = spawn(process.execPath, [join(packageRoot('@cairn/core')!, 'bin', 'cairn.js'), '--config-file', config], {
-      cwd: exampleDirectory, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      cwd: exampleDirectory,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: nodeOptions },
     });
     children.push(child);
-    child.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { output += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
     return child;
   }
 
@@ -139,32 +159,37 @@ describe('a cairn member whose log, stable and snapshot stores come from the exa
     const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     const endpoint = `127.0.0.1:${clientPort}`;
     const config = join(directory, 'cairn.yaml');
-    await writeFile(config, [
-      'name: n1',
-      `data-dir: ${join(directory, 'data')}`,
-      `listen-client-urls: http://${endpoint}`,
-      `advertise-client-urls: http://${endpoint}`,
-      `listen-peer-urls: http://127.0.0.1:${peerPort}`,
-      `initial-advertise-peer-urls: http://127.0.0.1:${peerPort}`,
-      `initial-cluster: n1=http://127.0.0.1:${peerPort}`,
-      'heartbeat-interval: 10',
-      'election-timeout: 100',
-      plugins,
-    ].join('\n'));
+    await writeFile(
+      config,
+      [
+        'name: n1',
+        `data-dir: ${join(directory, 'data')}`,
+        `listen-client-urls: http://${endpoint}`,
+        `advertise-client-urls: http://${endpoint}`,
+        `listen-peer-urls: http://127.0.0.1:${peerPort}`,
+        `initial-advertise-peer-urls: http://127.0.0.1:${peerPort}`,
+        `initial-cluster: n1=http://127.0.0.1:${peerPort}`,
+        'heartbeat-interval: 10',
+        'election-timeout: 100',
+        plugins,
+      ].join('\n'),
+    );
     return { directory, config, endpoint, clientPort };
   }
 
-  it('keeps every key and revision across a SIGTERM restart and a SIGKILL restart; log.dat lives in the example\'s directory and grows', async () => {
+  it("keeps every key and revision across a SIGTERM restart and a SIGKILL restart; log.dat lives in the example's directory and grows", async () => {
     // The three Raft stores from the example, by path; the backend from another plugin, by package name.
-    const { directory, config, endpoint, clientPort } = await memberDirectory([
-      'plugins:',
-      `  logStore: { use: "${exampleDirectory}" }`,
-      `  stableStore: { use: "${exampleDirectory}" }`,
-      `  snapshotStore: { use: "${exampleDirectory}", retainSnapshots: 3 }`,
-      '  backend: { use: "@cairn/storage-leveldb" }',
-      '  api:',
-      '    - { use: "@cairn/api-grpc" }',
-    ].join('\n'));
+    const { directory, config, endpoint, clientPort } = await memberDirectory(
+      [
+        'plugins:',
+        `  logStore: { use: "${exampleDirectory}" }`,
+        `  stableStore: { use: "${exampleDirectory}" }`,
+        `  snapshotStore: { use: "${exampleDirectory}", retainSnapshots: 3 }`,
+        '  backend: { use: "@cairn/storage-leveldb" }',
+        '  api:',
+        '    - { use: "@cairn/api-grpc" }',
+      ].join('\n'),
+    );
     const storeDirectory = join(directory, 'data', 'file-storage');
     const logFile = join(storeDirectory, 'log.dat');
 
@@ -206,17 +231,21 @@ describe('a cairn member whose log, stable and snapshot stores come from the exa
   });
 
   it('refuses an unknown option of the example plugin before starting, naming the config key (exit 2)', async () => {
-    const { config } = await memberDirectory([
-      'plugins:',
-      `  storage: { use: "@cairn/storage-leveldb" }`,
-      `  logStore: { use: "${exampleDirectory}", dir: "elsewhere" }`,
-      '  api:',
-      '    - { use: "@cairn/api-grpc" }',
-    ].join('\n'));
+    const { config } = await memberDirectory(
+      [
+        'plugins:',
+        `  storage: { use: "@cairn/storage-leveldb" }`,
+        `  logStore: { use: "${exampleDirectory}", dir: "elsewhere" }`,
+        '  api:',
+        '    - { use: "@cairn/api-grpc" }',
+      ].join('\n'),
+    );
     const child = spawnCairn(config);
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     expect(code, output).to.equal(2);
-    expect(output).to.match(/plugins\.logStore/).and.to.match(/dir/);
+    expect(output)
+      .to.match(/plugins\.logStore/)
+      .and.to.match(/dir/);
     console.log(`        refused: ${output.trim().split('\n')[0]}`);
   });
 });

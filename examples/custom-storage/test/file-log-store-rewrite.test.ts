@@ -26,7 +26,10 @@ async function assertHolds(store: LogStore, model: RewriteModel, what: string): 
   expect(store.firstIndex(), `firstIndex ${what}`).to.equal(model.offset + 1);
   expect(store.lastIndex(), `lastIndex ${what}`).to.equal(model.lastIndex);
   const got = await store.entries(store.firstIndex(), store.lastIndex() + 1);
-  expect(got.map((e) => [e.index, e.term]), `entries ${what}`).to.deep.equal(model.entries.map((e) => [e.index, e.term]));
+  expect(
+    got.map((e) => [e.index, e.term]),
+    `entries ${what}`,
+  ).to.deep.equal(model.entries.map((e) => [e.index, e.term]));
   got.forEach((e, i) => expect(Buffer.from(e.data).equals(Buffer.from(model.entries[i]!.data)), `data of entry ${e.index} ${what}`).to.equal(true));
 }
 
@@ -49,11 +52,19 @@ function startChild(command: string, args: string[]): Child {
     lines,
     pid: process_.pid!,
     stderr: '',
-    exited: new Promise((resolve) => process_.once('close', () => { exited = true; wake(); resolve(); })),
+    exited: new Promise((resolve) =>
+      process_.once('close', () => {
+        exited = true;
+        wake();
+        resolve();
+      }),
+    ),
     async acked(n) {
       while (lines.filter((l) => l.startsWith('ack ')).length < n) {
         if (exited) throw new Error(`the child exited after ${lines.length} lines: ${child.stderr.slice(-2000)}`);
-        await new Promise<void>((resolve) => { wake = resolve; });
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
       }
     },
   };
@@ -64,7 +75,9 @@ function startChild(command: string, args: string[]): Child {
     lines.push(...parts);
     wake();
   });
-  process_.stderr!.setEncoding('utf8').on('data', (text: string) => { child.stderr += text; });
+  process_.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    child.stderr += text;
+  });
   return child;
 }
 
@@ -192,9 +205,22 @@ describe('FileLogStore keeps its file bounded: a compaction that leaves it mostl
       const acknowledged = lastAck(child.lines);
       const store = await opened(dir, 0);
       const states = [modelAfter(ops, acknowledged), modelAfter(ops, acknowledged + 1)];
-      const matches = await Promise.all(states.map(async (model) => assertHolds(store, model, '').then(() => true, () => false)));
-      expect(matches.some((m) => m), `round ${round}: reopened after ${acknowledged} acks holds [${store.firstIndex()}, ${store.lastIndex()}]; expected the log after operation ${acknowledged} or ${acknowledged + 1}`).to.equal(true);
-      expect((await readdir(dir)).filter((n) => n !== 'log.dat'), 'files left after open').to.deep.equal([]);
+      const matches = await Promise.all(
+        states.map(async (model) =>
+          assertHolds(store, model, '').then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      expect(
+        matches.some((m) => m),
+        `round ${round}: reopened after ${acknowledged} acks holds [${store.firstIndex()}, ${store.lastIndex()}]; expected the log after operation ${acknowledged} or ${acknowledged + 1}`,
+      ).to.equal(true);
+      expect(
+        (await readdir(dir)).filter((n) => n !== 'log.dat'),
+        'files left after open',
+      ).to.deep.equal([]);
     }
   });
 
@@ -209,8 +235,20 @@ describe('FileLogStore keeps its file bounded: a compaction that leaves it mostl
     const traceFile = join(traces, 'strace.txt');
     const operations = 30;
     const child = startChild(strace, [
-      '-f', '-y', '-s', '65536', '--seccomp-bpf', '-o', traceFile, '-e', `trace=${FSYNC_TRACE_SYSCALLS.join(',')}`,
-      process.execPath, ...childExecArgv(), childPath, dir, String(operations),
+      '-f',
+      '-y',
+      '-s',
+      '65536',
+      '--seccomp-bpf',
+      '-o',
+      traceFile,
+      '-e',
+      `trace=${FSYNC_TRACE_SYSCALLS.join(',')}`,
+      process.execPath,
+      ...childExecArgv(),
+      childPath,
+      dir,
+      String(operations),
     ]);
     children.push(child);
     await child.exited;
@@ -230,7 +268,9 @@ describe('FileLogStore keeps its file bounded: a compaction that leaves it mostl
     for (const rename of renames) {
       const lastWrite = calls.filter((c) => /write/.test(c.name) && onFd(c, rewritePath) && c.exit < rename.enter).at(-1);
       expect(lastWrite, 'a write of the new file before its rename').to.not.equal(undefined);
-      const synced = calls.some((c) => /^f(data)?sync$/.test(c.name) && onFd(c, rewritePath) && c.enter > lastWrite!.exit && c.exit < rename.enter && c.result === '0');
+      const synced = calls.some(
+        (c) => /^f(data)?sync$/.test(c.name) && onFd(c, rewritePath) && c.enter > lastWrite!.exit && c.exit < rename.enter && c.result === '0',
+      );
       expect(synced, `the new file synced between its last write (line ${lastWrite!.exit}) and its rename (line ${rename.enter})`).to.equal(true);
       const ack = calls.find((c) => c.name === 'write' && c.args.startsWith('1<') && c.args.includes('"ack ') && c.enter > rename.exit);
       expect(ack, 'an ack after the rename').to.not.equal(undefined);

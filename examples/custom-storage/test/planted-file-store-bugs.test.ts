@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import {
-  checkLogStoreCorruption, checkLogStoreFsyncOrdering, checkLogStoreSurvivesSigkill, findStrace, STRACE_MISSING, type DiskStoreTarget,
+  checkLogStoreCorruption,
+  checkLogStoreFsyncOrdering,
+  checkLogStoreSurvivesSigkill,
+  findStrace,
+  STRACE_MISSING,
+  type DiskStoreTarget,
 } from '@cairn/core/testkit';
 
 // Each planted bug is a subclass overriding one protected seam of FileLogStore; the kit's check for

@@ -6,8 +6,15 @@ import plugin, { FILE_STORAGE_DEFAULTS, type FileStoragePluginOptions } from '..
 /** A PluginContext of a member whose data directory is `dataDir`, choosing this plugin for `ports`. */
 export function pluginContext(dataDir: string, ports: readonly PortName[]): PluginContext {
   return {
-    name: 'n1', clusterId: 'c0ffee0000000001', memberId: '0000000000000001', dataDir, ports,
-    listenClientUrls: [], listenPeerUrls: [], limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
+    name: 'n1',
+    clusterId: 'c0ffee0000000001',
+    memberId: '0000000000000001',
+    dataDir,
+    ports,
+    listenClientUrls: [],
+    listenPeerUrls: [],
+    limits: { maxRequestBytes: 1 << 20 },
+    logger: new MemoryLogger(),
   };
 }
 

@@ -3,7 +3,20 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Container } from 'inversify';
-import { BACKEND, CLOCK, EntryType, LOG_STORE, LOGGER, RANDOM, SNAPSHOT_STORE, STABLE_STORE, type CairnPlugin, type LogStore, type SnapshotStore, type StableStore } from '@cairn/core';
+import {
+  BACKEND,
+  CLOCK,
+  EntryType,
+  LOG_STORE,
+  LOGGER,
+  RANDOM,
+  SNAPSHOT_STORE,
+  STABLE_STORE,
+  type CairnPlugin,
+  type LogStore,
+  type SnapshotStore,
+  type StableStore,
+} from '@cairn/core';
 import { MemoryLogger, SeededRandom, VirtualClock } from '@cairn/core/testkit';
 import * as exported from '../src/index.js';
 import { FILE_STORAGE_DEFAULTS, FileLogStore, FileSnapshotStore, FileStableStore } from '../src/index.js';
@@ -48,7 +61,12 @@ describe('cairn-example-file-storage plugin', () => {
       for (const store of [log, stable, snapshots]) await store.open();
       if (incarnation === 0) {
         await log.append([{ index: 1, term: 1, type: EntryType.Normal, data: Uint8Array.of(7) }]);
-        await stable.save({ hardState: { term: 4, vote: '0000000000000001', commit: 1 }, confState: { voters: ['0000000000000001'], learners: [] }, clusterId: 'c0ffee0000000001', memberId: '0000000000000001' });
+        await stable.save({
+          hardState: { term: 4, vote: '0000000000000001', commit: 1 },
+          confState: { voters: ['0000000000000001'], learners: [] },
+          clusterId: 'c0ffee0000000001',
+          memberId: '0000000000000001',
+        });
       } else {
         expect([log.lastIndex(), (await stable.load())?.hardState.term]).to.deep.equal([1, 4]);
       }

@@ -2,8 +2,7 @@ import { EntryType, type Entry, type LogStore } from '@cairn/core';
 
 /** One operation of the rewrite workload. */
 export type RewriteOperation =
-  | { readonly kind: 'append'; readonly entries: readonly Entry[] }
-  | { readonly kind: 'compact'; readonly index: number; readonly term: number };
+  { readonly kind: 'append'; readonly entries: readonly Entry[] } | { readonly kind: 'compact'; readonly index: number; readonly term: number };
 
 const ENTRIES_PER_APPEND = 30;
 const ENTRY_BYTES = 1500;
@@ -53,7 +52,12 @@ export function rewriteWorkload(count: number): RewriteOperation[] {
       const from = model.lastIndex + 1;
       op = {
         kind: 'append',
-        entries: Array.from({ length: ENTRIES_PER_APPEND }, (_, i) => ({ index: from + i, term: TERM, type: EntryType.Normal, data: tagged(`${rewriteTag(n)}${i};`, ENTRY_BYTES) })),
+        entries: Array.from({ length: ENTRIES_PER_APPEND }, (_, i) => ({
+          index: from + i,
+          term: TERM,
+          type: EntryType.Normal,
+          data: tagged(`${rewriteTag(n)}${i};`, ENTRY_BYTES),
+        })),
       };
     }
     model.apply(op);

@@ -12,7 +12,7 @@ describe('an extension plugin contributes a health check and a metric', function
   const dirs = new TemporaryDirectories('cairn-health-example');
   after(() => dirs.removeAll());
 
-  it('is loaded by path from the config, and its check and metric are served with the kernel\'s own', async () => {
+  it("is loaded by path from the config, and its check and metric are served with the kernel's own", async () => {
     const member = await startTestMember({
       dataDir: await dirs.make(),
       config: { plugins: { extensions: [{ use: pluginDirectory, minFreeBytes: 1 }] } },
@@ -49,7 +49,10 @@ describe('an extension plugin contributes a health check and a metric', function
     const failure = await startTestMember({
       dataDir: await dirs.make(),
       config: { plugins: { extensions: [{ use: pluginDirectory, minFreeBytes: -1 }] } },
-    }).then(() => undefined, (err: unknown) => err as Error);
+    }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
     expect(failure?.message).to.match(/^config: plugins\.extensions\[0\]\.minFreeBytes/);
   });
 });

@@ -21,7 +21,8 @@ interface Run {
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((done) => {
     execFile(command, args, { env, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }));
+      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
   });
 }
 
@@ -60,8 +61,12 @@ describe('examples/three-node-local: start.sh starts three members that form one
     // The built command loads built plugins, as an operator's would: no `source` condition.
     const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/(--conditions|-C)[= ]source\b/g, '').trim();
     env = {
-      ...process.env, NODE_OPTIONS: nodeOptions, ETCDCTL_API: '3',
-      CLUSTER_DIR: dir, CLIENT_PORTS: clientPorts.join(' '), PEER_PORTS: ports.slice(3).join(' '),
+      ...process.env,
+      NODE_OPTIONS: nodeOptions,
+      ETCDCTL_API: '3',
+      CLUSTER_DIR: dir,
+      CLIENT_PORTS: clientPorts.join(' '),
+      PEER_PORTS: ports.slice(3).join(' '),
     };
     const started = await run(join(exampleDirectory, 'start.sh'), [], env);
     if (started.code !== 0) throw new Error(`start.sh failed (${started.code}):\n${started.stdout}${started.stderr}`);
@@ -117,9 +122,19 @@ describe('examples/three-node-local: start.sh starts three members that form one
       expect(r.code, r.stderr).to.equal(0);
       lists.push(r.stdout);
       // "ID, started, NAME, PEER URLS, CLIENT URLS, IS LEARNER"
-      const rows = r.stdout.trim().split('\n').map((line) => line.split(', ')).sort((a, b) => a[2]!.localeCompare(b[2]!));
-      expect(rows.map((row) => row[2]), `member list on ${endpoint}`).to.deep.equal([...MEMBERS]);
-      expect(rows.map((row) => row[4]), `client URLs in member list on ${endpoint}`).to.deep.equal(endpoints.map((e) => `http://${e}`));
+      const rows = r.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(', '))
+        .sort((a, b) => a[2]!.localeCompare(b[2]!));
+      expect(
+        rows.map((row) => row[2]),
+        `member list on ${endpoint}`,
+      ).to.deep.equal([...MEMBERS]);
+      expect(
+        rows.map((row) => row[4]),
+        `client URLs in member list on ${endpoint}`,
+      ).to.deep.equal(endpoints.map((e) => `http://${e}`));
     }
     expect(lists[1]).to.equal(lists[0]);
     expect(lists[2]).to.equal(lists[0]);

@@ -4,7 +4,11 @@ import { headerToWire } from './kv-codec.js';
 import { memberIdFromWire, memberIdToWire } from './member-id.js';
 import { unaryHandler } from './unary-handler.js';
 import type {
-  WireMember, WireMemberAddRequest, WireMemberIdRequest, WireMemberListRequest, WireMembersResponse,
+  WireMember,
+  WireMemberAddRequest,
+  WireMemberIdRequest,
+  WireMemberListRequest,
+  WireMembersResponse,
   WireMemberUpdateRequest,
 } from './wire-types.js';
 
@@ -33,12 +37,16 @@ export function clusterHandlers(cluster: ClusterService): UntypedServiceImplemen
       return { header: headerToWire(response.header), members: response.members.map(memberToWire) };
     }),
     MemberAdd: unaryHandler(async (request: WireMemberAddRequest): Promise<WireMembersResponse> =>
-      changeToWire(await cluster.memberAdd(request.peerURLs, request.isLearner), true)),
+      changeToWire(await cluster.memberAdd(request.peerURLs, request.isLearner), true),
+    ),
     MemberRemove: unaryHandler(async (request: WireMemberIdRequest): Promise<WireMembersResponse> =>
-      changeToWire(await cluster.memberRemove(memberIdFromWire(request.ID)), false)),
+      changeToWire(await cluster.memberRemove(memberIdFromWire(request.ID)), false),
+    ),
     MemberUpdate: unaryHandler(async (request: WireMemberUpdateRequest): Promise<WireMembersResponse> =>
-      changeToWire(await cluster.memberUpdate(memberIdFromWire(request.ID), request.peerURLs), false)),
+      changeToWire(await cluster.memberUpdate(memberIdFromWire(request.ID), request.peerURLs), false),
+    ),
     MemberPromote: unaryHandler(async (request: WireMemberIdRequest): Promise<WireMembersResponse> =>
-      changeToWire(await cluster.memberPromote(memberIdFromWire(request.ID)), false)),
+      changeToWire(await cluster.memberPromote(memberIdFromWire(request.ID)), false),
+    ),
   };
 }

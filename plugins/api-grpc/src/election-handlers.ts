@@ -6,14 +6,38 @@ import { headerToWire, keyValueToWire } from './kv-codec.js';
 import { unaryHandler } from './unary-handler.js';
 import type { WireKeyValue, WireResponseHeader } from './wire-types.js';
 
-interface WireLeaderKey { name: Buffer; key: Buffer; rev: string; lease: string }
-interface WireCampaignRequest { name: Buffer; lease: string; value: Buffer }
-interface WireCampaignResponse { header: WireResponseHeader; leader: WireLeaderKey }
-interface WireProclaimRequest { leader: WireLeaderKey | null; value: Buffer }
-interface WireLeaderRequest { name: Buffer }
-interface WireLeaderResponse { header: WireResponseHeader; kv: WireKeyValue }
-interface WireResignRequest { leader: WireLeaderKey | null }
-interface WireHeaderOnly { header: WireResponseHeader }
+interface WireLeaderKey {
+  name: Buffer;
+  key: Buffer;
+  rev: string;
+  lease: string;
+}
+interface WireCampaignRequest {
+  name: Buffer;
+  lease: string;
+  value: Buffer;
+}
+interface WireCampaignResponse {
+  header: WireResponseHeader;
+  leader: WireLeaderKey;
+}
+interface WireProclaimRequest {
+  leader: WireLeaderKey | null;
+  value: Buffer;
+}
+interface WireLeaderRequest {
+  name: Buffer;
+}
+interface WireLeaderResponse {
+  header: WireResponseHeader;
+  kv: WireKeyValue;
+}
+interface WireResignRequest {
+  leader: WireLeaderKey | null;
+}
+interface WireHeaderOnly {
+  header: WireResponseHeader;
+}
 
 function leaderFromWire(wire: WireLeaderKey | null | undefined): LeaderKey | undefined {
   if (wire === null || wire === undefined) return undefined;
@@ -50,8 +74,9 @@ export function electionHandlers(election: ElectionService): UntypedServiceImple
       const won = await election.campaign(request.name, BigInt(request.lease), request.value, signalOf(call));
       return { header: headerToWire(won.header), leader: leaderToWire(won.leader) };
     }),
-    Proclaim: unaryHandler(async (request: WireProclaimRequest): Promise<WireHeaderOnly> =>
-      ({ header: headerToWire((await election.proclaim(leaderFromWire(request.leader), request.value)).header) })),
+    Proclaim: unaryHandler(async (request: WireProclaimRequest): Promise<WireHeaderOnly> => ({
+      header: headerToWire((await election.proclaim(leaderFromWire(request.leader), request.value)).header),
+    })),
     Leader: unaryHandler(async (request: WireLeaderRequest): Promise<WireLeaderResponse> => {
       const r = await election.leader(request.name);
       return { header: headerToWire(r.header), kv: keyValueToWire(r.kv) };
@@ -59,7 +84,8 @@ export function electionHandlers(election: ElectionService): UntypedServiceImple
     Observe: (call: ServerWritableStream<WireLeaderRequest, WireLeaderResponse>): void => {
       void streamObserve(election, call);
     },
-    Resign: unaryHandler(async (request: WireResignRequest): Promise<WireHeaderOnly> =>
-      ({ header: headerToWire((await election.resign(leaderFromWire(request.leader))).header) })),
+    Resign: unaryHandler(async (request: WireResignRequest): Promise<WireHeaderOnly> => ({
+      header: headerToWire((await election.resign(leaderFromWire(request.leader))).header),
+    })),
   };
 }

@@ -32,10 +32,10 @@ let cached: protoLoader.PackageDefinition | undefined;
 
 /** etcd's v3 API (etcdserverpb with mvccpb and authpb) and its Lock and Election services, loaded once. */
 export function etcdPackageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync(
-    ['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'],
-    { ...ETCD_PROTO_LOADER_OPTIONS, includeDirs: [etcdProtoDir()] },
-  );
+  cached ??= protoLoader.loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], {
+    ...ETCD_PROTO_LOADER_OPTIONS,
+    includeDirs: [etcdProtoDir()],
+  });
   return cached;
 }
 

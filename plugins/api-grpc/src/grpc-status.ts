@@ -3,8 +3,7 @@ import { EtcdError } from '@cairn/core';
 
 function isEtcdError(err: unknown): err is EtcdError {
   // Duck-typed as well, in case two copies of @cairn/core are loaded (sources and build).
-  return err instanceof EtcdError
-    || (err instanceof Error && err.name === 'EtcdError' && typeof (err as { code?: unknown }).code === 'number');
+  return err instanceof EtcdError || (err instanceof Error && err.name === 'EtcdError' && typeof (err as { code?: unknown }).code === 'number');
 }
 
 /**
@@ -21,4 +20,3 @@ export function toGrpcStatus(err: unknown): ServiceError {
   serviceError.metadata = new Metadata();
   return serviceError;
 }
-

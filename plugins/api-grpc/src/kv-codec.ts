@@ -1,12 +1,35 @@
 import type {
-  Compare, CompactionRequest, DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse,
-  RangeRequest, RangeResponse, RequestOp, ResponseHeader, ResponseOp, TxnRequest, TxnResponse,
+  Compare,
+  CompactionRequest,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  KeyValue,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  RequestOp,
+  ResponseHeader,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
 } from '@cairn/core';
 import { CompareTarget, EtcdError, GrpcCode } from '@cairn/core';
 import type {
-  WireCompactionRequest, WireCompare, WireDeleteRangeRequest, WireDeleteRangeResponse, WireKeyValue,
-  WirePutRequest, WirePutResponse, WireRangeRequest, WireRangeResponse, WireRequestOp, WireResponseHeader,
-  WireResponseOp, WireTxnRequest, WireTxnResponse,
+  WireCompactionRequest,
+  WireCompare,
+  WireDeleteRangeRequest,
+  WireDeleteRangeResponse,
+  WireKeyValue,
+  WirePutRequest,
+  WirePutResponse,
+  WireRangeRequest,
+  WireRangeResponse,
+  WireRequestOp,
+  WireResponseHeader,
+  WireResponseOp,
+  WireTxnRequest,
+  WireTxnResponse,
 } from './wire-types.js';
 
 /*
@@ -112,23 +135,34 @@ export function deleteRangeResponseToWire(response: DeleteRangeResponse): WireDe
 export function compareFromWire(wire: WireCompare): Compare {
   const head = { result: wire.result, key: wire.key, ...(wire.range_end.length > 0 ? { rangeEnd: wire.range_end } : {}) };
   switch (wire.target) {
-    case CompareTarget.Version: return { ...head, target: CompareTarget.Version, version: int(wire.version) };
-    case CompareTarget.Create: return { ...head, target: CompareTarget.Create, createRevision: int(wire.create_revision) };
-    case CompareTarget.Mod: return { ...head, target: CompareTarget.Mod, modRevision: int(wire.mod_revision) };
-    case CompareTarget.Value: return { ...head, target: CompareTarget.Value, value: wire.value ?? EMPTY };
-    case CompareTarget.Lease: return { ...head, target: CompareTarget.Lease, lease: BigInt(wire.lease === undefined || wire.lease === '' ? 0 : wire.lease) };
-    default: throw new RangeError(`unknown compare target ${wire.target}`);
+    case CompareTarget.Version:
+      return { ...head, target: CompareTarget.Version, version: int(wire.version) };
+    case CompareTarget.Create:
+      return { ...head, target: CompareTarget.Create, createRevision: int(wire.create_revision) };
+    case CompareTarget.Mod:
+      return { ...head, target: CompareTarget.Mod, modRevision: int(wire.mod_revision) };
+    case CompareTarget.Value:
+      return { ...head, target: CompareTarget.Value, value: wire.value ?? EMPTY };
+    case CompareTarget.Lease:
+      return { ...head, target: CompareTarget.Lease, lease: BigInt(wire.lease === undefined || wire.lease === '' ? 0 : wire.lease) };
+    default:
+      throw new RangeError(`unknown compare target ${wire.target}`);
   }
 }
 
 function requestOpFromWire(wire: WireRequestOp): RequestOp {
   switch (wire.request) {
-    case 'request_range': return { requestRange: rangeRequestFromWire(wire.request_range!) };
-    case 'request_put': return { requestPut: putRequestFromWire(wire.request_put!) };
-    case 'request_delete_range': return { requestDeleteRange: deleteRangeRequestFromWire(wire.request_delete_range!) };
-    case 'request_txn': return { requestTxn: txnRequestFromWire(wire.request_txn!) };
+    case 'request_range':
+      return { requestRange: rangeRequestFromWire(wire.request_range!) };
+    case 'request_put':
+      return { requestPut: putRequestFromWire(wire.request_put!) };
+    case 'request_delete_range':
+      return { requestDeleteRange: deleteRangeRequestFromWire(wire.request_delete_range!) };
+    case 'request_txn':
+      return { requestTxn: txnRequestFromWire(wire.request_txn!) };
     // etcd answers an op with nothing set with an empty response op; the core's types have no such op.
-    default: throw new EtcdError(GrpcCode.InvalidArgument, 'etcdserver: txn request op has no request set');
+    default:
+      throw new EtcdError(GrpcCode.InvalidArgument, 'etcdserver: txn request op has no request set');
   }
 }
 

@@ -1,15 +1,30 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { EtcdErrors, type KvService } from '@cairn/core';
 import {
-  compactionRequestFromWire, deleteRangeRequestFromWire, deleteRangeResponseToWire, headerToWire,
-  putRequestFromWire, putResponseToWire, rangeRequestFromWire, rangeResponseToWire, txnRequestFromWire,
+  compactionRequestFromWire,
+  deleteRangeRequestFromWire,
+  deleteRangeResponseToWire,
+  headerToWire,
+  putRequestFromWire,
+  putResponseToWire,
+  rangeRequestFromWire,
+  rangeResponseToWire,
+  txnRequestFromWire,
   txnResponseToWire,
 } from './kv-codec.js';
 import { encodedSize } from './request-size.js';
 import { unaryHandler } from './unary-handler.js';
 import type {
-  WireCompactionRequest, WireDeleteRangeRequest, WireDeleteRangeResponse, WireHeaderOnlyResponse, WirePutRequest,
-  WirePutResponse, WireRangeRequest, WireRangeResponse, WireTxnRequest, WireTxnResponse,
+  WireCompactionRequest,
+  WireDeleteRangeRequest,
+  WireDeleteRangeResponse,
+  WireHeaderOnlyResponse,
+  WirePutRequest,
+  WirePutResponse,
+  WireRangeRequest,
+  WireRangeResponse,
+  WireTxnRequest,
+  WireTxnResponse,
 } from './wire-types.js';
 
 /**
@@ -21,8 +36,7 @@ export function kvHandlers(kv: KvService, maxRequestBytes: number): UntypedServi
     if (encodedSize(request) > maxRequestBytes) throw EtcdErrors.requestTooLarge();
   };
   return {
-    Range: unaryHandler(async (request: WireRangeRequest): Promise<WireRangeResponse> =>
-      rangeResponseToWire(await kv.range(rangeRequestFromWire(request)))),
+    Range: unaryHandler(async (request: WireRangeRequest): Promise<WireRangeResponse> => rangeResponseToWire(await kv.range(rangeRequestFromWire(request)))),
     Put: unaryHandler(async (request: WirePutRequest): Promise<WirePutResponse> => {
       checkSize(request);
       return putResponseToWire(await kv.put(putRequestFromWire(request)));

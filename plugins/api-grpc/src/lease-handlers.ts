@@ -3,8 +3,13 @@ import type { LeaseService } from '@cairn/core';
 import { toGrpcStatus } from './grpc-status.js';
 import { headerToWire } from './kv-codec.js';
 import type {
-  WireLeaseGrantRequest, WireLeaseGrantResponse, WireLeaseIdRequest, WireLeaseKeepAliveResponse, WireLeaseLeasesResponse,
-  WireLeaseTimeToLiveRequest, WireLeaseTimeToLiveResponse,
+  WireLeaseGrantRequest,
+  WireLeaseGrantResponse,
+  WireLeaseIdRequest,
+  WireLeaseKeepAliveResponse,
+  WireLeaseLeasesResponse,
+  WireLeaseTimeToLiveRequest,
+  WireLeaseTimeToLiveResponse,
 } from './lease-wire-types.js';
 import { unaryHandler } from './unary-handler.js';
 import type { WireHeaderOnlyResponse } from './wire-types.js';
@@ -60,13 +65,18 @@ export function leaseHandlers(lease: LeaseService): UntypedServiceImplementation
       const granted = await lease.grant(Number(request.TTL || '0'), int64(request.ID));
       return { header: headerToWire(granted.header), ID: idToWire(granted.id), TTL: granted.ttl, error: '' };
     }),
-    LeaseRevoke: unaryHandler(async (request: WireLeaseIdRequest): Promise<WireHeaderOnlyResponse> =>
-      ({ header: headerToWire((await lease.revoke(int64(request.ID))).header) })),
+    LeaseRevoke: unaryHandler(async (request: WireLeaseIdRequest): Promise<WireHeaderOnlyResponse> => ({
+      header: headerToWire((await lease.revoke(int64(request.ID))).header),
+    })),
     LeaseKeepAlive: (call: ServerDuplexStream<WireLeaseIdRequest, WireLeaseKeepAliveResponse>): void => serveKeepAlives(lease, call),
     LeaseTimeToLive: unaryHandler(async (request: WireLeaseTimeToLiveRequest): Promise<WireLeaseTimeToLiveResponse> => {
       const answer = await lease.timeToLive(int64(request.ID), request.keys);
       return {
-        header: headerToWire(answer.header), ID: idToWire(answer.id), TTL: answer.ttl, grantedTTL: answer.grantedTtl, keys: [...answer.keys],
+        header: headerToWire(answer.header),
+        ID: idToWire(answer.id),
+        TTL: answer.ttl,
+        grantedTTL: answer.grantedTtl,
+        keys: [...answer.keys],
       };
     }),
     LeaseLeases: unaryHandler(async (): Promise<WireLeaseLeasesResponse> => {

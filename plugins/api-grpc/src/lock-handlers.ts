@@ -5,10 +5,20 @@ import { headerToWire } from './kv-codec.js';
 import { unaryHandler } from './unary-handler.js';
 import type { WireResponseHeader } from './wire-types.js';
 
-interface WireLockRequest { name: Buffer; lease: string }
-interface WireLockResponse { header: WireResponseHeader; key: Buffer }
-interface WireUnlockRequest { key: Buffer }
-interface WireUnlockResponse { header: WireResponseHeader }
+interface WireLockRequest {
+  name: Buffer;
+  lease: string;
+}
+interface WireLockResponse {
+  header: WireResponseHeader;
+  key: Buffer;
+}
+interface WireUnlockRequest {
+  key: Buffer;
+}
+interface WireUnlockResponse {
+  header: WireResponseHeader;
+}
 
 /** etcd's Lock service (v3lockpb.Lock) over the core's LockService; a Lock call waits until held. */
 export function lockHandlers(lock: LockService): UntypedServiceImplementation {
@@ -17,7 +27,8 @@ export function lockHandlers(lock: LockService): UntypedServiceImplementation {
       const held = await lock.lock(request.name, BigInt(request.lease), signalOf(call));
       return { header: headerToWire(held.header), key: Buffer.from(held.key) };
     }),
-    Unlock: unaryHandler(async (request: WireUnlockRequest): Promise<WireUnlockResponse> =>
-      ({ header: headerToWire((await lock.unlock(request.key)).header) })),
+    Unlock: unaryHandler(async (request: WireUnlockRequest): Promise<WireUnlockResponse> => ({
+      header: headerToWire((await lock.unlock(request.key)).header),
+    })),
   };
 }

@@ -6,8 +6,16 @@ import { memberIdFromWire, memberIdToWire } from './member-id.js';
 import { snapshotMessages } from './snapshot-messages.js';
 import { unaryHandler } from './unary-handler.js';
 import type {
-  WireAlarmRequest, WireAlarmResponse, WireEmpty, WireHashKvRequest, WireHashKvResponse, WireHashResponse,
-  WireHeaderOnlyResponse, WireMoveLeaderRequest, WireSnapshotResponse, WireStatusResponse,
+  WireAlarmRequest,
+  WireAlarmResponse,
+  WireEmpty,
+  WireHashKvRequest,
+  WireHashKvResponse,
+  WireHashResponse,
+  WireHeaderOnlyResponse,
+  WireMoveLeaderRequest,
+  WireSnapshotResponse,
+  WireStatusResponse,
 } from './wire-types.js';
 
 /** Resolves when the stream can take more, or when the client went away. */
@@ -70,8 +78,7 @@ export function maintenanceHandlers(maintenance: MaintenanceService): UntypedSer
         hash_revision: revision > 0 ? revision : hashed.header.revision,
       };
     }),
-    Defragment: unaryHandler(async (): Promise<WireHeaderOnlyResponse> =>
-      ({ header: headerToWire((await maintenance.defragment()).header) })),
+    Defragment: unaryHandler(async (): Promise<WireHeaderOnlyResponse> => ({ header: headerToWire((await maintenance.defragment()).header) })),
     Alarm: unaryHandler(async (request: WireAlarmRequest): Promise<WireAlarmResponse> => {
       const response = await maintenance.alarm(request.action, memberIdFromWire(request.memberID), request.alarm);
       return {
@@ -79,8 +86,9 @@ export function maintenanceHandlers(maintenance: MaintenanceService): UntypedSer
         alarms: response.alarms.map((a) => ({ memberID: memberIdToWire(a.memberId), alarm: a.alarm })),
       };
     }),
-    MoveLeader: unaryHandler(async (request: WireMoveLeaderRequest): Promise<WireHeaderOnlyResponse> =>
-      ({ header: headerToWire((await maintenance.moveLeader(memberIdFromWire(request.targetID))).header) })),
+    MoveLeader: unaryHandler(async (request: WireMoveLeaderRequest): Promise<WireHeaderOnlyResponse> => ({
+      header: headerToWire((await maintenance.moveLeader(memberIdFromWire(request.targetID))).header),
+    })),
     Snapshot: (call: ServerWritableStream<WireEmpty, WireSnapshotResponse>): void => {
       void streamSnapshot(maintenance, call);
     },

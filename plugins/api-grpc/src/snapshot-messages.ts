@@ -11,9 +11,7 @@ export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
  * `remaining_bytes` counts the bytes already read but not yet sent (a lower bound); it is exact
  * from the moment the data has ended and 0 on the last data blob and on the digest.
  */
-export async function* snapshotMessages(
-  data: AsyncIterable<Uint8Array>, header: WireResponseHeader,
-): AsyncGenerator<WireSnapshotResponse> {
+export async function* snapshotMessages(data: AsyncIterable<Uint8Array>, header: WireResponseHeader): AsyncGenerator<WireSnapshotResponse> {
   const sha256 = createHash('sha256');
   let pending: Buffer[] = [];
   let pendingBytes = 0;

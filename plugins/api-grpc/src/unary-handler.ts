@@ -13,6 +13,9 @@ export function unaryHandler<Request, Response>(
       callback(toGrpcStatus(err));
       return;
     }
-    pending.then((response) => callback(null, response), (err: unknown) => callback(toGrpcStatus(err)));
+    pending.then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toGrpcStatus(err)),
+    );
   };
 }

@@ -22,8 +22,14 @@ const bytesField = (length: number): number => (length === 0 ? 0 : 1 + varintSiz
 const messageField = (length: number): number => 1 + varintSize(length) + length;
 
 function keyValueSize(kv: WireKeyValue): number {
-  return bytesField(kv.key.length) + intField(kv.create_revision) + intField(kv.mod_revision) + intField(kv.version)
-    + bytesField(kv.value.length) + intField(kv.lease);
+  return (
+    bytesField(kv.key.length) +
+    intField(kv.create_revision) +
+    intField(kv.mod_revision) +
+    intField(kv.version) +
+    bytesField(kv.value.length) +
+    intField(kv.lease)
+  );
 }
 
 export function eventSize(e: WireEvent): number {
@@ -36,8 +42,15 @@ function headerSize(h: WireResponseHeader): number {
 
 /** The encoded size of a WatchResponse without its events (fragment counted as set). */
 function baseSize(r: WireWatchResponse): number {
-  return messageField(headerSize(r.header)) + intField(r.watch_id) + (r.created ? 2 : 0) + (r.canceled ? 2 : 0)
-    + intField(r.compact_revision) + bytesField(Buffer.byteLength(r.cancel_reason)) + 2;
+  return (
+    messageField(headerSize(r.header)) +
+    intField(r.watch_id) +
+    (r.created ? 2 : 0) +
+    (r.canceled ? 2 : 0) +
+    intField(r.compact_revision) +
+    bytesField(Buffer.byteLength(r.cancel_reason)) +
+    2
+  );
 }
 
 /** Encoded size of the whole response (for tests and the no-split check). */

@@ -25,7 +25,11 @@ class WatchStreamHandler {
   private done = false;
   private batching = false;
 
-  constructor(private readonly call: WatchCall, private readonly session: WatchSession, private readonly maxRequestBytes: number) {}
+  constructor(
+    private readonly call: WatchCall,
+    private readonly session: WatchSession,
+    private readonly maxRequestBytes: number,
+  ) {}
 
   start(): void {
     const call = this.call;

@@ -129,10 +129,20 @@ export interface WireMember {
   isLearner: boolean;
 }
 
-export interface WireMemberListRequest { linearizable: boolean }
-export interface WireMemberAddRequest { peerURLs: string[]; isLearner: boolean }
-export interface WireMemberIdRequest { ID: string }
-export interface WireMemberUpdateRequest { ID: string; peerURLs: string[] }
+export interface WireMemberListRequest {
+  linearizable: boolean;
+}
+export interface WireMemberAddRequest {
+  peerURLs: string[];
+  isLearner: boolean;
+}
+export interface WireMemberIdRequest {
+  ID: string;
+}
+export interface WireMemberUpdateRequest {
+  ID: string;
+  peerURLs: string[];
+}
 
 export interface WireMembersResponse {
   header: WireResponseHeader;
@@ -153,7 +163,9 @@ export interface WireStatusResponse {
   isLearner: boolean;
 }
 
-export interface WireHashKvRequest { revision: string }
+export interface WireHashKvRequest {
+  revision: string;
+}
 
 export interface WireHashKvResponse {
   header: WireResponseHeader;
@@ -167,11 +179,23 @@ export interface WireHashResponse {
   hash: number;
 }
 
-export interface WireAlarmRequest { action: number; memberID: string; alarm: number }
-export interface WireAlarmMember { memberID: string; alarm: number }
-export interface WireAlarmResponse { header: WireResponseHeader; alarms: WireAlarmMember[] }
+export interface WireAlarmRequest {
+  action: number;
+  memberID: string;
+  alarm: number;
+}
+export interface WireAlarmMember {
+  memberID: string;
+  alarm: number;
+}
+export interface WireAlarmResponse {
+  header: WireResponseHeader;
+  alarms: WireAlarmMember[];
+}
 
-export interface WireMoveLeaderRequest { targetID: string }
+export interface WireMoveLeaderRequest {
+  targetID: string;
+}
 
 export interface WireSnapshotResponse {
   header: WireResponseHeader;

@@ -12,9 +12,12 @@ const ETCDCTL = '/usr/bin/etcdctl';
 /** Runs etcdctl (v3 API) against `endpoint`; resolves stdout, rejects with stderr. */
 function etcdctl(endpoint: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(ETCDCTL, [`--endpoints=${endpoint}`, '--dial-timeout=3s', '--command-timeout=5s', ...args],
+    execFile(
+      ETCDCTL,
+      [`--endpoints=${endpoint}`, '--dial-timeout=3s', '--command-timeout=5s', ...args],
       { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 15000 },
-      (err, stdout, stderr) => (err !== null ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+      (err, stdout, stderr) => (err !== null ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
   });
 }
 
@@ -40,7 +43,9 @@ describe('gRPC frontend: the real etcdctl', function () {
   it('put and get -w json', async () => {
     expect((await etcdctl(harness.address, ['put', 'foo', 'bar'])).trim()).to.equal('OK');
     const got = JSON.parse(await etcdctl(harness.address, ['get', 'foo', '-w', 'json'])) as {
-      header: Record<string, number>; kvs: { key: string; value: string; version: number }[]; count: number;
+      header: Record<string, number>;
+      kvs: { key: string; value: string; version: number }[];
+      count: number;
     };
     expect(got.header).to.deep.include({ revision: 2, raft_term: 2 });
     expect(BigInt(got.header['member_id']!)).to.be.a('bigint');
@@ -50,7 +55,10 @@ describe('gRPC frontend: the real etcdctl', function () {
   });
 
   it('reports the etcd error message of a failed request', async () => {
-    const err = await etcdctl(harness.address, ['get', 'k', '--rev', '99']).then(() => 'succeeded', (e: Error) => e.message);
+    const err = await etcdctl(harness.address, ['get', 'k', '--rev', '99']).then(
+      () => 'succeeded',
+      (e: Error) => e.message,
+    );
     expect(err).to.contain('etcdserver: mvcc: required revision is a future revision');
   });
 

@@ -52,7 +52,10 @@ export async function startHarness(options: Partial<GrpcFrontendOptions> = {}): 
   };
   const clients: RawClient[] = [];
   return {
-    services, frontend, address, port,
+    services,
+    frontend,
+    address,
+    port,
     client(service) {
       const client = new RawClient(new loaded.etcdserverpb[service]!(address, grpc.credentials.createInsecure()));
       clients.push(client);

@@ -37,12 +37,34 @@ describe('gRPC frontend: KV', () => {
   it('passes every RangeRequest option to the service, leaving proto3 defaults out', async () => {
     await kv.call('Put', { key: b('k'), value: b('v') });
     await kv.call('Range', {
-      key: b('a'), range_end: b('z'), limit: 5, revision: 2, sort_order: 2, sort_target: 4, serializable: true,
-      keys_only: true, count_only: true, min_mod_revision: 1, max_mod_revision: 9, min_create_revision: 2, max_create_revision: 8,
+      key: b('a'),
+      range_end: b('z'),
+      limit: 5,
+      revision: 2,
+      sort_order: 2,
+      sort_target: 4,
+      serializable: true,
+      keys_only: true,
+      count_only: true,
+      min_mod_revision: 1,
+      max_mod_revision: 9,
+      min_create_revision: 2,
+      max_create_revision: 8,
     });
     expect(harness.services.requests.at(-1)).to.deep.equal({
-      key: b('a'), rangeEnd: b('z'), limit: 5, revision: 2, sortOrder: SortOrder.Descend, sortTarget: SortTarget.Value,
-      serializable: true, keysOnly: true, countOnly: true, minModRevision: 1, maxModRevision: 9, minCreateRevision: 2, maxCreateRevision: 8,
+      key: b('a'),
+      rangeEnd: b('z'),
+      limit: 5,
+      revision: 2,
+      sortOrder: SortOrder.Descend,
+      sortTarget: SortTarget.Value,
+      serializable: true,
+      keysOnly: true,
+      countOnly: true,
+      minModRevision: 1,
+      maxModRevision: 9,
+      minCreateRevision: 2,
+      maxCreateRevision: 8,
     });
     await kv.call('Range', { key: b('a') });
     expect(harness.services.requests.at(-1)).to.deep.equal({ key: b('a') });
@@ -109,7 +131,9 @@ describe('gRPC frontend: KV', () => {
     expect(nested.succeeded).to.equal(true);
     expect(nested.responses[0]!['response_delete_range']!.deleted).to.equal('1');
     const failed = await kv.call<{ succeeded: boolean; responses: Record<string, unknown>[] }>('Txn', {
-      compare: [{ key: b('t'), target: 3, result: 0, value: b('nope') }], success: [], failure: [{ request_range: { key: b('t') } }],
+      compare: [{ key: b('t'), target: 3, result: 0, value: b('nope') }],
+      success: [],
+      failure: [{ request_range: { key: b('t') } }],
     });
     expect(failed.succeeded).to.equal(false);
     expect(failed.responses[0]!['response']).to.equal('response_range');

@@ -12,7 +12,10 @@ const BIG = 0x7fff_ffff_ffff_fff1n;
 /** A LeaseService that records what it was asked and answers from a fixed table. */
 class RecordingLease implements LeaseService {
   readonly calls: string[] = [];
-  readonly ttls = new Map<bigint, number>([[BIG, 30], [-5n, 10]]);
+  readonly ttls = new Map<bigint, number>([
+    [BIG, 30],
+    [-5n, 10],
+  ]);
   failKeepAlive: Error | undefined;
 
   async grant(ttl: number, id: bigint) {
@@ -45,7 +48,11 @@ class RecordingLease implements LeaseService {
   }
 }
 
-interface KeepAliveResponse { header: { revision: string }; ID: string; TTL: string }
+interface KeepAliveResponse {
+  header: { revision: string };
+  ID: string;
+  TTL: string;
+}
 
 describe('the Lease service over gRPC', () => {
   let frontend: GrpcFrontend;
@@ -66,7 +73,7 @@ describe('the Lease service over gRPC', () => {
     await frontend.stop();
   });
 
-  it('LeaseGrant passes TTL and ID through and answers etcd\'s fields, IDs exact past 2^53', async () => {
+  it("LeaseGrant passes TTL and ID through and answers etcd's fields, IDs exact past 2^53", async () => {
     const granted = await client.call('LeaseGrant', { TTL: 1, ID: 0 });
     expect(granted).to.deep.include({ ID: BIG.toString(), TTL: '2', error: '' });
     expect((granted['header'] as { cluster_id: string }).cluster_id).to.equal(header.clusterId.toString());
@@ -85,7 +92,10 @@ describe('the Lease service over gRPC', () => {
 
   it('LeaseTimeToLive answers TTL, grantedTTL and keys; an unknown lease TTL -1 without error', async () => {
     expect(await client.call('LeaseTimeToLive', { ID: BIG.toString(), keys: true })).to.deep.include({
-      ID: BIG.toString(), TTL: '29', grantedTTL: '30', keys: [Buffer.from('k1'), Buffer.from('k2')],
+      ID: BIG.toString(),
+      TTL: '29',
+      grantedTTL: '30',
+      keys: [Buffer.from('k1'), Buffer.from('k2')],
     });
     expect(await client.call('LeaseTimeToLive', { ID: BIG.toString() })).to.deep.include({ keys: [] });
     expect(await client.call('LeaseTimeToLive', { ID: 1234, keys: true })).to.deep.include({ ID: '1234', TTL: '-1', grantedTTL: '0', keys: [] });
@@ -110,11 +120,13 @@ describe('the Lease service over gRPC', () => {
     stream.end();
     await ended;
     expect(answers.map((a) => [a.ID, a.TTL, a.header.revision]).sort()).to.deep.equal([
-      ['-5', '10', '7'], ['1234', '0', '7'], [BIG.toString(), '30', '7'],
+      ['-5', '10', '7'],
+      ['1234', '0', '7'],
+      [BIG.toString(), '30', '7'],
     ]);
   });
 
-  it('LeaseKeepAlive ends the stream with etcd\'s status when a keep-alive fails (no leader)', async () => {
+  it("LeaseKeepAlive ends the stream with etcd's status when a keep-alive fails (no leader)", async () => {
     lease.failKeepAlive = EtcdErrors.noLeader();
     const stream = (client.client as unknown as { LeaseKeepAlive(): grpc.ClientDuplexStream<object, KeepAliveResponse> }).LeaseKeepAlive();
     const failed = new Promise<grpc.ServiceError>((resolve) => {

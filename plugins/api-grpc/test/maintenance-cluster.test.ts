@@ -6,7 +6,11 @@ import { startHarness, type Harness } from './harness.js';
 
 const MEMBER = BigInt('0x8e9e05c52164694d').toString();
 
-interface SnapshotMessage { header: Record<string, string>; remaining_bytes: string; blob: Buffer }
+interface SnapshotMessage {
+  header: Record<string, string>;
+  remaining_bytes: string;
+  blob: Buffer;
+}
 
 function readSnapshot(client: grpc.Client): Promise<SnapshotMessage[]> {
   const stream = (client as unknown as { Snapshot(request: object): grpc.ClientReadableStream<SnapshotMessage> }).Snapshot({});
@@ -31,8 +35,15 @@ describe('gRPC frontend: Maintenance and Cluster', () => {
   it('Status carries the leader as a uint64 and every status field', async () => {
     const response = await harness.client('Maintenance').call('Status', {});
     expect(response).to.deep.include({
-      version: '3.4.0', dbSize: '4096', dbSizeInUse: '2048', leader: MEMBER, raftIndex: '10', raftTerm: '2',
-      raftAppliedIndex: '10', errors: [], isLearner: false,
+      version: '3.4.0',
+      dbSize: '4096',
+      dbSizeInUse: '2048',
+      leader: MEMBER,
+      raftIndex: '10',
+      raftTerm: '2',
+      raftAppliedIndex: '10',
+      errors: [],
+      isLearner: false,
     });
     expect(response['header']).to.deep.include({ member_id: MEMBER, revision: '1', raft_term: '2' });
   });

@@ -1,8 +1,25 @@
 import {
-  AlarmType, CompareResult, CompareTarget, EtcdErrors, SortOrder,
-  type AlarmAction, type CairnServices, type Compare, type CompactionRequest, type DeleteRangeRequest,
-  type DeleteRangeResponse, type KeyValue, type Member, type PutRequest, type PutResponse, type RangeRequest,
-  type RangeResponse, type ResponseHeader, type ResponseOp, type TxnRequest, type TxnResponse,
+  AlarmType,
+  CompareResult,
+  CompareTarget,
+  EtcdErrors,
+  SortOrder,
+  type AlarmAction,
+  type CairnServices,
+  type Compare,
+  type CompactionRequest,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  type KeyValue,
+  type Member,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type ResponseHeader,
+  type ResponseOp,
+  type TxnRequest,
+  type TxnResponse,
 } from '@cairn/core';
 
 /**
@@ -22,11 +39,20 @@ export class MapServices implements CairnServices {
   failWith: Error | undefined;
 
   private readonly self: Member = {
-    id: this.identity.memberId, name: 'default', peerURLs: ['http://localhost:2380'], clientURLs: ['http://localhost:2379'], isLearner: false,
+    id: this.identity.memberId,
+    name: 'default',
+    peerURLs: ['http://localhost:2380'],
+    clientURLs: ['http://localhost:2379'],
+    isLearner: false,
   };
 
   header(): ResponseHeader {
-    return { clusterId: BigInt(`0x${this.identity.clusterId}`), memberId: BigInt(`0x${this.identity.memberId}`), revision: this.revision, raftTerm: this.raftTerm };
+    return {
+      clusterId: BigInt(`0x${this.identity.clusterId}`),
+      memberId: BigInt(`0x${this.identity.memberId}`),
+      revision: this.revision,
+      raftTerm: this.raftTerm,
+    };
   }
 
   private inRange(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeyValue[] {
@@ -53,8 +79,12 @@ export class MapServices implements CairnServices {
     const id = Buffer.from(request.key).toString('latin1');
     const prev = this.data.get(id);
     this.data.set(id, {
-      key: request.key, value: request.value, lease: request.lease ?? 0n,
-      createRevision: prev?.createRevision ?? revision, modRevision: revision, version: (prev?.version ?? 0) + 1,
+      key: request.key,
+      value: request.value,
+      lease: request.lease ?? 0n,
+      createRevision: prev?.createRevision ?? revision,
+      modRevision: revision,
+      version: (prev?.version ?? 0) + 1,
     });
     return request.prevKv && prev !== undefined ? { header: this.header(), prevKv: prev } : { header: this.header() };
   }
@@ -68,20 +98,35 @@ export class MapServices implements CairnServices {
   private holds(compare: Compare): boolean {
     const kv = this.data.get(Buffer.from(compare.key).toString('latin1'));
     const cmp = (a: number | bigint | Buffer, b: number | bigint | Buffer): number =>
-      (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? Buffer.compare(a, b) : a < b ? -1 : a > b ? 1 : 0);
+      Buffer.isBuffer(a) && Buffer.isBuffer(b) ? Buffer.compare(a, b) : a < b ? -1 : a > b ? 1 : 0;
     let order: number;
     switch (compare.target) {
-      case CompareTarget.Version: order = cmp(kv?.version ?? 0, compare.version); break;
-      case CompareTarget.Create: order = cmp(kv?.createRevision ?? 0, compare.createRevision); break;
-      case CompareTarget.Mod: order = cmp(kv?.modRevision ?? 0, compare.modRevision); break;
-      case CompareTarget.Value: if (kv === undefined) return false; order = cmp(Buffer.from(kv.value), Buffer.from(compare.value)); break;
-      case CompareTarget.Lease: order = cmp(kv?.lease ?? 0n, compare.lease); break;
+      case CompareTarget.Version:
+        order = cmp(kv?.version ?? 0, compare.version);
+        break;
+      case CompareTarget.Create:
+        order = cmp(kv?.createRevision ?? 0, compare.createRevision);
+        break;
+      case CompareTarget.Mod:
+        order = cmp(kv?.modRevision ?? 0, compare.modRevision);
+        break;
+      case CompareTarget.Value:
+        if (kv === undefined) return false;
+        order = cmp(Buffer.from(kv.value), Buffer.from(compare.value));
+        break;
+      case CompareTarget.Lease:
+        order = cmp(kv?.lease ?? 0n, compare.lease);
+        break;
     }
     switch (compare.result) {
-      case CompareResult.Equal: return order === 0;
-      case CompareResult.Greater: return order > 0;
-      case CompareResult.Less: return order < 0;
-      case CompareResult.NotEqual: return order !== 0;
+      case CompareResult.Equal:
+        return order === 0;
+      case CompareResult.Greater:
+        return order > 0;
+      case CompareResult.Less:
+        return order < 0;
+      case CompareResult.NotEqual:
+        return order !== 0;
     }
   }
 
@@ -108,56 +153,75 @@ export class MapServices implements CairnServices {
 
   readonly kv = {
     range: (request: RangeRequest) => this.call(request, () => this.doRange(request)),
-    put: (request: PutRequest) => this.call(request, () => {
-      this.revision += 1;
-      const response = this.doPut(request, this.revision);
-      return { ...response, header: this.header() };
-    }),
-    deleteRange: (request: DeleteRangeRequest) => this.call(request, () => {
-      const response = this.doDelete(request);
-      if (response.deleted > 0) this.revision += 1;
-      return { ...response, header: this.header() };
-    }),
-    txn: (request: TxnRequest) => this.call(request, () => {
-      const response = this.doTxn(request, this.revision + 1);
-      this.revision += 1;
-      return { ...response, header: this.header() };
-    }),
-    compact: (request: CompactionRequest) => this.call(request, () => {
-      if (request.revision <= this.compacted) throw EtcdErrors.compacted();
-      if (request.revision > this.revision) throw EtcdErrors.futureRevision();
-      this.compacted = request.revision;
-      return { header: this.header() };
-    }),
+    put: (request: PutRequest) =>
+      this.call(request, () => {
+        this.revision += 1;
+        const response = this.doPut(request, this.revision);
+        return { ...response, header: this.header() };
+      }),
+    deleteRange: (request: DeleteRangeRequest) =>
+      this.call(request, () => {
+        const response = this.doDelete(request);
+        if (response.deleted > 0) this.revision += 1;
+        return { ...response, header: this.header() };
+      }),
+    txn: (request: TxnRequest) =>
+      this.call(request, () => {
+        const response = this.doTxn(request, this.revision + 1);
+        this.revision += 1;
+        return { ...response, header: this.header() };
+      }),
+    compact: (request: CompactionRequest) =>
+      this.call(request, () => {
+        if (request.revision <= this.compacted) throw EtcdErrors.compacted();
+        if (request.revision > this.revision) throw EtcdErrors.futureRevision();
+        this.compacted = request.revision;
+        return { header: this.header() };
+      }),
   };
 
   readonly cluster = {
     memberList: (linearizable: boolean) => this.call({ linearizable }, () => ({ header: this.header(), members: [this.self] })),
-    memberAdd: (peerURLs: readonly string[], isLearner: boolean) => this.call({ peerURLs, isLearner }, () => {
-      const member: Member = { id: '0000000000a1b2c3', name: '', peerURLs, clientURLs: [], isLearner };
-      return { header: this.header(), member, members: [this.self, member] };
-    }),
-    memberRemove: (id: string) => this.call({ id }, () => {
-      if (id !== '0000000000a1b2c3') throw EtcdErrors.memberNotFound();
-      return { header: this.header(), members: [this.self] };
-    }),
-    memberUpdate: (id: string, peerURLs: readonly string[]) => this.call({ id, peerURLs }, () => ({ header: this.header(), members: [{ ...this.self, peerURLs }] })),
-    memberPromote: (id: string) => this.call({ id }, (): never => {
-      void id;
-      throw EtcdErrors.memberNotLearner();
-    }),
+    memberAdd: (peerURLs: readonly string[], isLearner: boolean) =>
+      this.call({ peerURLs, isLearner }, () => {
+        const member: Member = { id: '0000000000a1b2c3', name: '', peerURLs, clientURLs: [], isLearner };
+        return { header: this.header(), member, members: [this.self, member] };
+      }),
+    memberRemove: (id: string) =>
+      this.call({ id }, () => {
+        if (id !== '0000000000a1b2c3') throw EtcdErrors.memberNotFound();
+        return { header: this.header(), members: [this.self] };
+      }),
+    memberUpdate: (id: string, peerURLs: readonly string[]) =>
+      this.call({ id, peerURLs }, () => ({ header: this.header(), members: [{ ...this.self, peerURLs }] })),
+    memberPromote: (id: string) =>
+      this.call({ id }, (): never => {
+        void id;
+        throw EtcdErrors.memberNotLearner();
+      }),
   };
 
   readonly maintenance = {
-    status: () => this.call('status', () => ({
-      header: this.header(), version: '3.4.0', dbSize: 4096, dbSizeInUse: 2048, leader: this.identity.memberId,
-      raftIndex: 10, raftTerm: this.raftTerm, raftAppliedIndex: 10, errors: [], isLearner: false,
-    })),
+    status: () =>
+      this.call('status', () => ({
+        header: this.header(),
+        version: '3.4.0',
+        dbSize: 4096,
+        dbSizeInUse: 2048,
+        leader: this.identity.memberId,
+        raftIndex: 10,
+        raftTerm: this.raftTerm,
+        raftAppliedIndex: 10,
+        errors: [],
+        isLearner: false,
+      })),
     hashKv: (revision: number) => this.call({ hashKv: revision }, () => ({ header: this.header(), hash: 3735928559, compactRevision: this.compacted })),
     defragment: () => this.call('defragment', () => ({ header: this.header() })),
-    alarm: (action: AlarmAction, memberId: string, alarm: AlarmType) => this.call({ action, memberId, alarm }, () => ({
-      header: this.header(), alarms: [{ memberId: this.identity.memberId, alarm: AlarmType.NoSpace }],
-    })),
+    alarm: (action: AlarmAction, memberId: string, alarm: AlarmType) =>
+      this.call({ action, memberId, alarm }, () => ({
+        header: this.header(),
+        alarms: [{ memberId: this.identity.memberId, alarm: AlarmType.NoSpace }],
+      })),
     snapshot: (): AsyncIterable<Uint8Array> => {
       const bytes = this.snapshotBytes;
       return (async function* chunks() {
@@ -165,9 +229,10 @@ export class MapServices implements CairnServices {
         for (let at = 0; at < bytes.length; at += 10_000) yield bytes.subarray(at, at + 10_000);
       })();
     },
-    moveLeader: (targetId: string) => this.call({ targetId }, () => {
-      if (targetId !== this.identity.memberId) throw EtcdErrors.badLeaderTransferee();
-      return { header: this.header() };
-    }),
+    moveLeader: (targetId: string) =>
+      this.call({ targetId }, () => {
+        if (targetId !== this.identity.memberId) throw EtcdErrors.badLeaderTransferee();
+        return { header: this.header() };
+      }),
   };
 }

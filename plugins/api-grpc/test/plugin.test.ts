@@ -9,8 +9,15 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 
 function context(listenClientUrls: string[]): PluginContext {
   return {
-    name: 'default', clusterId: 'cdf818194e3a8c32', memberId: '8e9e05c52164694d', dataDir: '/nonexistent', ports: ['api'], listenClientUrls, listenPeerUrls: ['http://localhost:2380'],
-    limits: { maxRequestBytes: 1572864 }, logger: silent,
+    name: 'default',
+    clusterId: 'cdf818194e3a8c32',
+    memberId: '8e9e05c52164694d',
+    dataDir: '/nonexistent',
+    ports: ['api'],
+    listenClientUrls,
+    listenPeerUrls: ['http://localhost:2380'],
+    limits: { maxRequestBytes: 1572864 },
+    logger: silent,
   };
 }
 
@@ -47,7 +54,7 @@ describe('api-grpc plugin', () => {
     expect(container.getAll<ApiFrontend>(API_FRONTEND)).to.have.length(2);
   });
 
-  it('resolves API_FRONTEND in a container holding what the core binds: one GrpcFrontend per module, each with its own options, logging through the plugin\'s logger', async () => {
+  it("resolves API_FRONTEND in a container holding what the core binds: one GrpcFrontend per module, each with its own options, logging through the plugin's logger", async () => {
     const coreLogger = new MemoryLogger();
     const container = pluginTestContainer({ logger: coreLogger });
     const ports = [await freeLoopbackPort(), await freeLoopbackPort()];

@@ -8,9 +8,23 @@ import { fragmented, watchResponseSize } from '../src/watch-fragments.js';
 import { MapServices } from './map-services.js';
 
 const header = (revision: number) => ({ clusterId: 0xcdf818194e3a8c32n, memberId: 0x8e9e05c52164694dn, revision, raftTerm: 2 });
-const kv = (key: string, value: string, rev: number) => ({ key: Buffer.from(key), value: Buffer.from(value), createRevision: 2, modRevision: rev, version: rev - 1, lease: 0n });
+const kv = (key: string, value: string, rev: number) => ({
+  key: Buffer.from(key),
+  value: Buffer.from(value),
+  createRevision: 2,
+  modRevision: rev,
+  version: rev - 1,
+  lease: 0n,
+});
 const response = (fields: Partial<WatchResponse>): WatchResponse => ({
-  header: header(9), watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', events: [], ...fields,
+  header: header(9),
+  watchId: 0,
+  created: false,
+  canceled: false,
+  compactRevision: 0,
+  cancelReason: '',
+  events: [],
+  ...fields,
 });
 const method = etcdServiceDefinition('Watch')['Watch']!;
 const decode = (bytes: Buffer): unknown => method.responseDeserialize(bytes);
@@ -18,7 +32,11 @@ const decode = (bytes: Buffer): unknown => method.responseDeserialize(bytes);
 /** A watch service whose one watch hands out `count` responses of `eventsPer` events of `valueBytes` each, counting pulls. */
 class CountingWatchService implements WatchService {
   pulls = 0;
-  constructor(private readonly count: number, private readonly eventsPer: number, private readonly valueBytes: number) {}
+  constructor(
+    private readonly count: number,
+    private readonly eventsPer: number,
+    private readonly valueBytes: number,
+  ) {}
 
   openStream(): WatchSession {
     let n = 0;
@@ -44,19 +62,25 @@ class CountingWatchService implements WatchService {
   }
 }
 
-async function serve(watch: WatchService, maxRequestBytes: number): Promise<{ frontend: GrpcFrontend; stream: grpc.ClientDuplexStream<object, WireWatchResponse>; close(): Promise<void> }> {
+async function serve(
+  watch: WatchService,
+  maxRequestBytes: number,
+): Promise<{ frontend: GrpcFrontend; stream: grpc.ClientDuplexStream<object, WireWatchResponse>; close(): Promise<void> }> {
   const services: CairnServices = Object.assign(new MapServices(), { watch });
   const frontend = new GrpcFrontend({ listen: [{ host: '127.0.0.1', port: 0 }], maxRequestBytes });
   await frontend.start(services);
   const loaded = grpc.loadPackageDefinition(etcdPackageDefinition()) as unknown as {
     etcdserverpb: Record<string, new (address: string, credentials: grpc.ChannelCredentials, options?: object) => grpc.Client>;
   };
-  const client = new loaded.etcdserverpb['Watch']!(`127.0.0.1:${frontend.boundAddresses[0]!.port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+  const client = new loaded.etcdserverpb['Watch']!(`127.0.0.1:${frontend.boundAddresses[0]!.port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': -1,
+  });
   const stream = (client as unknown as { Watch(): grpc.ClientDuplexStream<object, WireWatchResponse> }).Watch();
   // Canceling at the end is the test's own doing.
   stream.on('error', () => undefined);
   return {
-    frontend, stream,
+    frontend,
+    stream,
     async close() {
       stream.cancel();
       client.close();
@@ -73,7 +97,12 @@ describe('api-grpc Watch', function () {
       response({ created: true, watchId: 7 }),
       response({ created: true, canceled: true, watchId: -1, cancelReason: 'mvcc: duplicate watch ID provided on the WatchStream' }),
       response({ canceled: true, compactRevision: 5, header: header(0) }),
-      response({ events: [{ type: 'put', kv: kv('a', '1', 3) }, { type: 'delete', kv: { ...kv('b', '', 4), createRevision: 0, version: 0 } }] }),
+      response({
+        events: [
+          { type: 'put', kv: kv('a', '1', 3) },
+          { type: 'delete', kv: { ...kv('b', '', 4), createRevision: 0, version: 0 } },
+        ],
+      }),
       response({ events: [{ type: 'put', kv: { ...kv('c', 'new', 5), lease: 0x7fffffffffffffffn }, prevKv: kv('c', 'old', 4) }] }),
     ];
     for (const sample of samples) {

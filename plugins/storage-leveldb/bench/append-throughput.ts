@@ -36,14 +36,23 @@ try {
     for (let i = 0; i < perBatch; i++) batch.push({ index: index++, term: 1, type: EntryType.Normal, data });
     const writes = [storage.logStore.append(batch)];
     if (values['with-stable']) {
-      writes.push(storage.stableStore.save({ hardState: { term: 1, vote: '', commit: index - 1 }, confState: { voters: ['a'], learners: [] }, clusterId: 'c', memberId: 'a' }));
+      writes.push(
+        storage.stableStore.save({
+          hardState: { term: 1, vote: '', commit: index - 1 },
+          confState: { voters: ['a'], learners: [] },
+          clusterId: 'c',
+          memberId: 'a',
+        }),
+      );
     }
     await Promise.all(writes);
   }
   const seconds = (performance.now() - started) / 1000;
   const rate = batches / seconds;
-  console.log(`${batches} batches of ${perBatch} x ${data.length} B${values['with-stable'] ? ' + stable save' : ''}${values['no-sync'] ? ' (noSync)' : ''}: `
-    + `${rate.toFixed(0)} batches/s, ${(rate * perBatch).toFixed(0)} entries/s, ${(rate * perBatch * data.length / 1048576).toFixed(1)} MiB/s, ${(1000 / rate).toFixed(2)} ms per batch`);
+  console.log(
+    `${batches} batches of ${perBatch} x ${data.length} B${values['with-stable'] ? ' + stable save' : ''}${values['no-sync'] ? ' (noSync)' : ''}: ` +
+      `${rate.toFixed(0)} batches/s, ${(rate * perBatch).toFixed(0)} entries/s, ${((rate * perBatch * data.length) / 1048576).toFixed(1)} MiB/s, ${(1000 / rate).toFixed(2)} ms per batch`,
+  );
 } finally {
   await storage.stableStore.close();
   await storage.logStore.close();

@@ -1,7 +1,13 @@
 export { default, default as plugin } from './plugin.js';
 export type { LevelDbPluginOptions } from './plugin.js';
 export {
-  createLevelDbStorage, levelDbStorageSettings, storageLayout, STORAGE_DEFAULTS, type LevelDbStorage, type LevelDbStorageOptions, type LevelDbStorageSettings,
+  createLevelDbStorage,
+  levelDbStorageSettings,
+  storageLayout,
+  STORAGE_DEFAULTS,
+  type LevelDbStorage,
+  type LevelDbStorageOptions,
+  type LevelDbStorageSettings,
 } from './leveldb-storage.js';
 export { LevelDbLogStore } from './leveldb-log-store.js';
 export { LevelDbStableStore } from './leveldb-stable-store.js';

@@ -21,9 +21,7 @@ export interface LevelDatabaseOptions {
   readonly verifyTablesOnOpen: boolean;
 }
 
-export type LevelOp =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly type: 'del'; readonly key: Uint8Array };
+export type LevelOp = { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: Uint8Array };
 
 export interface LevelRange {
   readonly gte?: Uint8Array;
@@ -85,9 +83,13 @@ export class LevelDatabase {
     if (this.engine !== undefined) return;
     const fresh = await this.checkFiles();
     const engine = new ClassicLevel<Buffer, Buffer>(this.location, {
-      keyEncoding: 'buffer', valueEncoding: 'buffer',
-      createIfMissing: fresh, errorIfExists: false,
-      cacheSize: this.options.cacheSizeBytes, writeBufferSize: this.options.writeBufferSizeBytes, compression: this.options.compression,
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      createIfMissing: fresh,
+      errorIfExists: false,
+      cacheSize: this.options.cacheSizeBytes,
+      writeBufferSize: this.options.writeBufferSizeBytes,
+      compression: this.options.compression,
     });
     try {
       await engine.open();
@@ -162,18 +164,20 @@ export class LevelDatabase {
     } catch (err) {
       written = Promise.reject(err);
     }
-    written.then(
-      () => {
-        for (const w of batch.waiters) w.resolve();
-      },
-      (err: unknown) => {
-        this.failure ??= this.engineError(err, 'write failed');
-        for (const w of batch.waiters) w.reject(this.failure);
-      },
-    ).finally(() => {
-      this.writing = false;
-      this.drain();
-    });
+    written
+      .then(
+        () => {
+          for (const w of batch.waiters) w.resolve();
+        },
+        (err: unknown) => {
+          this.failure ??= this.engineError(err, 'write failed');
+          for (const w of batch.waiters) w.reject(this.failure);
+        },
+      )
+      .finally(() => {
+        this.writing = false;
+        this.drain();
+      });
   }
 
   async get(key: Uint8Array, snapshot?: LevelSnapshot): Promise<Buffer | undefined> {
@@ -254,7 +258,8 @@ export class LevelDatabase {
 
   private openError(err: unknown): Error {
     const message = engineMessage(err);
-    if (/lock/i.test(message)) return new Error(`${this.location}: LevelDB database is in use by another process (its LOCK is held): ${message}`, { cause: err });
+    if (/lock/i.test(message))
+      return new Error(`${this.location}: LevelDB database is in use by another process (its LOCK is held): ${message}`, { cause: err });
     return this.engineError(err, 'open failed');
   }
 
@@ -276,11 +281,16 @@ export class LevelDatabase {
     if (!names.includes('CURRENT')) {
       const foreign = names.filter((n) => !CREATION_LEFTOVERS.test(n));
       if (foreign.length === 0) return true;
-      throw new CorruptStorageError(this.location, `holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''} but no LevelDB CURRENT file: not a LevelDB database, or its CURRENT file was lost`);
+      throw new CorruptStorageError(
+        this.location,
+        `holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''} but no LevelDB CURRENT file: not a LevelDB database, or its CURRENT file was lost`,
+      );
     }
     const holder = names.includes('LOCK') ? await lockHolder(join(this.location, 'LOCK')) : undefined;
     if (holder !== undefined) {
-      throw new Error(`${this.location}: LevelDB database is in use by ${holder === process.pid ? 'this process (opened elsewhere in it)' : `another process (PID ${holder})`}: it holds the LOCK`);
+      throw new Error(
+        `${this.location}: LevelDB database is in use by ${holder === process.pid ? 'this process (opened elsewhere in it)' : `another process (PID ${holder})`}: it holds the LOCK`,
+      );
     }
     for (const name of names.filter((n) => /^\d+\.log$/.test(n)).sort()) await checkLevelDbLogFile(join(this.location, name));
     if (this.options.verifyTablesOnOpen) {
@@ -293,7 +303,10 @@ export class LevelDatabase {
     const format = await this.read(FORMAT_KEY);
     if (format === undefined) {
       for await (const _ of this.entries({ limit: 1 }, 1)) {
-        throw new CorruptStorageError(this.location, `holds LevelDB data without a Cairn format marker: another program's database, not a ${this.options.format} one`);
+        throw new CorruptStorageError(
+          this.location,
+          `holds LevelDB data without a Cairn format marker: another program's database, not a ${this.options.format} one`,
+        );
       }
       await this.write([{ type: 'put', key: FORMAT_KEY, value: Buffer.from(this.options.format) }], true);
       return;

@@ -11,7 +11,10 @@ import { LEVELDB_BACKEND_DATABASE } from './tokens.js';
 
 /** Reads of the backend database, at its current state or pinned to a LevelDB snapshot. */
 class LevelDbBackendReader implements BackendReader {
-  constructor(private readonly database: () => LevelDatabase, private readonly snapshot?: () => LevelSnapshot) {}
+  constructor(
+    private readonly database: () => LevelDatabase,
+    private readonly snapshot?: () => LevelSnapshot,
+  ) {}
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const database = this.database();
@@ -23,13 +26,16 @@ class LevelDbBackendReader implements BackendReader {
     if (range.limit !== undefined && range.limit <= 0) return;
     const database = this.database();
     const snapshot = this.snapshot?.();
-    const pairs = database.entries({
-      gte: range.gte === undefined ? BACKEND_START : backendKey(range.gte),
-      lt: range.lt === undefined ? BACKEND_END : backendKey(range.lt),
-      ...(range.reverse === true ? { reverse: true } : {}),
-      ...(range.limit === undefined ? {} : { limit: range.limit }),
-      ...(snapshot === undefined ? {} : { snapshot }),
-    }, range.limit === undefined ? 1000 : Math.min(range.limit, 1000));
+    const pairs = database.entries(
+      {
+        gte: range.gte === undefined ? BACKEND_START : backendKey(range.gte),
+        lt: range.lt === undefined ? BACKEND_END : backendKey(range.lt),
+        ...(range.reverse === true ? { reverse: true } : {}),
+        ...(range.limit === undefined ? {} : { limit: range.limit }),
+        ...(snapshot === undefined ? {} : { snapshot }),
+      },
+      range.limit === undefined ? 1000 : Math.min(range.limit, 1000),
+    );
     for await (const [stored, value] of pairs) {
       const key = stored.subarray(1);
       yield [key, openBackendValue(key, value, database.location)];
@@ -90,9 +96,9 @@ export class LevelDbBackend implements Backend {
     } catch (err) {
       return Promise.reject(err);
     }
-    const level: LevelOp[] = ops.map((op) => op.type === 'put'
-      ? { type: 'put', key: backendKey(op.key), value: sealBackendValue(op.key, op.value) }
-      : { type: 'del', key: backendKey(op.key) });
+    const level: LevelOp[] = ops.map((op) =>
+      op.type === 'put' ? { type: 'put', key: backendKey(op.key), value: sealBackendValue(op.key, op.value) } : { type: 'del', key: backendKey(op.key) },
+    );
     return database.write(level, false);
   }
 
@@ -112,10 +118,13 @@ export class LevelDbBackend implements Backend {
     const snapshot = this.open_().snapshot();
     this.views.add(snapshot);
     let released = false;
-    const reader = new LevelDbBackendReader(() => {
-      if (released) throw new Error(`${this.location}: read view used after release`);
-      return this.open_();
-    }, () => snapshot);
+    const reader = new LevelDbBackendReader(
+      () => {
+        if (released) throw new Error(`${this.location}: read view used after release`);
+        return this.open_();
+      },
+      () => snapshot,
+    );
     return {
       get: (key) => reader.get(key),
       range: (range) => reader.range(range),

@@ -48,10 +48,7 @@ export class LevelDbLogStore implements LogStore {
   private readonly inFlightFloors: number[] = [];
 
   /** `database`: the raft database, shared with the stable and snapshot stores. */
-  constructor(
-    @inject(LEVELDB_RAFT_DATABASE) database: LevelDatabaseOptions,
-    @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases,
-  ) {
+  constructor(@inject(LEVELDB_RAFT_DATABASE) database: LevelDatabaseOptions, @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases) {
     this.handle = new PooledDatabaseHandle(pool, database);
   }
 
@@ -84,9 +81,12 @@ export class LevelDbLogStore implements LogStore {
       const index = entryIndexOf(key);
       if (index === undefined) throw new CorruptStorageError(file, `malformed log key ${key.toString('hex')}`);
       if (index !== expected) {
-        throw new CorruptStorageError(file, index <= offset.index
-          ? `log entry ${index} lies at or below the compaction point ${offset.index}`
-          : `log entries ${expected}..${index - 1} are missing`);
+        throw new CorruptStorageError(
+          file,
+          index <= offset.index
+            ? `log entry ${index} lies at or below the compaction point ${offset.index}`
+            : `log entries ${expected}..${index - 1} are missing`,
+        );
       }
       const entry = decodeEntryRecord(value, file, index);
       if (entry.term < previousTerm) throw new CorruptStorageError(file, `log entry ${index} has term ${entry.term}, below the term ${previousTerm} before it`);

@@ -2,7 +2,12 @@ import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable, optional } from 'inversify';
 import {
-  CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, type SnapshotMeta, type SnapshotStore, type StoredSnapshot,
+  CorruptStorageError,
+  decodeSnapshotMetaRecord,
+  encodeSnapshotMetaRecord,
+  type SnapshotMeta,
+  type SnapshotStore,
+  type StoredSnapshot,
 } from '@cairn/core';
 import type { LevelDatabase, LevelDatabaseOptions, LevelOp } from './level-database.js';
 import { LevelDatabasePool, levelDatabases } from './level-database-pool.js';
@@ -34,7 +39,9 @@ const fileNameOf = (index: number, seq: number): string => `${hex16(index)}-${he
 const newestFirst = (a: SnapshotRecord, b: SnapshotRecord): number => b.seq - a.seq;
 
 const freeze = (meta: SnapshotMeta): SnapshotMeta => ({
-  index: meta.index, term: meta.term, confState: { voters: [...meta.confState.voters], learners: [...meta.confState.learners] },
+  index: meta.index,
+  term: meta.term,
+  confState: { voters: [...meta.confState.voters], learners: [...meta.confState.learners] },
 });
 
 /**
@@ -93,7 +100,8 @@ export class LevelDbSnapshotStore implements SnapshotStore {
       const parts = snapshotKeyParts(key);
       if (parts === undefined) throw new CorruptStorageError(database.location, `malformed snapshot key ${key.toString('hex')}`);
       const meta = decodeSnapshotMetaRecord(value, database.location);
-      if (meta.index !== parts.index) throw new CorruptStorageError(database.location, `snapshot metadata filed at index ${parts.index} describes index ${meta.index}`);
+      if (meta.index !== parts.index)
+        throw new CorruptStorageError(database.location, `snapshot metadata filed at index ${parts.index} describes index ${meta.index}`);
       records.push({ meta, seq: parts.seq, file: join(this.directory, fileNameOf(parts.index, parts.seq)) });
     }
     records.sort(newestFirst);

@@ -24,10 +24,7 @@ export class LevelDbStableStore implements StableStore {
   private state: StableState | undefined;
 
   /** `database`: the raft database, shared with the log and snapshot stores. */
-  constructor(
-    @inject(LEVELDB_RAFT_DATABASE) database: LevelDatabaseOptions,
-    @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases,
-  ) {
+  constructor(@inject(LEVELDB_RAFT_DATABASE) database: LevelDatabaseOptions, @inject(LevelDatabasePool) @optional() pool: LevelDatabasePool = levelDatabases) {
     this.handle = new PooledDatabaseHandle(pool, database);
   }
 

@@ -60,7 +60,12 @@ export function levelDbStorageSettings(directory: string, options: Omit<LevelDbS
   const o = { ...STORAGE_DEFAULTS, ...options };
   const layout = storageLayout(directory);
   const database = (location: string, format: string): LevelDatabaseOptions => ({
-    location, format, sync: !o.noSync, cacheSizeBytes: o.cacheSizeBytes, writeBufferSizeBytes: o.writeBufferSizeBytes, compression: o.compression,
+    location,
+    format,
+    sync: !o.noSync,
+    cacheSizeBytes: o.cacheSizeBytes,
+    writeBufferSizeBytes: o.writeBufferSizeBytes,
+    compression: o.compression,
     verifyTablesOnOpen: o.verifyTablesOnOpen,
   });
   const raft = database(layout.raft, RAFT_FORMAT);

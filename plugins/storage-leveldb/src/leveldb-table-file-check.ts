@@ -15,7 +15,11 @@ interface BlockHandle {
 }
 
 class Cursor {
-  constructor(private readonly bytes: Uint8Array, public at = 0, private readonly end = bytes.length) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    public at = 0,
+    private readonly end = bytes.length,
+  ) {}
 
   get done(): boolean {
     return this.at >= this.end;
@@ -79,7 +83,8 @@ export async function checkLevelDbTableFile(path: string): Promise<void> {
     if (crc32c(file.subarray(handle.offset, end + 1)) !== stored) fail(`${what} block at ${handle.offset}: checksum mismatch`);
     const contents = file.subarray(handle.offset, end);
     switch (file[end]) {
-      case 0: return contents;
+      case 0:
+        return contents;
       case 1:
         try {
           // The CRC above already passed: only a deliberately made block reaches the decoder damaged.
@@ -87,7 +92,8 @@ export async function checkLevelDbTableFile(path: string): Promise<void> {
         } catch (err) {
           return fail(`${what} block at ${handle.offset}: ${(err as Error).message}`);
         }
-      default: return fail(`${what} block at ${handle.offset}: unknown compression type ${file[end]}`);
+      default:
+        return fail(`${what} block at ${handle.offset}: unknown compression type ${file[end]}`);
     }
   };
 

@@ -11,7 +11,10 @@ export class PooledDatabaseHandle {
   private current: LevelDatabase | undefined;
   private opening: Promise<void> | undefined;
 
-  constructor(private readonly pool: LevelDatabasePool, private readonly options: LevelDatabaseOptions) {}
+  constructor(
+    private readonly pool: LevelDatabasePool,
+    private readonly options: LevelDatabaseOptions,
+  ) {}
 
   get location(): string {
     return this.options.location;

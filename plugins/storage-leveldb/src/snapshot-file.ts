@@ -73,7 +73,10 @@ export async function readSnapshotTrailer(path: string): Promise<SnapshotFileSum
     handle = await open(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CorruptStorageError(path, code === 'ENOENT' ? 'snapshot data file is missing' : `cannot open snapshot data file: ${code ?? (err as Error).message}`);
+    throw new CorruptStorageError(
+      path,
+      code === 'ENOENT' ? 'snapshot data file is missing' : `cannot open snapshot data file: ${code ?? (err as Error).message}`,
+    );
   }
   try {
     const { size: fileSize } = await handle.stat();
@@ -82,7 +85,8 @@ export async function readSnapshotTrailer(path: string): Promise<SnapshotFileSum
     await handle.read(tail, 0, TRAILER_BYTES, fileSize - TRAILER_BYTES);
     if (!tail.subarray(0, MAGIC.length).equals(MAGIC)) throw new CorruptStorageError(path, 'snapshot data file has no valid trailer (torn or foreign)');
     const size = tail.readUInt32BE(8) * 2 ** 32 + tail.readUInt32BE(12);
-    if (size !== fileSize - TRAILER_BYTES) throw new CorruptStorageError(path, `snapshot trailer records ${size} bytes of data, the file holds ${fileSize - TRAILER_BYTES}`);
+    if (size !== fileSize - TRAILER_BYTES)
+      throw new CorruptStorageError(path, `snapshot trailer records ${size} bytes of data, the file holds ${fileSize - TRAILER_BYTES}`);
     return { size, crc: tail.readUInt32BE(16) };
   } finally {
     await handle.close();
@@ -124,6 +128,8 @@ export async function* readSnapshotFile(path: string, expected: SnapshotFileSumm
 /** Read the whole file once and check its data against the trailer's CRC. */
 export async function verifySnapshotFile(path: string, chunkBytes: number): Promise<SnapshotFileSummary> {
   const summary = await readSnapshotTrailer(path);
-  for await (const _ of readSnapshotFile(path, summary, chunkBytes)) { /* the CRC is checked inside */ }
+  for await (const _ of readSnapshotFile(path, summary, chunkBytes)) {
+    /* the CRC is checked inside */
+  }
   return summary;
 }

@@ -43,10 +43,15 @@ function resolvable(name: string): string | undefined {
 
 function etcdctl(endpoint: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(ETCDCTL, ['--endpoints', endpoint, '--dial-timeout', '5s', '--command-timeout', '10s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      ETCDCTL,
+      ['--endpoints', endpoint, '--dial-timeout', '5s', '--command-timeout', '10s', ...args],
+      { env: { ...process.env, ETCDCTL_API: '3' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -72,8 +77,12 @@ describe('a cairn member on @cairn/storage-leveldb (real process, real etcdctl)'
     // From this package's directory, so `--import=tsx` resolves; every path in the config is absolute.
     const child = spawn(command!, [...args, '--config-file', join(directory, 'cairn.json')], { cwd: packageDirectory, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
-    child.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { output += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
     const deadline = Date.now() + 30_000;
     while (!(await loopbackPortOpen(clientPort))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`cairn did not start:\n${output.slice(-4000)}`);
@@ -95,22 +104,26 @@ describe('a cairn member on @cairn/storage-leveldb (real process, real etcdctl)'
     const directory = await temporary.make('member');
     const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     const endpoint = `127.0.0.1:${clientPort}`;
-    await writeFile(join(directory, 'cairn.json'), JSON.stringify({
-      name: 'n1',
-      'data-dir': join(directory, 'data'),
-      'listen-client-urls': `http://${endpoint}`,
-      'advertise-client-urls': `http://${endpoint}`,
-      'listen-peer-urls': `http://127.0.0.1:${peerPort}`,
-      'initial-advertise-peer-urls': `http://127.0.0.1:${peerPort}`,
-      'initial-cluster': `n1=http://127.0.0.1:${peerPort}`,
-      // Small, so the member flushes the backend and compacts its log during the run.
-      'snapshot-count': 10,
-      plugins: { storage: { use: '@cairn/storage-leveldb', retainSnapshots: 2 }, api: [{ use: '@cairn/api-grpc' }] },
-    }));
+    await writeFile(
+      join(directory, 'cairn.json'),
+      JSON.stringify({
+        name: 'n1',
+        'data-dir': join(directory, 'data'),
+        'listen-client-urls': `http://${endpoint}`,
+        'advertise-client-urls': `http://${endpoint}`,
+        'listen-peer-urls': `http://127.0.0.1:${peerPort}`,
+        'initial-advertise-peer-urls': `http://127.0.0.1:${peerPort}`,
+        'initial-cluster': `n1=http://127.0.0.1:${peerPort}`,
+        // Small, so the member flushes the backend and compacts its log during the run.
+        'snapshot-count': 10,
+        plugins: { storage: { use: '@cairn/storage-leveldb', retainSnapshots: 2 }, api: [{ use: '@cairn/api-grpc' }] },
+      }),
+    );
     const acknowledged = new Map<string, string>();
     for (let round = 0; round < 3; round++) {
       const child = await start(directory, clientPort);
-      for (const [key, value] of acknowledged) expect((await etcdctl(endpoint, ['get', key, '--print-value-only'])).trim(), `${key} after restart ${round}`).to.equal(value);
+      for (const [key, value] of acknowledged)
+        expect((await etcdctl(endpoint, ['get', key, '--print-value-only'])).trim(), `${key} after restart ${round}`).to.equal(value);
       for (let i = 0; i < 15; i++) {
         const key = `key-${i % 9}`;
         const value = `round-${round}-write-${i}`;
@@ -123,11 +136,14 @@ describe('a cairn member on @cairn/storage-leveldb (real process, real etcdctl)'
       await new Promise((resolve) => child.once('exit', resolve));
     }
     await start(directory, clientPort);
-    const listed = (await etcdctl(endpoint, ['get', 'key-', '--prefix', '--write-out', 'json']));
+    const listed = await etcdctl(endpoint, ['get', 'key-', '--prefix', '--write-out', 'json']);
     const kvs = (JSON.parse(listed) as { kvs?: { key: string; value: string }[] }).kvs ?? [];
     const got = new Map(kvs.map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value, 'base64').toString()]));
     expect([...got].sort()).to.deep.equal([...acknowledged].sort());
-    await etcdctl(endpoint, ['compact', JSON.parse(await etcdctl(endpoint, ['endpoint', 'status', '--write-out', 'json']))[0].Status.header.revision.toString()]);
+    await etcdctl(endpoint, [
+      'compact',
+      JSON.parse(await etcdctl(endpoint, ['endpoint', 'status', '--write-out', 'json']))[0].Status.header.revision.toString(),
+    ]);
     expect(await etcdctl(endpoint, ['defrag'])).to.contain('Finished defragmenting');
     const status = JSON.parse(await etcdctl(endpoint, ['endpoint', 'status', '--write-out', 'json'])) as { Status: { dbSize: number } }[];
     expect(status[0]!.Status.dbSize).to.be.greaterThan(0);

@@ -9,7 +9,13 @@ import { LevelDatabase, LevelDatabasePool, createLevelDbStorage, storageLayout }
 import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
 const options = (location: string, format = 'test-format/1') => ({
-  location, format, sync: true, cacheSizeBytes: 1 << 20, writeBufferSizeBytes: 1 << 20, compression: true, verifyTablesOnOpen: true,
+  location,
+  format,
+  sync: true,
+  cacheSizeBytes: 1 << 20,
+  writeBufferSizeBytes: 1 << 20,
+  compression: true,
+  verifyTablesOnOpen: true,
 });
 
 describe('LevelDatabase', () => {
@@ -54,12 +60,19 @@ describe('LevelDatabase', () => {
     const database = new LevelDatabase(options(location));
     await database.open();
     await database.close();
-    const holder = spawn(process.execPath, ['-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const { ClassicLevel } = require(${JSON.stringify(require_resolve('classic-level'))});
       const db = new ClassicLevel(${JSON.stringify(location)});
       db.open({ createIfMissing: false }).then(() => console.log('open'));
       setInterval(() => {}, 1000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.push(holder);
     await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
     const err = await rejection(new LevelDatabase(options(location)).open());

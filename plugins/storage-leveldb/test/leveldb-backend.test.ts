@@ -34,7 +34,16 @@ describe('LevelDbBackend', () => {
     return backend;
   }
 
-  const keys = [Uint8Array.of(), Uint8Array.of(0x00), Uint8Array.of(0x00, 0x00), Uint8Array.of(0x01), Uint8Array.of(0x7f), Uint8Array.of(0x80), Uint8Array.of(0xff), Uint8Array.of(0xff, 0xff)];
+  const keys = [
+    Uint8Array.of(),
+    Uint8Array.of(0x00),
+    Uint8Array.of(0x00, 0x00),
+    Uint8Array.of(0x01),
+    Uint8Array.of(0x7f),
+    Uint8Array.of(0x80),
+    Uint8Array.of(0xff),
+    Uint8Array.of(0xff, 0xff),
+  ];
 
   it('ranges in unsigned byte order both ways, with bounds and limits', async () => {
     const backend = await openBackend();
@@ -67,7 +76,10 @@ describe('LevelDbBackend', () => {
   it('keeps empty values, also views of an ArrayBuffer with no storage', async () => {
     const backend = await openBackend();
     // zlib.crc32(new Uint8Array(new ArrayBuffer(0)), crc) answers 0 instead of crc.
-    await backend.write([{ type: 'put', key: Uint8Array.of(0), value: new Uint8Array(new ArrayBuffer(0)) }, { type: 'put', key: Uint8Array.of(1), value: Buffer.alloc(0) }]);
+    await backend.write([
+      { type: 'put', key: Uint8Array.of(0), value: new Uint8Array(new ArrayBuffer(0)) },
+      { type: 'put', key: Uint8Array.of(1), value: Buffer.alloc(0) },
+    ]);
     expect(await collect(backend.range({}))).to.deep.equal(['00=', '01=']);
     expect(await backend.get(Uint8Array.of(0))).to.have.length(0);
   });
@@ -80,14 +92,21 @@ describe('LevelDbBackend', () => {
     backends = [];
     backend = await openBackend();
     expect(text(await backend.get(bytes('k99')))).to.equal('v99');
-    expect((await collect(backend.range({})))).to.have.length(100);
+    expect(await collect(backend.range({}))).to.have.length(100);
   });
 
   it('gives read views that do not move while writes go on', async () => {
     const backend = await openBackend();
-    await backend.write([{ type: 'put', key: bytes('a'), value: bytes('old') }, { type: 'put', key: bytes('b'), value: bytes('old') }]);
+    await backend.write([
+      { type: 'put', key: bytes('a'), value: bytes('old') },
+      { type: 'put', key: bytes('b'), value: bytes('old') },
+    ]);
     const view = backend.readView();
-    await backend.write([{ type: 'put', key: bytes('a'), value: bytes('new') }, { type: 'del', key: bytes('b') }, { type: 'put', key: bytes('c'), value: bytes('new') }]);
+    await backend.write([
+      { type: 'put', key: bytes('a'), value: bytes('new') },
+      { type: 'del', key: bytes('b') },
+      { type: 'put', key: bytes('c'), value: bytes('new') },
+    ]);
     expect(text(await view.get(bytes('a')))).to.equal('old');
     expect(await collect(view.range({}))).to.deep.equal(['61=old', '62=old']);
     expect(await collect(backend.range({}))).to.deep.equal(['61=new', '63=new']);
@@ -100,7 +119,11 @@ describe('LevelDbBackend', () => {
     const backend = await openBackend();
     const value = Buffer.alloc(1000, 7);
     for (let round = 0; round < 4; round++) {
-      const ops = Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: bytes(`key-${i}`), value: Buffer.concat([value, Buffer.from([round])]) }));
+      const ops = Array.from({ length: 2000 }, (_, i) => ({
+        type: 'put' as const,
+        key: bytes(`key-${i}`),
+        value: Buffer.concat([value, Buffer.from([round])]),
+      }));
       await backend.write(ops);
     }
     await backend.write(Array.from({ length: 1500 }, (_, i) => ({ type: 'del' as const, key: bytes(`key-${i}`) })));
@@ -111,7 +134,7 @@ describe('LevelDbBackend', () => {
     const after = await backend.size();
     expect(after.total).to.be.lessThan(before.total);
     expect(after.inUse).to.be.at.most(after.total);
-    expect((await collect(backend.range({})))).to.have.length(500);
+    expect(await collect(backend.range({}))).to.have.length(500);
   });
 
   it('refuses a value damaged on disk instead of returning it', async () => {
@@ -131,7 +154,11 @@ describe('LevelDbBackend', () => {
     data[5000] ^= 0x10;
     await writeFile(join(location, table), data);
     let error: unknown;
-    await createLevelDbStorage(directory).backend.open().catch((err: unknown) => { error = err; });
+    await createLevelDbStorage(directory)
+      .backend.open()
+      .catch((err: unknown) => {
+        error = err;
+      });
     expect(error, 'the table check on open').to.be.instanceOf(CorruptStorageError);
     expect(String(error)).to.contain(join(location, table));
     // Without the table check, the value's own checksum refuses it when read.

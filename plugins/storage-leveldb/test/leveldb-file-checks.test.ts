@@ -32,7 +32,10 @@ describe('checks of LevelDB files before open', () => {
     await log.open(); // recovery turns the write-ahead log into a table
     await log.close();
     const raft = storageLayout(directory).raft;
-    const table = join(raft, (await readdir(raft)).find((n) => n.endsWith('.ldb'))!);
+    const table = join(
+      raft,
+      (await readdir(raft)).find((n) => n.endsWith('.ldb'))!,
+    );
     const original = await readFile(table);
     const positions: number[] = [];
     for (let at = 0; at < original.length - 48; at += 53) positions.push(at);
@@ -53,8 +56,10 @@ describe('checks of LevelDB files before open', () => {
       }
       try {
         const read = await store.entries(1, 301);
-        expect(read.map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('hex')]), `byte ${at}`)
-          .to.deep.equal(written.map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('hex')]));
+        expect(
+          read.map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('hex')]),
+          `byte ${at}`,
+        ).to.deep.equal(written.map((e) => [e.index, e.term, e.type, Buffer.from(e.data).toString('hex')]));
       } finally {
         await store.close();
       }
@@ -73,14 +78,22 @@ describe('checks of LevelDB files before open', () => {
     }
     await stable.close();
     const raft = storageLayout(directory).raft;
-    const wal = join(raft, (await readdir(raft)).find((n) => n.endsWith('.log'))!);
+    const wal = join(
+      raft,
+      (await readdir(raft)).find((n) => n.endsWith('.log'))!,
+    );
     const original = await readFile(wal);
-    for (const at of [4, 6]) { // the first record's length and type bytes
+    for (const at of [4, 6]) {
+      // the first record's length and type bytes
       const damaged = Buffer.from(original);
       damaged[at] ^= 0x01;
       await writeFile(wal, damaged);
       let error: unknown;
-      await createLevelDbStorage(directory).stableStore.open().catch((err: unknown) => { error = err; });
+      await createLevelDbStorage(directory)
+        .stableStore.open()
+        .catch((err: unknown) => {
+          error = err;
+        });
       expect(error, `byte ${at}`).to.be.instanceOf(CorruptStorageError);
       expect(String(error)).to.contain(wal);
     }

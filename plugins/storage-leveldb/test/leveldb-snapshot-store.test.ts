@@ -99,7 +99,9 @@ describe('LevelDbSnapshotStore', () => {
       throw new Error('source went away');
     }
     let error: unknown;
-    await store.save(meta(9), broken()).catch((err: unknown) => { error = err; });
+    await store.save(meta(9), broken()).catch((err: unknown) => {
+      error = err;
+    });
     expect(String(error)).to.contain('source went away');
     expect((await store.latest())!.meta.index).to.equal(5);
     expect(await readdir(storageLayout(directory).snapshots)).to.have.length(1);
@@ -128,12 +130,16 @@ describe('LevelDbSnapshotStore', () => {
     bytes[1234] ^= 0x04;
     await writeFile(path, bytes);
     let error: Error | undefined;
-    await store.latest().catch((err: Error) => { error = err; });
+    await store.latest().catch((err: Error) => {
+      error = err;
+    });
     expect(error).to.be.instanceOf(CorruptStorageError);
     expect(error!.message).to.contain(path);
     await writeFile(path, bytes.subarray(0, 2000));
     error = undefined;
-    await store.latest().catch((err: Error) => { error = err; });
+    await store.latest().catch((err: Error) => {
+      error = err;
+    });
     expect(error).to.be.instanceOf(CorruptStorageError);
     expect(error!.message).to.contain(path);
   });

@@ -46,7 +46,9 @@ describe('LevelDbStableStore', () => {
     await store.close();
     await store.close();
     let error: unknown;
-    await store.save(state(1)).catch((err: unknown) => { error = err; });
+    await store.save(state(1)).catch((err: unknown) => {
+      error = err;
+    });
     expect(String(error)).to.match(/not open/);
   });
 });

@@ -2,22 +2,40 @@ import { expect } from 'chai';
 import { Ajv } from 'ajv';
 import { Container } from 'inversify';
 import {
-  BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type Backend, type CairnPlugin, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
+  BACKEND,
+  LOG_STORE,
+  SNAPSHOT_STORE,
+  STABLE_STORE,
+  type Backend,
+  type CairnPlugin,
+  type LogStore,
+  type PluginContext,
+  type PortName,
+  type SnapshotStore,
+  type StableStore,
 } from '@cairn/core';
 import { pluginContext, pluginTestContainer, TemporaryDirectories } from '@cairn/core/testkit';
 import {
-  LevelDatabasePool, LevelDbBackend, LevelDbLogStore, LevelDbSnapshotStore, LevelDbStableStore, storageLayout, type LevelDatabase, type LevelDatabaseOptions,
+  LevelDatabasePool,
+  LevelDbBackend,
+  LevelDbLogStore,
+  LevelDbSnapshotStore,
+  LevelDbStableStore,
+  storageLayout,
+  type LevelDatabase,
+  type LevelDatabaseOptions,
 } from '../src/index.js';
 import { entries } from './sample-data.js';
 
 /** What the core's plugin loader does with a config entry: import by package name, take the default (or `plugin`) export, validate the options filling defaults. */
 async function loadAsTheCoreDoes(options: Record<string, unknown>): Promise<{ plugin: CairnPlugin; options: Record<string, unknown> }> {
-  const loaded = await import('@cairn/storage-leveldb') as Record<string, unknown>;
+  const loaded = (await import('@cairn/storage-leveldb')) as Record<string, unknown>;
   const plugin = (loaded['default'] ?? loaded['plugin']) as CairnPlugin;
   expect(loaded['plugin']).to.equal(loaded['default']);
   const validate = new Ajv({ allErrors: false, useDefaults: true, strict: false }).compile(plugin.manifest.optionsSchema);
   const copy = { ...options };
-  if (!validate(copy)) throw new Error(`options refused: ${validate.errors![0]!.instancePath} ${validate.errors![0]!.message} ${JSON.stringify(validate.errors![0]!.params)}`);
+  if (!validate(copy))
+    throw new Error(`options refused: ${validate.errors![0]!.instancePath} ${validate.errors![0]!.message} ${JSON.stringify(validate.errors![0]!.params)}`);
   return { plugin, options: copy };
 }
 
@@ -42,14 +60,23 @@ describe('@cairn/storage-leveldb plugin', () => {
     expect(plugin.manifest.name).to.equal('@cairn/storage-leveldb');
     expect(plugin.manifest.provides).to.deep.equal(['logStore', 'stableStore', 'snapshotStore', 'backend']);
     expect(options).to.deep.equal({
-      directory: 'leveldb', noSync: false, retainSnapshots: 2, snapshotChunkBytes: 262144, cacheSizeBytes: 8388608, writeBufferSizeBytes: 4194304, compression: true, verifyTablesOnOpen: true,
+      directory: 'leveldb',
+      noSync: false,
+      retainSnapshots: 2,
+      snapshotChunkBytes: 262144,
+      cacheSizeBytes: 8388608,
+      writeBufferSizeBytes: 4194304,
+      compression: true,
+      verifyTablesOnOpen: true,
     });
   });
 
   it('refuses unknown and ill-typed options', async () => {
     for (const bad of [{ dir: '/tmp/x' }, { noSync: 'yes' }, { retainSnapshots: 0 }, { snapshotChunkBytes: 10 }]) {
       let error: unknown;
-      await loadAsTheCoreDoes(bad).catch((err: unknown) => { error = err; });
+      await loadAsTheCoreDoes(bad).catch((err: unknown) => {
+        error = err;
+      });
       expect(String(error), JSON.stringify(bad)).to.match(/options refused/);
     }
   });
@@ -65,8 +92,12 @@ describe('@cairn/storage-leveldb plugin', () => {
       const snapshots = container.get<SnapshotStore>(SNAPSHOT_STORE);
       const backend = container.get<Backend>(BACKEND);
       // By name: the package import and ../src may be two module instances of the same file.
-      expect([log, stable, snapshots, backend].map((s) => s.constructor.name))
-        .to.deep.equal([LevelDbLogStore.name, LevelDbStableStore.name, LevelDbSnapshotStore.name, LevelDbBackend.name]);
+      expect([log, stable, snapshots, backend].map((s) => s.constructor.name)).to.deep.equal([
+        LevelDbLogStore.name,
+        LevelDbStableStore.name,
+        LevelDbSnapshotStore.name,
+        LevelDbBackend.name,
+      ]);
       expect((backend as LevelDbBackend).location).to.equal(storageLayout(`${dataDir}/leveldb`).backend);
       for (const store of [log, stable, snapshots, backend]) await store.open();
       if (incarnation === 0) {
@@ -95,7 +126,7 @@ describe('@cairn/storage-leveldb plugin', () => {
     expect((stores[3] as LevelDbBackend).location).to.equal(layout.backend);
   });
 
-  it('chosen in two entries with two directories, gives each entry\'s stores their own databases; a pool bound in the container is the one they share', async () => {
+  it("chosen in two entries with two directories, gives each entry's stores their own databases; a pool bound in the container is the one they share", async () => {
     const dataDir = await temporary.make('plugin-twice');
     const { plugin, options } = await loadAsTheCoreDoes({ noSync: true });
     const container = pluginTestContainer();
@@ -114,7 +145,10 @@ describe('@cairn/storage-leveldb plugin', () => {
     await log.append(entries(1, 2, 1));
     for (const store of [backend, snapshots, stable, log]) await store.close();
     expect(pool.acquired).to.deep.equal([
-      storageLayout(`${dataDir}/raft`).raft, storageLayout(`${dataDir}/raft`).raft, storageLayout(`${dataDir}/leveldb`).raft, storageLayout(`${dataDir}/leveldb`).backend,
+      storageLayout(`${dataDir}/raft`).raft,
+      storageLayout(`${dataDir}/raft`).raft,
+      storageLayout(`${dataDir}/leveldb`).raft,
+      storageLayout(`${dataDir}/leveldb`).backend,
     ]);
   });
 

@@ -11,4 +11,4 @@ export function entries(from: number, count: number, term: number, bytes = 16): 
 }
 
 export const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
-export const text = (data: Uint8Array | undefined): string | undefined => data === undefined ? undefined : Buffer.from(data).toString('latin1');
+export const text = (data: Uint8Array | undefined): string | undefined => (data === undefined ? undefined : Buffer.from(data).toString('latin1'));

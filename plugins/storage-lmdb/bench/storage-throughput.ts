@@ -27,13 +27,22 @@ try {
     const batch: Entry[] = Array.from({ length: 64 }, () => ({ index: next++, term: 1, type: EntryType.Normal, data }));
     const writes = [storage.logStore.append(batch)];
     if (batches % 2 === 1) {
-      writes.push(storage.stableStore.save({ hardState: { term: 1, vote: '0', commit: next - 1 }, confState: { voters: ['a'], learners: [] }, clusterId: 'c', memberId: 'a' }));
+      writes.push(
+        storage.stableStore.save({
+          hardState: { term: 1, vote: '0', commit: next - 1 },
+          confState: { voters: ['a'], learners: [] },
+          clusterId: 'c',
+          memberId: 'a',
+        }),
+      );
     }
     await Promise.all(writes);
     batches++;
   }
   let elapsed = (performance.now() - start) / 1000;
-  console.log(`log append: ${(batches / elapsed).toFixed(0)} batches/s of 64 x 256 B (${((batches * 64) / elapsed).toFixed(0)} entries/s), a stable save in every other batch`);
+  console.log(
+    `log append: ${(batches / elapsed).toFixed(0)} batches/s of 64 x 256 B (${((batches * 64) / elapsed).toFixed(0)} entries/s), a stable save in every other batch`,
+  );
 
   const value = new Uint8Array(200).fill(3);
   let writes = 0;

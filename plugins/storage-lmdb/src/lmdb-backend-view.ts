@@ -37,7 +37,10 @@ export class LmdbBackendView implements BackendReadView {
   private ended: string | undefined;
 
   /** `onRelease` hears of the view's end, once. */
-  constructor(source: ViewState | (() => Promise<ViewState>), private readonly onRelease: (view: LmdbBackendView) => void = () => undefined) {
+  constructor(
+    source: ViewState | (() => Promise<ViewState>),
+    private readonly onRelease: (view: LmdbBackendView) => void = () => undefined,
+  ) {
     if (typeof source === 'function') {
       this.pending = source().then((state) => {
         if (this.released) state.release();
@@ -91,7 +94,7 @@ export class LmdbBackendView implements BackendReadView {
 
   private async current(): Promise<ViewState> {
     this.check();
-    const state = this.state ?? await this.pending!;
+    const state = this.state ?? (await this.pending!);
     this.check();
     return state;
   }
@@ -118,10 +121,18 @@ export function* pairsIn(state: ViewState, range: BackendRange): Generator<[Uint
   if (lt !== undefined && (lt.byteLength === 0 || (gte !== undefined && Buffer.compare(gte, lt) >= 0))) return;
   const reverse = range.reverse === true;
   const pending = pendingInRange(state.layers, gte === undefined ? undefined : layerKey(gte), lt === undefined ? undefined : layerKey(lt), reverse);
-  const cursor = state.db.getRange(reverse
-    // Backwards, lmdb-js stops before its default end (the one-byte key 0x00) unless told to include it.
-    ? { transaction: state.txn, reverse: true, ...(lt === undefined ? {} : { start: lt, exclusiveStart: true }), end: gte ?? SMALLEST_KEY, inclusiveEnd: true }
-    : { transaction: state.txn, ...(gte === undefined ? {} : { start: gte }), ...(lt === undefined ? {} : { end: lt }) });
+  const cursor = state.db.getRange(
+    reverse
+      ? // Backwards, lmdb-js stops before its default end (the one-byte key 0x00) unless told to include it.
+        {
+          transaction: state.txn,
+          reverse: true,
+          ...(lt === undefined ? {} : { start: lt, exclusiveStart: true }),
+          end: gte ?? SMALLEST_KEY,
+          inclusiveEnd: true,
+        }
+      : { transaction: state.txn, ...(gte === undefined ? {} : { start: gte }), ...(lt === undefined ? {} : { end: lt }) },
+  );
   const direction = reverse ? -1 : 1;
   let next = 0;
   let emitted = 0;

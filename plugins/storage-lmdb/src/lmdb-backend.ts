@@ -110,10 +110,13 @@ export class LmdbBackend implements Backend {
   readView(): BackendReadView {
     if (!this.opened) throw this.notOpen();
     const release = this.env.gate.lease();
-    const forget = (view: LmdbBackendView): void => { this.views.delete(view); };
-    const view = release !== undefined
-      ? new LmdbBackendView(this.stateNow(release), forget)
-      : new LmdbBackendView(async () => this.stateNow(await this.env.gate.leaseWhenOpen()), forget);
+    const forget = (view: LmdbBackendView): void => {
+      this.views.delete(view);
+    };
+    const view =
+      release !== undefined
+        ? new LmdbBackendView(this.stateNow(release), forget)
+        : new LmdbBackendView(async () => this.stateNow(await this.env.gate.leaseWhenOpen()), forget);
     this.views.add(view);
     return view;
   }
@@ -175,9 +178,11 @@ export class LmdbBackend implements Backend {
       this.failure ??= err instanceof Error ? err : new Error(String(err));
       throw err;
     };
-    committed.then(() => {
-      this.committing.splice(this.committing.indexOf(layer), 1);
-    }, fail).catch(() => undefined);
+    committed
+      .then(() => {
+        this.committing.splice(this.committing.indexOf(layer), 1);
+      }, fail)
+      .catch(() => undefined);
     this.lastDurable = durable.catch(fail);
     this.lastDurable.catch(() => undefined);
   }

@@ -79,7 +79,9 @@ function fsyncPath(path: string, flags: string): void {
 }
 
 const quietly = (p: Promise<unknown>): void => {
-  p.catch(() => { /* observed by whoever awaits it */ });
+  p.catch(() => {
+    /* observed by whoever awaits it */
+  });
 };
 
 /**
@@ -186,26 +188,28 @@ export class LmdbEnvironment {
    * and the swap, as etcd's defrag does.
    */
   defragment(): Promise<void> {
-    return this.serially(() => this.gate.exclusive(async () => {
-      const root = this.requireRoot();
-      const work = join(this.directory, COMPACTING_DIR);
-      const copy = join(work, 'data.mdb');
-      rmSync(work, { recursive: true, force: true });
-      mkdirSync(work);
-      try {
-        await root.backup(work, true);
-        fsyncPath(copy, 'r+');
-      } catch (err) {
+    return this.serially(() =>
+      this.gate.exclusive(async () => {
+        const root = this.requireRoot();
+        const work = join(this.directory, COMPACTING_DIR);
+        const copy = join(work, 'data.mdb');
         rmSync(work, { recursive: true, force: true });
-        throw new Error(`${this.dataFile}: defragment: compacting copy failed: ${(err as Error).message}`, { cause: err });
-      }
-      await this.closeFiles();
-      // Until the rename the old file is whole; after it the synced copy is.
-      renameSync(copy, this.dataFile);
-      fsyncPath(this.directory, 'r');
-      rmSync(work, { recursive: true, force: true });
-      await this.openFiles(false);
-    }));
+        mkdirSync(work);
+        try {
+          await root.backup(work, true);
+          fsyncPath(copy, 'r+');
+        } catch (err) {
+          rmSync(work, { recursive: true, force: true });
+          throw new Error(`${this.dataFile}: defragment: compacting copy failed: ${(err as Error).message}`, { cause: err });
+        }
+        await this.closeFiles();
+        // Until the rename the old file is whole; after it the synced copy is.
+        renameSync(copy, this.dataFile);
+        fsyncPath(this.directory, 'r');
+        rmSync(work, { recursive: true, force: true });
+        await this.openFiles(false);
+      }),
+    );
   }
 
   private serially<T>(step: () => Promise<T>): Promise<T> {
@@ -272,8 +276,10 @@ export class LmdbEnvironment {
     const [first] = raftLog.getKeys({ limit: 1 });
     if (first === undefined) return;
     const [last] = raftLog.getKeys({ reverse: true, limit: 1 });
-    throw new Error(`${this.dataFile}: holds a Raft log (entries ${String(first)} to ${String(last)}), but the config takes the log from another plugin; `
-      + 'to go on with this data dir, keep the log here: plugins.logStore: { use: "@cairn/storage-lmdb" }');
+    throw new Error(
+      `${this.dataFile}: holds a Raft log (entries ${String(first)} to ${String(last)}), but the config takes the log from another plugin; ` +
+        'to go on with this data dir, keep the log here: plugins.logStore: { use: "@cairn/storage-lmdb" }',
+    );
   }
 
   /** A fresh environment gets the format marker; any other must carry ours, else it is someone else's. */
@@ -296,7 +302,8 @@ export class LmdbEnvironment {
     } catch (err) {
       throw new CorruptStorageError(this.dataFile, `format marker: ${(err as Error).message}`);
     }
-    if (format.store !== FORMAT.store) throw new CorruptStorageError(this.dataFile, `format marker names store ${JSON.stringify(format.store)}, not ${FORMAT.store}`);
+    if (format.store !== FORMAT.store)
+      throw new CorruptStorageError(this.dataFile, `format marker names store ${JSON.stringify(format.store)}, not ${FORMAT.store}`);
     if (format.version !== FORMAT.version) {
       throw new CorruptStorageError(this.dataFile, `format version ${JSON.stringify(format.version)}; this build reads version ${FORMAT.version}`);
     }

@@ -2,8 +2,14 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  CorruptStorageError, decodeSnapshotMetaRecord, encodeSnapshotMetaRecord, openRecord, sealRecord,
-  type SnapshotMeta, type SnapshotStore, type StoredSnapshot,
+  CorruptStorageError,
+  decodeSnapshotMetaRecord,
+  encodeSnapshotMetaRecord,
+  openRecord,
+  sealRecord,
+  type SnapshotMeta,
+  type SnapshotStore,
+  type StoredSnapshot,
 } from '@cairn/core';
 import { inject, injectable } from 'inversify';
 import { LmdbEnvironment } from './lmdb-environment.js';
@@ -212,7 +218,9 @@ export class LmdbSnapshotStore implements SnapshotStore {
     if (newest === undefined) return undefined;
     const entry = newest;
     // Read it all once to check it; the bytes are thrown away chunk by chunk.
-    for await (const _ of this.chunksOf(entry)) { /* checked as it is read */ }
+    for await (const _ of this.chunksOf(entry)) {
+      /* checked as it is read */
+    }
     return {
       meta: entry.meta,
       size: entry.size,
@@ -222,7 +230,10 @@ export class LmdbSnapshotStore implements SnapshotStore {
 
   /** Metadata of every stored snapshot, most recently saved first. */
   list(): SnapshotMeta[] {
-    return this.catalog.slice().sort((a, b) => (newer(a, b) ? -1 : 1)).map((e) => e.meta);
+    return this.catalog
+      .slice()
+      .sort((a, b) => (newer(a, b) ? -1 : 1))
+      .map((e) => e.meta);
   }
 
   /** The data of `entry`, each chunk checked, the whole checked at the end. */

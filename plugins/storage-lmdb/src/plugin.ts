@@ -103,7 +103,12 @@ export const lmdbStoragePlugin: CairnPlugin<LmdbPluginOptions> = {
           default: LMDB_DEFAULTS.noSync,
           description: 'Never fsync. A crash of the machine then loses acknowledged writes: for tests only.',
         },
-        retainSnapshots: { type: 'integer', minimum: 1, default: LMDB_DEFAULTS.retainSnapshots, description: 'How many of the most recently saved snapshots to keep.' },
+        retainSnapshots: {
+          type: 'integer',
+          minimum: 1,
+          default: LMDB_DEFAULTS.retainSnapshots,
+          description: 'How many of the most recently saved snapshots to keep.',
+        },
         snapshotChunkBytes: {
           type: 'integer',
           minimum: 4096,
@@ -120,7 +125,8 @@ export const lmdbStoragePlugin: CairnPlugin<LmdbPluginOptions> = {
         verifyOnOpen: {
           type: 'boolean',
           default: LMDB_DEFAULTS.verifyOnOpen,
-          description: 'Before mapping data.mdb, read every page of it in a child process: LMDB has no page checksums and crashes on a damaged page, so this turns damage into an error naming the file. Costs one read of the file at start.',
+          description:
+            'Before mapping data.mdb, read every page of it in a child process: LMDB has no page checksums and crashes on a damaged page, so this turns damage into an error naming the file. Costs one read of the file at start.',
         },
       },
     },

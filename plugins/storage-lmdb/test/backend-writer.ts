@@ -10,7 +10,10 @@ const storage = createLmdbStorage(process.argv[2]!);
 await storage.backend.open();
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 for (let n = 1; ; n++) {
-  await storage.backend.write([{ type: 'put', key: bytes(`batch-${n}`), value: bytes(`value-${n}`) }, { type: 'put', key: bytes('last'), value: bytes(String(n)) }]);
+  await storage.backend.write([
+    { type: 'put', key: bytes(`batch-${n}`), value: bytes(`value-${n}`) },
+    { type: 'put', key: bytes('last'), value: bytes(String(n)) },
+  ]);
   if (n % 5 === 0) {
     await storage.backend.flush();
     writeSync(1, `flushed ${n}\n`);

@@ -32,7 +32,9 @@ export class ChildScript {
       this.lines.push(...parts);
       this.wake();
     });
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => { this.stderr += s; });
+    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      this.stderr += s;
+    });
     this.exited = new Promise((resolve) => {
       this.child.on('close', (code, signal) => {
         this.ended = true;

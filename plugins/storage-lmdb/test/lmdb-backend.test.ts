@@ -89,16 +89,17 @@ describe('LmdbBackend', () => {
     const model = new MemoryBackend();
     await model.open();
     const b = storage.backend;
-    const key = (): Uint8Array => bytes(String.fromCharCode(...Array.from({ length: random.int(1, 4) }, () => random.pick([0, 1, 0x61, 0x62, 0x7f, 0x80, 0xff]))));
+    const key = (): Uint8Array =>
+      bytes(String.fromCharCode(...Array.from({ length: random.int(1, 4) }, () => random.pick([0, 1, 0x61, 0x62, 0x7f, 0x80, 0xff]))));
     const views: { lmdb: ReturnType<typeof b.readView>; memory: ReturnType<typeof model.readView> }[] = [];
     const compare = async (r: BackendRange, label: string): Promise<void> => {
       expect(await pairs(b.range(r)), label).to.deep.equal(await pairs(model.range(r)));
       for (const [i, v] of views.entries()) expect(await pairs(v.lmdb.range(r)), `${label} view ${i}`).to.deep.equal(await pairs(v.memory.range(r)));
     };
     for (let step = 0; step < 400; step++) {
-      const ops: BackendOp[] = Array.from({ length: random.int(1, 6) }, () => (random.int(0, 4) === 0
-        ? { type: 'del', key: key() }
-        : { type: 'put', key: key(), value: bytes(`s${step}-${random.int(0, 1000)}`) }));
+      const ops: BackendOp[] = Array.from({ length: random.int(1, 6) }, () =>
+        random.int(0, 4) === 0 ? { type: 'del', key: key() } : { type: 'put', key: key(), value: bytes(`s${step}-${random.int(0, 1000)}`) },
+      );
       await b.write(ops);
       await model.write(ops);
       const action = random.int(0, 10);
@@ -114,7 +115,12 @@ describe('LmdbBackend', () => {
       expect(text(await b.get(probe)), `get at step ${step}`).to.equal(text(await model.get(probe)));
       if (step % 10 === 0) {
         const [lo, hi] = [key(), key()].sort(Buffer.compare);
-        const r: BackendRange = { gte: random.int(0, 3) === 0 ? undefined : lo, lt: random.int(0, 3) === 0 ? undefined : hi, reverse: random.int(0, 2) === 0, limit: random.int(0, 3) === 0 ? random.int(1, 8) : undefined };
+        const r: BackendRange = {
+          gte: random.int(0, 3) === 0 ? undefined : lo,
+          lt: random.int(0, 3) === 0 ? undefined : hi,
+          reverse: random.int(0, 2) === 0,
+          limit: random.int(0, 3) === 0 ? random.int(1, 8) : undefined,
+        };
         await compare(r, `range ${JSON.stringify({ ...r, gte: r.gte && text(r.gte), lt: r.lt && text(r.lt) })} at step ${step}`);
       }
     }
@@ -133,9 +139,17 @@ describe('LmdbBackend', () => {
     await b.write([put('a', 'new'), del('b'), del('c'), put('d', 'new')]);
     await b.flush();
     await b.write([put('e', 'newer')]);
-    expect(await pairs(view.range({}))).to.deep.equal([['a', 'old'], ['b', 'old'], ['c', 'pending']]);
+    expect(await pairs(view.range({}))).to.deep.equal([
+      ['a', 'old'],
+      ['b', 'old'],
+      ['c', 'pending'],
+    ]);
     expect(text(await view.get(bytes('a')))).to.equal('old');
-    expect(await pairs(b.range({}))).to.deep.equal([['a', 'new'], ['d', 'new'], ['e', 'newer']]);
+    expect(await pairs(b.range({}))).to.deep.equal([
+      ['a', 'new'],
+      ['d', 'new'],
+      ['e', 'newer'],
+    ]);
     view.release();
     view.release();
     let error: unknown;
@@ -189,7 +203,10 @@ describe('LmdbBackend', () => {
     await b.flush();
     await b.close();
     await b.open();
-    expect(await pairs(b.range({}))).to.deep.equal([['during', 'yes'], ['keep', 'me']]);
+    expect(await pairs(b.range({}))).to.deep.equal([
+      ['during', 'yes'],
+      ['keep', 'me'],
+    ]);
   });
 
   it('defragment() waits for an open read view, which keeps reading its moment', async () => {
@@ -198,7 +215,9 @@ describe('LmdbBackend', () => {
     await b.flush();
     const view = b.readView();
     let done = false;
-    const defragmenting = b.defragment().then(() => { done = true; });
+    const defragmenting = b.defragment().then(() => {
+      done = true;
+    });
     await b.write([put('a', '2')]);
     await b.flush();
     await new Promise((resolve) => setTimeout(resolve, 50));

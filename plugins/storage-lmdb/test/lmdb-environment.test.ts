@@ -13,7 +13,12 @@ async function populated(directory: string): Promise<void> {
   await Promise.all([s.logStore.open(), s.stableStore.open(), s.snapshotStore.open(), s.backend.open()]);
   await s.logStore.append(entries(1, 200, 1, 1000));
   await s.stableStore.save(stableState(2));
-  await s.snapshotStore.save({ index: 50, term: 1, confState: { voters: ['a'], learners: [] } }, (async function* () { yield new Uint8Array(300_000).fill(3); })());
+  await s.snapshotStore.save(
+    { index: 50, term: 1, confState: { voters: ['a'], learners: [] } },
+    (async function* () {
+      yield new Uint8Array(300_000).fill(3);
+    })(),
+  );
   await s.backend.write(Array.from({ length: 300 }, (_, i) => ({ type: 'put' as const, key: bytes(`key-${i}`), value: new Uint8Array(500).fill(i) })));
   await Promise.all([s.logStore.close(), s.stableStore.close(), s.snapshotStore.close(), s.backend.close()]);
 }

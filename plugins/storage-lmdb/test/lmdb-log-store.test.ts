@@ -65,7 +65,13 @@ describe('LmdbLogStore', () => {
     await log.open();
     expect([log.firstIndex(), log.lastIndex()]).to.deep.equal([91, 106]);
     expect((await log.entries(91, 107)).map((e) => `${e.index}/${e.term}`)).to.deep.equal([
-      ...Array.from({ length: 10 }, (_, i) => `${91 + i}/1`), '101/2', '102/2', '103/2', '104/3', '105/3', '106/3',
+      ...Array.from({ length: 10 }, (_, i) => `${91 + i}/1`),
+      '101/2',
+      '102/2',
+      '103/2',
+      '104/3',
+      '105/3',
+      '106/3',
     ]);
   });
 
@@ -74,13 +80,19 @@ describe('LmdbLogStore', () => {
     await storage.logStore.close();
     const other = createLmdbStorage(directory, { noSync: true });
     await other.environment.acquire();
-    await other.environment.write((dbs) => { void dbs.raftLog.remove(17); }).durable;
+    await other.environment.write((dbs) => {
+      void dbs.raftLog.remove(17);
+    }).durable;
     await other.environment.release();
     const error = await rejection(storage.logStore.open());
     expect(error).to.be.instanceOf(CorruptStorageError);
-    expect(String(error)).to.contain(join(directory, 'data.mdb')).and.to.match(/expected index 17, found key 18/);
+    expect(String(error))
+      .to.contain(join(directory, 'data.mdb'))
+      .and.to.match(/expected index 17, found key 18/);
     await other.environment.acquire();
-    await other.environment.write((dbs) => { void dbs.raftLog.put(17, new Uint8Array(3)); }).durable;
+    await other.environment.write((dbs) => {
+      void dbs.raftLog.put(17, new Uint8Array(3));
+    }).durable;
     await other.environment.release();
     await storage.logStore.open();
     const damaged = await rejection(storage.logStore.entries(15, 20));
@@ -129,7 +141,10 @@ describe('LmdbLogStore syncs', () => {
     expect(from).to.be.greaterThan(-1);
     expect(to).to.be.greaterThan(from);
     const syncs = lines.slice(from, to).filter((l) => /\b(fsync|fdatasync|msync)\(/.test(l) && !/= -1/.test(l));
-    expect(syncs.every((l) => l.includes('data.mdb')), syncs.join('\n')).to.equal(true);
+    expect(
+      syncs.every((l) => l.includes('data.mdb')),
+      syncs.join('\n'),
+    ).to.equal(true);
     // One per batch; the 20 stable saves added none.
     expect(syncs.length, `${syncs.length} syncs for ${batches} batches`).to.equal(batches);
     await rm(trace, { force: true });

@@ -38,7 +38,12 @@ describe('LmdbSnapshotStore', () => {
   it('has no latest snapshot when fresh, and stores empty, small and odd-sized data exactly', async () => {
     const store = storage.snapshotStore;
     expect(await store.latest()).to.equal(undefined);
-    for (const [index, size, piece] of [[1, 0, 1], [2, 5, 1], [3, 64 * 1024, 1000], [4, 200_001, 7777]] as const) {
+    for (const [index, size, piece] of [
+      [1, 0, 1],
+      [2, 5, 1],
+      [3, 64 * 1024, 1000],
+      [4, 200_001, 7777],
+    ] as const) {
       await store.save(meta(index), streamOf(size, index, piece));
       const latest = await store.latest();
       expect(latest?.meta).to.deep.equal(meta(index));
@@ -103,7 +108,9 @@ describe('LmdbSnapshotStore', () => {
   it('concurrent saves rank by when their data ended, not by when they began', async () => {
     const store = storage.snapshotStore;
     let release!: () => void;
-    const held = new Promise<void>((resolve) => { release = resolve; });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     async function* slow(): AsyncGenerator<Uint8Array> {
       yield patternBytes(1000, 1);
       await held;
@@ -132,7 +139,12 @@ describe('LmdbSnapshotStore', () => {
     const store = storage.snapshotStore;
     await store.save(meta(10), streamOf(100_000, 10));
     const data = patternBytes(100_000, 99);
-    await store.save(meta(20), (async function* () { yield data; })());
+    await store.save(
+      meta(20),
+      (async function* () {
+        yield data;
+      })(),
+    );
     await store.close();
     const file = join(directory, 'snapshots', '2.snap');
     const at = (await readFile(file)).indexOf(Buffer.from(data.subarray(5000, 5064)));

@@ -8,11 +8,27 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Container } from 'inversify';
 import {
-  BACKEND, LOG_STORE, SNAPSHOT_STORE, STABLE_STORE,
-  type Backend, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore,
+  BACKEND,
+  LOG_STORE,
+  SNAPSHOT_STORE,
+  STABLE_STORE,
+  type Backend,
+  type LogStore,
+  type PluginContext,
+  type PortName,
+  type SnapshotStore,
+  type StableStore,
 } from '@cairn/core';
 import { pluginContext, pluginTestContainer, rejection, TemporaryDirectories } from '@cairn/core/testkit';
-import plugin, { createLmdbStorage, LmdbBackend, LmdbEnvironment, LmdbLogStore, LmdbSnapshotStore, LmdbStableStore, plugin as namedPlugin } from '../src/index.js';
+import plugin, {
+  createLmdbStorage,
+  LmdbBackend,
+  LmdbEnvironment,
+  LmdbLogStore,
+  LmdbSnapshotStore,
+  LmdbStableStore,
+  plugin as namedPlugin,
+} from '../src/index.js';
 import { bytes, entries, text } from './test-data.js';
 import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
 
@@ -83,7 +99,7 @@ describe('@cairn/storage-lmdb plugin', () => {
     for (const store of stores) expect(environmentOf(store)).to.equal(environment);
   });
 
-  it('chosen in two entries with two directories, gives each entry\'s stores their own environment in one container', async () => {
+  it("chosen in two entries with two directories, gives each entry's stores their own environment in one container", async () => {
     const dataDir = await dirs.make('plugin-twice');
     const container = pluginTestContainer();
     await container.loadAsync(plugin.createModule({ directory: 'raft', noSync: true }, contextFor(dataDir, ['logStore'])));
@@ -131,8 +147,10 @@ describe('@cairn/storage-lmdb plugin', () => {
     await withoutLog.load(plugin.createModule({ noSync: true, verifyOnOpen: false }, contextFor(dataDir, ['stableStore', 'snapshotStore', 'backend'])));
     const stable = withoutLog.get<StableStore>(STABLE_STORE);
     const refused = await rejection(stable.open());
-    expect(refused.message).to.equal(`${join(dataDir, 'lmdb', 'data.mdb')}: holds a Raft log (entries 1 to 4), but the config takes the log from another plugin; `
-      + 'to go on with this data dir, keep the log here: plugins.logStore: { use: "@cairn/storage-lmdb" }');
+    expect(refused.message).to.equal(
+      `${join(dataDir, 'lmdb', 'data.mdb')}: holds a Raft log (entries 1 to 4), but the config takes the log from another plugin; ` +
+        'to go on with this data dir, keep the log here: plugins.logStore: { use: "@cairn/storage-lmdb" }',
+    );
 
     const fresh = await dirs.make('plugin-log-elsewhere-fresh');
     const elsewhere = new Container();
@@ -164,8 +182,12 @@ class CairnProcess {
   output = '';
   readonly exited: Promise<number | null>;
   private constructor(private readonly child: ChildProcess) {
-    child.stdout!.on('data', (b: Buffer) => { this.output += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { this.output += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      this.output += b.toString();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      this.output += b.toString();
+    });
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
@@ -214,7 +236,10 @@ describe('@cairn/storage-lmdb through the cairn command', function () {
       this.skip();
     }
     const dir = await dirs.make('cairn-bad');
-    for (const [options, key] of [['sync: false', 'plugins.storage.sync'], ['mapSize: big', 'plugins.storage.mapSize']] as const) {
+    for (const [options, key] of [
+      ['sync: false', 'plugins.storage.sync'],
+      ['mapSize: big', 'plugins.storage.mapSize'],
+    ] as const) {
       await writeFile(join(dir, 'cairn.yaml'), `plugins:\n  storage: { use: "@cairn/storage-lmdb", ${options} }\n  api: []\n`);
       const p = CairnProcess.run(bin!, ['--config-file', join(dir, 'cairn.yaml'), '--data-dir', join(dir, 'member')]);
       processes.push(p);
@@ -233,13 +258,29 @@ describe('@cairn/storage-lmdb through the cairn command', function () {
     const [client, peer] = [await freeLoopbackPort(), await freeLoopbackPort()];
     await writeFile(join(dir, 'cairn.yaml'), 'plugins:\n  storage: { use: "@cairn/storage-lmdb" }\n');
     const args = [
-      '--config-file', join(dir, 'cairn.yaml'), '--data-dir', join(dir, 'member'),
-      '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-      '--heartbeat-interval', '10', '--election-timeout', '100',
+      '--config-file',
+      join(dir, 'cairn.yaml'),
+      '--data-dir',
+      join(dir, 'member'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--heartbeat-interval',
+      '10',
+      '--election-timeout',
+      '100',
     ];
     const ctl = async (...command: string[]): Promise<string> => {
-      const { stdout } = await promisify(execFile)(etcdctl!, ['--endpoints', `127.0.0.1:${client}`, '--dial-timeout', '5s', '--command-timeout', '10s', ...command], { env: { ...process.env, ETCDCTL_API: '3' } });
+      const { stdout } = await promisify(execFile)(
+        etcdctl!,
+        ['--endpoints', `127.0.0.1:${client}`, '--dial-timeout', '5s', '--command-timeout', '10s', ...command],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      );
       return stdout;
     };
     const first = CairnProcess.run(bin!, args);

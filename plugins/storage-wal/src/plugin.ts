@@ -59,7 +59,8 @@ export const walStoragePlugin: CairnPlugin<WalPluginOptions> = {
           type: 'integer',
           minimum: 0,
           default: WAL_DEFAULTS.inlineSyncEntries,
-          description: 'Appends of at most this many entries, while no other write is in flight, are written and fdatasynced on the main thread (lowest latency for a lone writer); larger ones go through the thread pool. 0: always the thread pool.',
+          description:
+            'Appends of at most this many entries, while no other write is in flight, are written and fdatasynced on the main thread (lowest latency for a lone writer); larger ones go through the thread pool. 0: always the thread pool.',
         },
         cacheBytes: {
           type: 'integer',

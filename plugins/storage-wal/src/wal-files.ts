@@ -33,7 +33,9 @@ export function ensureDirectory(directory: string): void {
   if (first === undefined) return;
   let made = first;
   fsyncDirectory(dirname(made));
-  for (const part of relative(first, directory).split(sep).filter((p) => p !== '')) {
+  for (const part of relative(first, directory)
+    .split(sep)
+    .filter((p) => p !== '')) {
     fsyncDirectory(made);
     made = join(made, part);
   }

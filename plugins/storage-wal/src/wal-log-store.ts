@@ -5,7 +5,15 @@ import { CorruptStorageError, decodeEntryRecord, type Entry, type LogStore } fro
 import { EntryLocations, type EntryLocation } from './entry-locations.js';
 import { appendFrame, compactFrame, headFrame, readFrame, truncateFrame, type WalFrame } from './wal-frame.js';
 import {
-  createSegment, ensureDirectory, fdatasyncAsync, fsyncDirectory, segmentName, segmentSequence, SEGMENT_IN_PROGRESS, writeFully, writeFullySync,
+  createSegment,
+  ensureDirectory,
+  fdatasyncAsync,
+  fsyncDirectory,
+  segmentName,
+  segmentSequence,
+  SEGMENT_IN_PROGRESS,
+  writeFully,
+  writeFullySync,
 } from './wal-files.js';
 import { WAL_DIRECTORY, WAL_OPTIONS } from './tokens.js';
 
@@ -68,7 +76,10 @@ export class WalLogStore implements LogStore {
   private failure: Error | undefined;
   private opened = false;
 
-  constructor(@inject(WAL_DIRECTORY) directory: string, @inject(WAL_OPTIONS) private readonly options: WalLogStoreOptions) {
+  constructor(
+    @inject(WAL_DIRECTORY) directory: string,
+    @inject(WAL_OPTIONS) private readonly options: WalLogStoreOptions,
+  ) {
     this.directory = resolve(directory);
     this.log = new EntryLocations(options.cacheBytes);
   }
@@ -138,7 +149,11 @@ export class WalLogStore implements LogStore {
       const position = place.position + recordOffsets[i]!;
       // The cached copy's data points into the frame: the caller may reuse its own buffers.
       const data = bytes.subarray(recordOffsets[i]! + 21, recordOffsets[i]! + recordLengths[i]!);
-      this.log.push(e.index, { term: e.term, segment: place.segment, position, length: recordLengths[i]!, write }, { index: e.index, term: e.term, type: e.type, data });
+      this.log.push(
+        e.index,
+        { term: e.term, segment: place.segment, position, length: recordLengths[i]!, write },
+        { index: e.index, term: e.term, type: e.type, data },
+      );
     }
     const end = first + entries.length - 1;
     this.segmentMax.set(place.segment, Math.max(this.segmentMax.get(place.segment) ?? 0, end));
@@ -323,7 +338,10 @@ export class WalLogStore implements LogStore {
     sequences.sort((a, b) => a - b);
     for (let k = 1; k < sequences.length; k++) {
       if (sequences[k] !== sequences[k - 1]! + 1) {
-        throw new CorruptStorageError(this.segmentPath(sequences[k - 1]! + 1), `segment missing between ${segmentName(sequences[k - 1]!)} and ${segmentName(sequences[k]!)}`);
+        throw new CorruptStorageError(
+          this.segmentPath(sequences[k - 1]! + 1),
+          `segment missing between ${segmentName(sequences[k - 1]!)} and ${segmentName(sequences[k]!)}`,
+        );
       }
     }
     const segments = this.readSegments(sequences);
@@ -368,7 +386,10 @@ export class WalLogStore implements LogStore {
           break;
         }
         if (frames.length === 0 && (read.frame.kind !== 'head' || read.frame.sequence !== sequence)) {
-          throw new CorruptStorageError(file, read.frame.kind === 'head' ? `segment head names sequence ${read.frame.sequence}` : 'segment does not begin with its head');
+          throw new CorruptStorageError(
+            file,
+            read.frame.kind === 'head' ? `segment head names sequence ${read.frame.sequence}` : 'segment does not begin with its head',
+          );
         }
         if (frames.length > 0 && read.frame.kind === 'head') throw new CorruptStorageError(file, `a second segment head at byte ${position}`);
         frames.push(read.frame);
@@ -430,6 +451,7 @@ export class WalLogStore implements LogStore {
         }
       }
     }
-    if (log.offsetTerm === UNKNOWN_TERM) throw new CorruptStorageError(this.segmentPath(segments[0]!.sequence), `entries before ${log.offset + 1} are missing and no compaction covers them`);
+    if (log.offsetTerm === UNKNOWN_TERM)
+      throw new CorruptStorageError(this.segmentPath(segments[0]!.sequence), `entries before ${log.offset + 1} are missing and no compaction covers them`);
   }
 }

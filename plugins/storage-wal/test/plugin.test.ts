@@ -43,7 +43,7 @@ describe('@cairn/storage-wal plugin', () => {
     expect(plugin.manifest.name).to.equal('@cairn/storage-wal');
     expect(plugin.manifest.provides).to.deep.equal(['logStore']);
     // As the core's loader imports it: by package name, default or `plugin`.
-    const loaded = await import('@cairn/storage-wal') as Record<string, unknown>;
+    const loaded = (await import('@cairn/storage-wal')) as Record<string, unknown>;
     expect(loaded['default']).to.equal(plugin);
     expect(loaded['plugin']).to.equal(plugin);
     expect(typeof (loaded['default'] as CairnPlugin).createModule).to.equal('function');

@@ -5,8 +5,21 @@ import type { Entry } from '@cairn/core';
 import { rejection } from '@cairn/core/testkit';
 import type { WalLogStore } from '../src/index.js';
 import {
-  appendFrameBytes, batch, corruption, entry, ExpectedLog, expectSameLog, flipByte, HEAD_BYTES, plain, randomSource, segmentFiles, segmentName,
-  sequenceNames, walStores, type StoreOptions,
+  appendFrameBytes,
+  batch,
+  corruption,
+  entry,
+  ExpectedLog,
+  expectSameLog,
+  flipByte,
+  HEAD_BYTES,
+  plain,
+  randomSource,
+  segmentFiles,
+  segmentName,
+  sequenceNames,
+  walStores,
+  type StoreOptions,
 } from './wal-store-fixture.js';
 
 /**
@@ -30,7 +43,7 @@ describe('WalLogStore', () => {
         const store = await opened(directory, options);
         const expected = new ExpectedLog();
         for (let from = 1; from <= 60; from += 5) {
-          const b = Array.from({ length: 5 }, (_, i) => entry(from + i, 1 + (from >> 4), 50 + ((from + i) * 37) % 400));
+          const b = Array.from({ length: 5 }, (_, i) => entry(from + i, 1 + (from >> 4), 50 + (((from + i) * 37) % 400)));
           await store.append(b);
           expected.append(b);
         }
@@ -91,7 +104,12 @@ describe('WalLogStore', () => {
      * in flight once doomed the same segment twice).
      */
     const issueMany = async (
-      store: WalLogStore, expected: ExpectedLog, ops: number, random: (n: number) => number, sizes: () => number, oneCompactionInFlight = false,
+      store: WalLogStore,
+      expected: ExpectedLog,
+      ops: number,
+      random: (n: number) => number,
+      sizes: () => number,
+      oneCompactionInFlight = false,
     ): Promise<Promise<void>[]> => {
       const promises: Promise<void>[] = [];
       let lastCompaction: Promise<void> = Promise.resolve();
@@ -242,7 +260,10 @@ describe('WalLogStore', () => {
       const reading = store.entries(5, 15);
       const replacement = batch(8, 8, 2);
       const replacing = store.append(replacement);
-      const outcome = await reading.then((value) => ({ value }), (error: unknown) => ({ error }));
+      const outcome = await reading.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
       await Promise.all([inFlight, replacing]);
       expect('error' in outcome ? String(outcome.error) : 'resolved').to.equal('resolved');
       const got = 'value' in outcome ? outcome.value : [];

@@ -4,8 +4,20 @@ import { join } from 'node:path';
 import { CorruptStorageError } from '@cairn/core';
 import { rejection } from '@cairn/core/testkit';
 import {
-  appendFrameBytes, batch, COMPACT_FRAME_BYTES, corruption, entry, ExpectedLog, expectSameLog, flipByte, HEAD_BYTES, PER_SEGMENT, segmentFiles,
-  segmentName, sequenceNames, walStores,
+  appendFrameBytes,
+  batch,
+  COMPACT_FRAME_BYTES,
+  corruption,
+  entry,
+  ExpectedLog,
+  expectSameLog,
+  flipByte,
+  HEAD_BYTES,
+  PER_SEGMENT,
+  segmentFiles,
+  segmentName,
+  sequenceNames,
+  walStores,
 } from './wal-store-fixture.js';
 
 /**
@@ -159,7 +171,11 @@ describe('WalLogStore', () => {
       const expected = new ExpectedLog();
       await appendOneByOne(store, expected, 1, 100, 1);
       // Replaced in batches of 10, 10, 11: the frame at 50 goes in segment 5, the others roll to 6.
-      for (const [from, count] of [[50, 10], [60, 10], [70, 11]] as const) {
+      for (const [from, count] of [
+        [50, 10],
+        [60, 10],
+        [70, 11],
+      ] as const) {
         const replacement = batch(from, count, 2);
         await store.append(replacement);
         expected.append(replacement);

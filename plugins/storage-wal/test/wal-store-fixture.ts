@@ -21,9 +21,11 @@ function dataFor(index: number, term: number, size: number): Uint8Array {
   const out = new Uint8Array(size);
   let x = ((index * 2654435761) ^ (term * 40503)) >>> 0 || 1;
   for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -38,7 +40,12 @@ export function batch(from: number, count: number, term: number, size = 300): En
 }
 
 /** An entry as comparable plain data: the bytes as hex. */
-export const plain = (e: Entry): { index: number; term: number; type: EntryType; data: string } => ({ index: e.index, term: e.term, type: e.type, data: Buffer.from(e.data).toString('hex') });
+export const plain = (e: Entry): { index: number; term: number; type: EntryType; data: string } => ({
+  index: e.index,
+  term: e.term,
+  type: e.type,
+  data: Buffer.from(e.data).toString('hex'),
+});
 
 /** What the log should hold: the reference the store is compared with. */
 export class ExpectedLog {
@@ -46,8 +53,12 @@ export class ExpectedLog {
   offsetTerm = 0;
   readonly entries: Entry[] = [];
 
-  get first(): number { return this.offset + 1; }
-  get last(): number { return this.offset + this.entries.length; }
+  get first(): number {
+    return this.offset + 1;
+  }
+  get last(): number {
+    return this.offset + this.entries.length;
+  }
 
   append(batchEntries: readonly Entry[]): void {
     if (batchEntries.length === 0) return;
@@ -90,12 +101,17 @@ export async function expectSameLog(store: WalLogStore, expected: ExpectedLog): 
   for (let i = expected.first; i <= expected.last; i++) terms.push(await store.term(i));
   expect(terms, 'terms').to.deep.equal(expected.entries.map((e) => e.term));
   const got = await store.entries(expected.first, expected.last + 1);
-  expect(got.map((e) => e.index), 'indexes read').to.deep.equal(expected.entries.map((e) => e.index));
+  expect(
+    got.map((e) => e.index),
+    'indexes read',
+  ).to.deep.equal(expected.entries.map((e) => e.index));
   expect(got.map(plain), 'entries read').to.deep.equal(expected.entries.map(plain));
 }
 
 export function segmentFiles(directory: string): string[] {
-  return readdirSync(directory).filter((name) => SEGMENT.test(name)).sort();
+  return readdirSync(directory)
+    .filter((name) => SEGMENT.test(name))
+    .sort();
 }
 
 export const sequenceNames = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => segmentName(from + i));
@@ -126,9 +142,11 @@ export function flipByte(file: string, position: number): void {
 export function randomSource(seed: number): (n: number) => number {
   let x = seed >>> 0 || 1;
   return (n: number): number => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x % n;
   };
 }

@@ -25,23 +25,42 @@ async function freePort(): Promise<number> {
 }
 
 const [portA, portB] = [await freePort(), await freePort()];
-const peers = new Map([[A, [`tcp://127.0.0.1:${portA}`]], [B, [`tcp://127.0.0.1:${portB}`]]]);
+const peers = new Map([
+  [A, [`tcp://127.0.0.1:${portA}`]],
+  [B, [`tcp://127.0.0.1:${portB}`]],
+]);
 const a = new TcpTransport({ listen: `127.0.0.1:${portA}`, clusterId: 'bench', queueSize: 4096 });
 const b = new TcpTransport({ listen: `127.0.0.1:${portB}`, clusterId: 'bench', queueSize: 4096 });
 let received = 0;
-const noSnapshots = async (): Promise<void> => { throw new Error('no snapshots in this bench'); };
+const noSnapshots = async (): Promise<void> => {
+  throw new Error('no snapshots in this bench');
+};
 a.setPeers(peers);
 b.setPeers(peers);
 await a.start(A, { onMessage: () => undefined, onSnapshot: noSnapshots });
-await b.start(B, { onMessage: () => { received++; }, onSnapshot: noSnapshots });
+await b.start(B, {
+  onMessage: () => {
+    received++;
+  },
+  onSnapshot: noSnapshots,
+});
 
 const data = new Uint8Array(1024).fill(7);
 let index = 0;
 const next = (): Message => {
   index++;
   return {
-    type: MessageType.App, from: A, to: B, term: 3, logTerm: 3, index, commit: index,
-    entries: [{ index: index + 1, term: 3, type: EntryType.Normal, data }], reject: false, rejectHint: 0, context: new Uint8Array(0),
+    type: MessageType.App,
+    from: A,
+    to: B,
+    term: 3,
+    logTerm: 3,
+    index,
+    commit: index,
+    entries: [{ index: index + 1, term: 3, type: EntryType.Normal, data }],
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
   };
 };
 
@@ -62,10 +81,17 @@ while (performance.now() < deadline) {
 const elapsed = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuStart);
 const metrics = a.metrics();
-console.log(JSON.stringify({
-  messageBytes: 1024, seconds: Number(elapsed.toFixed(2)), window,
-  received, messagesPerSecond: Math.round(received / elapsed), mibPerSecond: Number(((received * 1024) / elapsed / 2 ** 20).toFixed(1)),
-  dropped: metrics.dropped, cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
-}));
+console.log(
+  JSON.stringify({
+    messageBytes: 1024,
+    seconds: Number(elapsed.toFixed(2)),
+    window,
+    received,
+    messagesPerSecond: Math.round(received / elapsed),
+    mibPerSecond: Number(((received * 1024) / elapsed / 2 ** 20).toFixed(1)),
+    dropped: metrics.dropped,
+    cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+  }),
+);
 await a.stop();
 await b.stop();

@@ -55,8 +55,7 @@ export function readHello(reader: WireReader): Hello {
   return { version, kind: kind as ConnectionKind, clusterId: reader.string('cluster id'), from: reader.string('from'), to: reader.string('to') };
 }
 
-export const welcomeSize = (w: Welcome): number =>
-  wireSize.u8 + wireSize.string(w.clusterId) + wireSize.string(w.memberId) + wireSize.string(w.reason);
+export const welcomeSize = (w: Welcome): number => wireSize.u8 + wireSize.string(w.clusterId) + wireSize.string(w.memberId) + wireSize.string(w.reason);
 
 /** Reasons are for logs; keep them well under the u16 string limit. */
 export const shortReason = (reason: string): string => (reason.length > 1000 ? `${reason.slice(0, 1000)}…` : reason);
@@ -76,7 +75,8 @@ export function readWelcome(reader: WireReader): Welcome {
 /** Why a listener that is `self` in `clusterId` refuses `hello`, or undefined to accept it. */
 export function refusalOf(hello: Hello, clusterId: string, self: string): string | undefined {
   if (hello.version !== PROTOCOL_VERSION) return `protocol version ${hello.version} is not supported (this member speaks ${PROTOCOL_VERSION})`;
-  if (hello.clusterId !== clusterId) return `cluster ID mismatch: member ${hello.from} is in cluster ${hello.clusterId}, this member is in cluster ${clusterId}`;
+  if (hello.clusterId !== clusterId)
+    return `cluster ID mismatch: member ${hello.from} is in cluster ${hello.clusterId}, this member is in cluster ${clusterId}`;
   if (hello.to !== '' && hello.to !== self) return `member ID mismatch: ${hello.from} wanted member ${hello.to}, this is member ${self}`;
   return undefined;
 }

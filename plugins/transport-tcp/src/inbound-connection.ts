@@ -36,7 +36,10 @@ export class InboundConnection {
   private snapshotSettled = false;
   private done = false;
 
-  constructor(private readonly socket: Socket, private readonly context: InboundContext) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly context: InboundContext,
+  ) {
     this.decoder = new FrameDecoder(context.maxFrameBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -131,7 +134,11 @@ export class InboundConnection {
 
   private beginSnapshot(message: Message): void {
     const { handler, logger, metrics, snapshotHighWaterBytes } = this.context;
-    const inbox = new SnapshotInbox(snapshotHighWaterBytes, () => this.socket.pause(), () => this.socket.resume());
+    const inbox = new SnapshotInbox(
+      snapshotHighWaterBytes,
+      () => this.socket.pause(),
+      () => this.socket.resume(),
+    );
     this.inbox = inbox;
     const answer = (stored: boolean, reason: string): void => {
       if (this.snapshotSettled) return;

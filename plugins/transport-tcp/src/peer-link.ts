@@ -138,7 +138,11 @@ export class PeerLink {
       if (this.socket !== socket) return;
       this.socket = undefined;
       if (this.state === 'closed') return;
-      if (this.failures === 0) logger.warn({ peer, address: `${address.host}:${address.port}`, reason: failure ?? 'closed by peer' }, 'peer connection lost; reconnecting with backoff');
+      if (this.failures === 0)
+        logger.warn(
+          { peer, address: `${address.host}:${address.port}`, reason: failure ?? 'closed by peer' },
+          'peer connection lost; reconnecting with backoff',
+        );
       else logger.debug({ peer, reason: failure ?? 'closed by peer', failures: this.failures }, 'peer still unreachable');
       this.failures++;
       this.addressCursor++;

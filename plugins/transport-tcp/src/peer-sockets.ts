@@ -26,7 +26,10 @@ export function tlsPeerSockets(tls: PeerTlsOptions): PeerSockets {
   return {
     createServer: (onSocket, onHandshakeError) => {
       // requestCert + rejectUnauthorized: a member without a certificate from our CA never gets to send a frame.
-      const server = createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, onSocket);
+      const server = createTlsServer(
+        { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+        onSocket,
+      );
       server.on('tlsClientError', (error, socket) => onHandshakeError(error, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`));
       return server;
     },

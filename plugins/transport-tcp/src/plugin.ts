@@ -53,7 +53,7 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
           type: 'object',
           additionalProperties: false,
           required: ['certFile', 'keyFile', 'caFile'],
-          description: 'Mutual TLS on every peer connection: this member\'s certificate and key, and the CA that signs every member\'s certificate (PEM files).',
+          description: "Mutual TLS on every peer connection: this member's certificate and key, and the CA that signs every member's certificate (PEM files).",
           properties: {
             certFile: { type: 'string', minLength: 1 },
             keyFile: { type: 'string', minLength: 1 },
@@ -66,9 +66,14 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
   createModule(options, context) {
     const listen = options.listen ?? context.listenPeerUrls[0];
     if (listen === undefined) throw new Error('no listen address: set listen or --listen-peer-urls');
-    const tls = options.tls === undefined ? undefined : {
-      cert: readPem(options.tls.certFile, 'tls.certFile'), key: readPem(options.tls.keyFile, 'tls.keyFile'), ca: readPem(options.tls.caFile, 'tls.caFile'),
-    };
+    const tls =
+      options.tls === undefined
+        ? undefined
+        : {
+            cert: readPem(options.tls.certFile, 'tls.certFile'),
+            key: readPem(options.tls.keyFile, 'tls.keyFile'),
+            ca: readPem(options.tls.caFile, 'tls.caFile'),
+          };
     const transportOptions: TcpTransportOptions = {
       ...(tls === undefined ? {} : { tls }),
       listen,

@@ -33,7 +33,10 @@ export interface TcpTransportOptions {
 }
 
 const silentLogger: Logger = {
-  debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
   child: (_fields: LogFields) => silentLogger,
 };
 
@@ -80,16 +83,25 @@ export class TcpTransport implements Transport {
     this.handler = handler;
     this.clusterId = clusterId ?? this.options.clusterId ?? '';
     const inbound = {
-      self, clusterId: () => this.clusterId, adoptClusterOf: (hello: Hello) => this.adoptClusterOf(hello), handler, logger: this.logger, metrics: this.counters,
-      maxFrameBytes: this.maxFrameBytes, snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
+      self,
+      clusterId: () => this.clusterId,
+      adoptClusterOf: (hello: Hello) => this.adoptClusterOf(hello),
+      handler,
+      logger: this.logger,
+      metrics: this.counters,
+      maxFrameBytes: this.maxFrameBytes,
+      snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
     };
-    const server = this.peerSockets.createServer((socket) => {
-      this.track(socket);
-      new InboundConnection(socket, inbound);
-    }, (error, remote) => {
-      this.counters.refusedConnections++;
-      this.logger.warn({ remote, reason: error.message }, 'refused a peer connection at the TLS handshake');
-    });
+    const server = this.peerSockets.createServer(
+      (socket) => {
+        this.track(socket);
+        new InboundConnection(socket, inbound);
+      },
+      (error, remote) => {
+        this.counters.refusedConnections++;
+        this.logger.warn({ remote, reason: error.message }, 'refused a peer connection at the TLS handshake');
+      },
+    );
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -153,8 +165,12 @@ export class TcpTransport implements Transport {
     if (address === undefined) throw new Error(`snapshot to ${message.to} failed: unknown peer`);
     try {
       await sendSnapshotOver(message, data, {
-        self, clusterId: () => this.clusterId, address, sockets: this.peerSockets,
-        chunkBytes: this.snapshotChunkBytes, idleTimeoutMs: this.snapshotIdleTimeoutMs,
+        self,
+        clusterId: () => this.clusterId,
+        address,
+        sockets: this.peerSockets,
+        chunkBytes: this.snapshotChunkBytes,
+        idleTimeoutMs: this.snapshotIdleTimeoutMs,
         track: (socket) => this.track(socket),
       });
       this.counters.snapshotsSent++;
@@ -190,7 +206,8 @@ export class TcpTransport implements Transport {
    * when that peer is one it was told of and the connection is addressed to it.
    */
   private adoptClusterOf(hello: Hello): boolean {
-    if (this.clusterId !== '' || hello.version !== PROTOCOL_VERSION || hello.clusterId === '' || hello.to !== this.self || !this.peers.has(hello.from)) return false;
+    if (this.clusterId !== '' || hello.version !== PROTOCOL_VERSION || hello.clusterId === '' || hello.to !== this.self || !this.peers.has(hello.from))
+      return false;
     this.clusterId = hello.clusterId;
     this.logger.info({ cluster: hello.clusterId, from: hello.from }, 'learned the cluster ID from a peer');
     this.handler?.onClusterId?.(hello.clusterId);
@@ -204,8 +221,14 @@ export class TcpTransport implements Transport {
       const addresses = this.peers.get(peer);
       if (addresses === undefined || addresses.length === 0) return undefined;
       link = new PeerLink({
-        self: this.self, peer, clusterId: () => this.clusterId, queueSize: this.queueSize,
-        backoff: this.backoff, logger: this.logger, metrics: this.counters, sockets: this.peerSockets,
+        self: this.self,
+        peer,
+        clusterId: () => this.clusterId,
+        queueSize: this.queueSize,
+        backoff: this.backoff,
+        logger: this.logger,
+        metrics: this.counters,
+        sockets: this.peerSockets,
       });
       link.setAddresses(addresses);
       this.links.set(peer, link);

@@ -16,5 +16,12 @@ export interface TransportMetrics {
 }
 
 export const emptyMetrics = (): TransportMetrics => ({
-  sent: 0, dropped: 0, reconnects: 0, received: 0, refusedConnections: 0, snapshotsSent: 0, snapshotsFailed: 0, snapshotsReceived: 0,
+  sent: 0,
+  dropped: 0,
+  reconnects: 0,
+  received: 0,
+  refusedConnections: 0,
+  snapshotsSent: 0,
+  snapshotsFailed: 0,
+  snapshotsReceived: 0,
 });

@@ -1,8 +1,19 @@
 import type { Message } from '@cairn/core';
 import { encodeFrame, FrameType } from './frame.js';
 import {
-  helloSize, readHello, readSnapshotAck, readWelcome, shortReason, snapshotAckSize, welcomeSize,
-  writeHello, writeSnapshotAck, writeWelcome, type Hello, type SnapshotAck, type Welcome,
+  helloSize,
+  readHello,
+  readSnapshotAck,
+  readWelcome,
+  shortReason,
+  snapshotAckSize,
+  welcomeSize,
+  writeHello,
+  writeSnapshotAck,
+  writeWelcome,
+  type Hello,
+  type SnapshotAck,
+  type Welcome,
 } from './handshake.js';
 import { messageSize, readMessage, writeMessage } from './message-codec.js';
 import { WireReader } from './wire-reader.js';

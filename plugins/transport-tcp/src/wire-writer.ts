@@ -16,7 +16,10 @@ export const wireSize = {
 export class WireWriter {
   private offset: number;
 
-  constructor(readonly buffer: Buffer, start = 0) {
+  constructor(
+    readonly buffer: Buffer,
+    start = 0,
+  ) {
     this.offset = start;
   }
 

@@ -17,33 +17,57 @@ describe('TcpTransport over mutual TLS', () => {
   });
   after(() => certificates.remove());
 
-  transportConformance('TcpTransport with TLS', async (memberCount) => {
-    const ports = await freeLoopbackPorts(memberCount);
-    const members = ports.map((_, i) => (i + 1).toString(16).padStart(16, 'c'));
-    const { cert, key, ca } = certificates.member;
-    return {
-      members,
-      peers: new Map(members.map((id, i) => [id, [`tcp://127.0.0.1:${ports[i]}`]])),
-      queueSize: QUEUE_SIZE,
-      create: (id) => new TcpTransport({
-        listen: `127.0.0.1:${ports[members.indexOf(id)]}`, clusterId: 'tls-cluster', queueSize: QUEUE_SIZE,
-        reconnect: { initialMs: 10, maxMs: 200 }, tls: { cert, key, ca },
-      }),
-      dispose: async () => undefined,
-    };
-  }, { rawWire: tcpRawWire });
+  transportConformance(
+    'TcpTransport with TLS',
+    async (memberCount) => {
+      const ports = await freeLoopbackPorts(memberCount);
+      const members = ports.map((_, i) => (i + 1).toString(16).padStart(16, 'c'));
+      const { cert, key, ca } = certificates.member;
+      return {
+        members,
+        peers: new Map(members.map((id, i) => [id, [`tcp://127.0.0.1:${ports[i]}`]])),
+        queueSize: QUEUE_SIZE,
+        create: (id) =>
+          new TcpTransport({
+            listen: `127.0.0.1:${ports[members.indexOf(id)]}`,
+            clusterId: 'tls-cluster',
+            queueSize: QUEUE_SIZE,
+            reconnect: { initialMs: 10, maxMs: 200 },
+            tls: { cert, key, ca },
+          }),
+        dispose: async () => undefined,
+      };
+    },
+    { rawWire: tcpRawWire },
+  );
 
   it('refuses a member whose certificate another CA signed, in both directions', async () => {
     const [portA, portB] = await freeLoopbackPorts(2);
     const [A, B] = ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'];
-    const peers = new Map([[A, [`tcp://127.0.0.1:${portA}`]], [B, [`tcp://127.0.0.1:${portB}`]]]);
+    const peers = new Map([
+      [A, [`tcp://127.0.0.1:${portA}`]],
+      [B, [`tcp://127.0.0.1:${portB}`]],
+    ]);
     const { cert, key, ca } = certificates.stranger;
-    const stranger = new TcpTransport({ listen: `127.0.0.1:${portA}`, clusterId: 'tls-cluster', tls: { cert, key, ca }, reconnect: { initialMs: 10, maxMs: 50 } });
-    const member = new TcpTransport({ listen: `127.0.0.1:${portB}`, clusterId: 'tls-cluster', tls: certificates.member, reconnect: { initialMs: 10, maxMs: 50 } });
+    const stranger = new TcpTransport({
+      listen: `127.0.0.1:${portA}`,
+      clusterId: 'tls-cluster',
+      tls: { cert, key, ca },
+      reconnect: { initialMs: 10, maxMs: 50 },
+    });
+    const member = new TcpTransport({
+      listen: `127.0.0.1:${portB}`,
+      clusterId: 'tls-cluster',
+      tls: certificates.member,
+      reconnect: { initialMs: 10, maxMs: 50 },
+    });
     const toStranger = new RecordingHandler();
     const toMember = new RecordingHandler();
     try {
-      for (const [t, id, h] of [[stranger, A, toStranger], [member, B, toMember]] as const) {
+      for (const [t, id, h] of [
+        [stranger, A, toStranger],
+        [member, B, toMember],
+      ] as const) {
         t.setPeers(peers);
         await t.start(id, h);
       }
@@ -64,8 +88,15 @@ describe('TcpTransport over mutual TLS', () => {
   it('reads the PEM files named in the plugin options', async () => {
     const [port] = await freeLoopbackPorts(1);
     const context: PluginContext = {
-      name: 'n1', clusterId: 'c0ffee0000000001', memberId: '0000000000000001', dataDir: '/nonexistent', ports: ['transport'], listenClientUrls: [], listenPeerUrls: [`http://127.0.0.1:${port}`],
-      limits: { maxRequestBytes: 1 << 20 }, logger: new MemoryLogger(),
+      name: 'n1',
+      clusterId: 'c0ffee0000000001',
+      memberId: '0000000000000001',
+      dataDir: '/nonexistent',
+      ports: ['transport'],
+      listenClientUrls: [],
+      listenPeerUrls: [`http://127.0.0.1:${port}`],
+      limits: { maxRequestBytes: 1 << 20 },
+      logger: new MemoryLogger(),
     };
     const options = { queueSize: 64, reconnectInitialMs: 50, reconnectMaxMs: 2000, maxFrameBytes: 1 << 20, snapshotChunkBytes: 1 << 16 };
     const container = new Container();
@@ -73,7 +104,8 @@ describe('TcpTransport over mutual TLS', () => {
     const transport = container.get<Transport>(TRANSPORT);
     await transport.start('dddddddddddddddd', new RecordingHandler());
     await transport.stop();
-    expect(() => plugin.createModule({ ...options, tls: { ...certificates.member.files, keyFile: '/nonexistent/key.pem' } }, context))
-      .to.throw('tls.keyFile: cannot read /nonexistent/key.pem: ENOENT');
+    expect(() => plugin.createModule({ ...options, tls: { ...certificates.member.files, keyFile: '/nonexistent/key.pem' } }, context)).to.throw(
+      'tls.keyFile: cannot read /nonexistent/key.pem: ENOENT',
+    );
   });
 });

@@ -27,13 +27,27 @@ describe('TcpTransport', () => {
     running = [];
   });
 
-  const peers = (): Map<string, string[]> => new Map([[A, [`tcp://127.0.0.1:${ports[0]}`]], [B, [`http://127.0.0.1:${ports[1]}`]]]);
+  const peers = (): Map<string, string[]> =>
+    new Map([
+      [A, [`tcp://127.0.0.1:${ports[0]}`]],
+      [B, [`http://127.0.0.1:${ports[1]}`]],
+    ]);
 
-  async function member(id: string, clusterId = 'cluster-1', queueSize = 64): Promise<{ transport: TcpTransport; handler: RecordingHandler; logger: MemoryLogger }> {
+  async function member(
+    id: string,
+    clusterId = 'cluster-1',
+    queueSize = 64,
+  ): Promise<{ transport: TcpTransport; handler: RecordingHandler; logger: MemoryLogger }> {
     const logger = new MemoryLogger({ level: 'debug' });
-    const transport = new TcpTransport({
-      listen: `127.0.0.1:${ports[id === A ? 0 : 1]}`, clusterId, queueSize, reconnect: { initialMs: 10, maxMs: 100 },
-    }, logger);
+    const transport = new TcpTransport(
+      {
+        listen: `127.0.0.1:${ports[id === A ? 0 : 1]}`,
+        clusterId,
+        queueSize,
+        reconnect: { initialMs: 10, maxMs: 100 },
+      },
+      logger,
+    );
     const handler = new RecordingHandler();
     transport.setPeers(peers());
     await transport.start(id, handler);
@@ -65,7 +79,9 @@ describe('TcpTransport', () => {
     await waitUntil(() => a.logger.lines().some((l) => l.message === 'peer refused the connection'), 'A logged the refusal');
     expect(b.handler.messages).to.have.length(0);
     const refusal = a.logger.lines().find((l) => l.message === 'peer refused the connection')!;
-    expect(String(refusal.fields['reason'])).to.match(/cluster ID mismatch: member aaaaaaaaaaaaaaaa is in cluster cluster-1, this member is in cluster cluster-2/);
+    expect(String(refusal.fields['reason'])).to.match(
+      /cluster ID mismatch: member aaaaaaaaaaaaaaaa is in cluster cluster-1, this member is in cluster cluster-2/,
+    );
     const snap = message(MessageType.Snap, A, B, { snapshot: { index: 1, term: 1, confState: { voters: [A, B], learners: [] } } });
     try {
       await a.transport.sendSnapshot(snap, new LazySnapshot(1 << 20).stream());
@@ -83,17 +99,21 @@ describe('TcpTransport', () => {
     const handler = new RecordingHandler();
     const learned: string[] = [];
     joiner.setPeers(peers());
-    await joiner.start(B, { onMessage: (m) => handler.onMessage(m), onSnapshot: (m, d) => handler.onSnapshot(m, d), onClusterId: (id) => learned.push(id) }, '');
+    await joiner.start(
+      B,
+      { onMessage: (m) => handler.onMessage(m), onSnapshot: (m, d) => handler.onSnapshot(m, d), onClusterId: (id) => learned.push(id) },
+      '',
+    );
     running.push(joiner);
     // A stranger (not in the joiner's peer table) cannot make it join its cluster.
     await rawHello('cluster-x', 'cccccccccccccccc', B);
     expect(learned).to.deep.equal([]);
     a.transport.send([message(MessageType.Heartbeat, A, B, { index: 1 })]);
-    await waitUntil(() => handler.messages.length === 1, 'the joiner received the peer\'s message');
+    await waitUntil(() => handler.messages.length === 1, "the joiner received the peer's message");
     expect(learned).to.deep.equal(['cluster-1']);
     // The joiner answers under the learned cluster ID, which A accepts.
     joiner.send([message(MessageType.HeartbeatResp, B, A, { index: 1 })]);
-    await waitUntil(() => a.handler.messages.length === 1, 'A received the joiner\'s answer');
+    await waitUntil(() => a.handler.messages.length === 1, "A received the joiner's answer");
     await rawHello('cluster-2', A, B);
     await waitUntil(() => joiner.metrics().refusedConnections === 2, 'the joiner refused another cluster');
     expect(learned).to.deep.equal(['cluster-1']);
@@ -241,7 +261,10 @@ describe('@cairn/transport-tcp plugin', () => {
 
   it('binds TRANSPORT to a TcpTransport listening on the option or on --listen-peer-urls', async () => {
     const [port] = await freeLoopbackPorts(1);
-    for (const [options, peerUrls] of [[{ ...defaults, listen: `127.0.0.1:${port}` }, []], [defaults, [`http://127.0.0.1:${port}`]]] as const) {
+    for (const [options, peerUrls] of [
+      [{ ...defaults, listen: `127.0.0.1:${port}` }, []],
+      [defaults, [`http://127.0.0.1:${port}`]],
+    ] as const) {
       const container = new Container();
       await container.load(plugin.createModule(options, context([...peerUrls])));
       const transport = container.get<Transport>(TRANSPORT);
@@ -252,7 +275,7 @@ describe('@cairn/transport-tcp plugin', () => {
     }
   });
 
-  it('resolves TRANSPORT in a container holding what the core binds to one TcpTransport, logging through the plugin\'s logger', async () => {
+  it("resolves TRANSPORT in a container holding what the core binds to one TcpTransport, logging through the plugin's logger", async () => {
     const [port] = await freeLoopbackPorts(1);
     const coreLogger = new MemoryLogger();
     const container = pluginTestContainer({ logger: coreLogger });
@@ -272,4 +295,3 @@ describe('@cairn/transport-tcp plugin', () => {
     expect(() => plugin.createModule(defaults, context([]))).to.throw(/no listen address/);
   });
 });
-

@@ -3,8 +3,14 @@ import { EntryType, MessageType, type Message } from '@cairn/core';
 import { FrameDecoder, FrameType } from '../src/frame.js';
 import { ConnectionKind, PROTOCOL_VERSION, refusalOf } from '../src/handshake.js';
 import {
-  decodeHello, decodeMessage, decodeSnapshotAck, decodeWelcome, encodeHelloFrame, encodeMessageFrame,
-  encodeSnapshotAckFrame, encodeWelcomeFrame,
+  decodeHello,
+  decodeMessage,
+  decodeSnapshotAck,
+  decodeWelcome,
+  encodeHelloFrame,
+  encodeMessageFrame,
+  encodeSnapshotAckFrame,
+  encodeWelcomeFrame,
 } from '../src/wire-codec.js';
 import { WireError } from '../src/wire-error.js';
 
@@ -85,7 +91,10 @@ describe('TCP wire codec', () => {
     bad[bad.byteLength - 1] ^= 1;
     const decoder = new FrameDecoder(1 << 20);
     const seen: number[] = [];
-    expect(() => decoder.push(Buffer.concat([encodeMessageFrame(full), bad]), (f) => void seen.push(decodeMessage(f.payload).term))).to.throw(WireError, /checksum/);
+    expect(() => decoder.push(Buffer.concat([encodeMessageFrame(full), bad]), (f) => void seen.push(decodeMessage(f.payload).term))).to.throw(
+      WireError,
+      /checksum/,
+    );
     expect(seen).to.deep.equal([7]);
   });
 
@@ -137,7 +146,10 @@ describe('TCP wire codec', () => {
     const back = decodeWelcome(frames([encodeWelcomeFrame(welcome)])[0]!.payload);
     expect(back.accepted).to.equal(false);
     expect(back.reason.length).to.be.lessThan(1100);
-    expect(decodeSnapshotAck(frames([encodeSnapshotAckFrame({ stored: false, reason: 'disk full' })])[0]!.payload)).to.deep.equal({ stored: false, reason: 'disk full' });
+    expect(decodeSnapshotAck(frames([encodeSnapshotAckFrame({ stored: false, reason: 'disk full' })])[0]!.payload)).to.deep.equal({
+      stored: false,
+      reason: 'disk full',
+    });
     const notCairn = Buffer.from(frames([encodeHelloFrame(hello)])[0]!.payload);
     notCairn[0] = 0x58;
     expect(() => decodeHello(notCairn)).to.throw(WireError, /magic/);

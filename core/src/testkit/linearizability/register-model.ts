@@ -5,9 +5,7 @@ export type RegisterInput =
   | { readonly kind: 'cas'; readonly expected: string | null; readonly value: string };
 
 export type RegisterOutput =
-  | { readonly kind: 'read'; readonly value: string | null }
-  | { readonly kind: 'write' }
-  | { readonly kind: 'cas'; readonly ok: boolean };
+  { readonly kind: 'read'; readonly value: string | null } | { readonly kind: 'write' } | { readonly kind: 'cas'; readonly ok: boolean };
 
 export type RegisterState = string | null;
 
@@ -15,11 +13,7 @@ export type RegisterState = string | null;
  * The sequential specification: from `state`, can `input` return `output` (undefined = the answer
  * never arrived, so any answer fits)? Returns the next state, or undefined when it cannot.
  */
-export function stepRegister(
-  state: RegisterState,
-  input: RegisterInput,
-  output: RegisterOutput | undefined,
-): { readonly state: RegisterState } | undefined {
+export function stepRegister(state: RegisterState, input: RegisterInput, output: RegisterOutput | undefined): { readonly state: RegisterState } | undefined {
   switch (input.kind) {
     case 'read':
       if (output !== undefined && (output.kind !== 'read' || output.value !== state)) return undefined;
@@ -37,8 +31,11 @@ export function stepRegister(
 export function describeRegisterOp(input: RegisterInput, output: RegisterOutput | undefined): string {
   const out = output === undefined ? '?' : output.kind === 'read' ? JSON.stringify(output.value) : output.kind === 'cas' ? String(output.ok) : 'ok';
   switch (input.kind) {
-    case 'read': return `read() -> ${out}`;
-    case 'write': return `write(${JSON.stringify(input.value)}) -> ${out}`;
-    case 'cas': return `cas(${JSON.stringify(input.expected)}, ${JSON.stringify(input.value)}) -> ${out}`;
+    case 'read':
+      return `read() -> ${out}`;
+    case 'write':
+      return `write(${JSON.stringify(input.value)}) -> ${out}`;
+    case 'cas':
+      return `cas(${JSON.stringify(input.expected)}, ${JSON.stringify(input.value)}) -> ${out}`;
   }
 }

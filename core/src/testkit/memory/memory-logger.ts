@@ -27,15 +27,27 @@ export class MemoryLogger implements Logger {
   private readonly buffer: LogLine[];
   private readonly minRank: number;
 
-  constructor(private readonly options: MemoryLoggerOptions = {}, private readonly bound: LogFields = {}, buffer?: LogLine[]) {
+  constructor(
+    private readonly options: MemoryLoggerOptions = {},
+    private readonly bound: LogFields = {},
+    buffer?: LogLine[],
+  ) {
     this.buffer = buffer ?? [];
     this.minRank = RANK[options.level ?? 'info'];
   }
 
-  debug(fields: LogFields, message: string): void { this.write('debug', fields, message); }
-  info(fields: LogFields, message: string): void { this.write('info', fields, message); }
-  warn(fields: LogFields, message: string): void { this.write('warn', fields, message); }
-  error(fields: LogFields, message: string): void { this.write('error', fields, message); }
+  debug(fields: LogFields, message: string): void {
+    this.write('debug', fields, message);
+  }
+  info(fields: LogFields, message: string): void {
+    this.write('info', fields, message);
+  }
+  warn(fields: LogFields, message: string): void {
+    this.write('warn', fields, message);
+  }
+  error(fields: LogFields, message: string): void {
+    this.write('error', fields, message);
+  }
 
   child(fields: LogFields): Logger {
     return new MemoryLogger(this.options, { ...this.bound, ...fields }, this.buffer);

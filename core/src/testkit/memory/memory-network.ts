@@ -214,8 +214,14 @@ export class MemoryNetwork {
     return new Promise<T>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => reject(new Error(`snapshot transfer timed out after ${ms} ms`)), ms);
       work.then(
-        (v) => { timer.cancel(); resolve(v); },
-        (e: unknown) => { timer.cancel(); reject(e); },
+        (v) => {
+          timer.cancel();
+          resolve(v);
+        },
+        (e: unknown) => {
+          timer.cancel();
+          reject(e);
+        },
       );
     });
   }

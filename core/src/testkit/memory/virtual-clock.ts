@@ -76,7 +76,9 @@ export class VirtualClock implements Clock {
   /** Synchronously fire every timer due up to now + ms, then set the time to now + ms. */
   advance(ms: number): void {
     const until = this.time + ms;
-    while (this.fireNext(until)) { /* fire in order */ }
+    while (this.fireNext(until)) {
+      /* fire in order */
+    }
     this.time = Math.max(this.time, until);
   }
 
@@ -104,7 +106,9 @@ export class VirtualClock implements Clock {
    */
   async settle<T>(promise: Promise<T>, ms = 60_000): Promise<T> {
     let settled = false;
-    const watched = promise.finally(() => { settled = true; });
+    const watched = promise.finally(() => {
+      settled = true;
+    });
     await this.runFor(ms, () => settled);
     if (!settled) throw new Error(`still pending after ${ms} virtual ms`);
     return watched;

@@ -68,8 +68,13 @@ async function main(): Promise<number> {
       printFailure(r, replayCommand(seed, members, duration, bug), true);
       return 1;
     }
-    const faults = Object.entries(r.faults).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
-    console.log(`seed ${seed} ok: ${r.operations} operations (${r.completed} answered), ${r.leaderTerms} leader terms, commit ${r.highestCommitted}, ${r.snapshotsSent} snapshots sent; faults: ${faults}`);
+    const faults = Object.entries(r.faults)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    console.log(
+      `seed ${seed} ok: ${r.operations} operations (${r.completed} answered), ${r.leaderTerms} leader terms, commit ${r.highestCommitted}, ${r.snapshotsSent} snapshots sent; faults: ${faults}`,
+    );
     return 0;
   }
 
@@ -100,7 +105,12 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

@@ -36,7 +36,10 @@ export class RegisterStateMachine implements StateMachine {
   private durable: RegisterData;
   applyCalls = 0;
 
-  constructor(private readonly observer?: ApplyObserver, initial?: RegisterData) {
+  constructor(
+    private readonly observer?: ApplyObserver,
+    initial?: RegisterData,
+  ) {
     this.durable = initial ?? { applied: 0, values: new Map() };
     this.data = { applied: this.durable.applied, values: new Map(this.durable.values) };
   }
@@ -90,7 +93,9 @@ export class RegisterStateMachine implements StateMachine {
         yield bytes.subarray(0, bytes.length >> 1);
         yield bytes.subarray(bytes.length >> 1);
       })(),
-      release: () => { /* nothing pinned but the bytes */ },
+      release: () => {
+        /* nothing pinned but the bytes */
+      },
     };
   }
 

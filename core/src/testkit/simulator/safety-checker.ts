@@ -2,7 +2,10 @@ import type { Entry, MemberId } from '../../protocol/raft-types.js';
 
 /** A broken Raft safety property, with what showed it. */
 export class SafetyViolation extends Error {
-  constructor(readonly property: string, detail: string) {
+  constructor(
+    readonly property: string,
+    detail: string,
+  ) {
     super(`${property}: ${detail}`);
     this.name = 'SafetyViolation';
   }
@@ -93,7 +96,10 @@ export class SafetyChecker {
     if (first === undefined) {
       this.applied.set(index, { member, what });
     } else if (first.what !== what) {
-      this.fail('state machine safety', `at index ${index} member ${first.member} applied ${JSON.stringify(first.what)} but member ${member} applied ${JSON.stringify(what)}`);
+      this.fail(
+        'state machine safety',
+        `at index ${index} member ${first.member} applied ${JSON.stringify(first.what)} but member ${member} applied ${JSON.stringify(what)}`,
+      );
     }
   }
 

@@ -28,8 +28,20 @@ import { SafetyChecker, SafetyViolation } from './safety-checker.js';
 
 /** Every kind of fault the simulator can inject. */
 export const FAULT_KINDS = [
-  'partition', 'isolate-leader', 'asymmetric', 'heal', 'drop', 'duplicate', 'reorder', 'delay',
-  'crash', 'restart', 'remove-member', 'add-learner', 'promote-learner', 'transfer-leader',
+  'partition',
+  'isolate-leader',
+  'asymmetric',
+  'heal',
+  'drop',
+  'duplicate',
+  'reorder',
+  'delay',
+  'crash',
+  'restart',
+  'remove-member',
+  'add-learner',
+  'promote-learner',
+  'transfer-leader',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -181,9 +193,18 @@ export class Simulation {
   private newMember(slot: number, generation: number): Member {
     const disk = this.newDisk();
     return {
-      slot, generation, id: memberId(slot, generation), state: 'crashed', disk,
-      log: new MemoryLogStore(disk), stable: new MemoryStableStore(disk), snapshots: new MemorySnapshotStore(disk),
-      sm: new RegisterStateMachine(), transport: undefined, node: undefined, commitRecorded: 0,
+      slot,
+      generation,
+      id: memberId(slot, generation),
+      state: 'crashed',
+      disk,
+      log: new MemoryLogStore(disk),
+      stable: new MemoryStableStore(disk),
+      snapshots: new MemorySnapshotStore(disk),
+      sm: new RegisterStateMachine(),
+      transport: undefined,
+      node: undefined,
+      commitRecorded: 0,
     };
   }
 
@@ -200,32 +221,46 @@ export class Simulation {
     // The node comes from the same container module as a real member's (raftModule); the
     // simulator binds the ports to its virtual clock, seeded random, network and memory disks.
     const config: RaftNodeConfig = {
-        id, peers, join,
-        clusterId: 'sim',
-        raft: {
-          electionTick: 10, heartbeatTick: 2, preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true,
-          maxSizePerMsg: this.maxSizePerMsg, maxInflightMsgs: 8, maxInflightBytes: 64 * 1024,
-          ...(this.options.bugs === undefined ? {} : { bugs: this.options.bugs }),
-        },
-        tickMs: TICK_MS,
-        snapshotCount: this.snapshotCount,
-        snapshotCatchUpEntries: 2,
-        requestTimeoutMs: 600,
+      id,
+      peers,
+      join,
+      clusterId: 'sim',
+      raft: {
+        electionTick: 10,
+        heartbeatTick: 2,
+        preVote: this.options.preVote ?? true,
+        checkQuorum: this.options.checkQuorum ?? true,
+        maxSizePerMsg: this.maxSizePerMsg,
+        maxInflightMsgs: 8,
+        maxInflightBytes: 64 * 1024,
+        ...(this.options.bugs === undefined ? {} : { bugs: this.options.bugs }),
+      },
+      tickMs: TICK_MS,
+      snapshotCount: this.snapshotCount,
+      snapshotCatchUpEntries: 2,
+      requestTimeoutMs: 600,
     };
     const container = new Container();
     const transport = m.transport;
-    container.load(raftModule, new ContainerModule(({ bind }) => {
-      bind(RAFT_NODE_CONFIG).toConstantValue(config);
-      bind(STATE_MACHINE).toConstantValue(m.sm);
-      bind(TRANSPORT).toConstantValue(transport);
-      bind(LOG_STORE).toConstantValue(m.log);
-      bind(STABLE_STORE).toConstantValue(m.stable);
-      bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
-      bind(CLOCK).toConstantValue(this.clock);
-      bind(LOGGER).toConstantValue(this.logger);
-      bind(RANDOM).toConstantValue(this.random.fork());
-      bind(DEFERRAL).toConstantValue({ defer: (run: () => void) => { this.clock.setTimeout(run, 0); } });
-    }));
+    container.load(
+      raftModule,
+      new ContainerModule(({ bind }) => {
+        bind(RAFT_NODE_CONFIG).toConstantValue(config);
+        bind(STATE_MACHINE).toConstantValue(m.sm);
+        bind(TRANSPORT).toConstantValue(transport);
+        bind(LOG_STORE).toConstantValue(m.log);
+        bind(STABLE_STORE).toConstantValue(m.stable);
+        bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
+        bind(CLOCK).toConstantValue(this.clock);
+        bind(LOGGER).toConstantValue(this.logger);
+        bind(RANDOM).toConstantValue(this.random.fork());
+        bind(DEFERRAL).toConstantValue({
+          defer: (run: () => void) => {
+            this.clock.setTimeout(run, 0);
+          },
+        });
+      }),
+    );
     const node = container.get(RaftNode);
     node.onLeaderChange((leader, term) => {
       if (leader !== id) return;
@@ -237,9 +272,10 @@ export class Simulation {
     node.onFatal((error) => {
       if (this.failure === undefined) {
         const violation = this.checker.violation;
-        this.failure = violation !== undefined
-          ? { property: violation.property, message: violation.message }
-          : { property: 'fatal error', message: `member ${id}: ${error.message}` };
+        this.failure =
+          violation !== undefined
+            ? { property: violation.property, message: violation.message }
+            : { property: 'fatal error', message: `member ${id}: ${error.message}` };
       }
     });
     m.node = node;
@@ -362,7 +398,10 @@ export class Simulation {
     switch (kind) {
       case 'partition': {
         if (ids.length < 2) return false;
-        const shuffled = ids.map((id) => [this.random.next(), id] as const).sort((a, b) => a[0] - b[0]).map((p) => p[1]);
+        const shuffled = ids
+          .map((id) => [this.random.next(), id] as const)
+          .sort((a, b) => a[0] - b[0])
+          .map((p) => p[1]);
         const cut = this.random.int(1, shuffled.length);
         this.network.heal();
         this.network.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
@@ -407,9 +446,12 @@ export class Simulation {
         this.crash(m);
         // Most crashed members come back by themselves after a while.
         if (this.random.chance(0.7)) {
-          this.clock.setTimeout(() => {
-            if (m.state === 'crashed' && !this.workloadOver && this.failure === undefined) void this.restart(m);
-          }, this.random.int(20, 500));
+          this.clock.setTimeout(
+            () => {
+              if (m.state === 'crashed' && !this.workloadOver && this.failure === undefined) void this.restart(m);
+            },
+            this.random.int(20, 500),
+          );
         }
         return true;
       }
@@ -441,9 +483,12 @@ export class Simulation {
     if (leader === undefined || conf === undefined || this.pendingConfChange) return false;
     const propose = (type: ConfChangeType, id: MemberId): void => {
       this.pendingConfChange = true;
-      leader.node!.proposeConfChange({ type, memberId: id, context: new TextEncoder().encode(JSON.stringify({ peerURLs: [`mem://${id}`] })) })
+      leader
+        .node!.proposeConfChange({ type, memberId: id, context: new TextEncoder().encode(JSON.stringify({ peerURLs: [`mem://${id}`] })) })
         .catch(() => undefined)
-        .finally(() => { this.pendingConfChange = false; });
+        .finally(() => {
+          this.pendingConfChange = false;
+        });
     };
     if (kind === 'remove-member') {
       if (conf.voters.length < this.size || conf.learners.length > 0) return false;
@@ -524,12 +569,8 @@ export class Simulation {
         continue;
       }
       const value = `c${client}-${++this.valueCounter}`;
-      const command: RegisterCommand = roll < 0.75
-        ? { op: 'write', key, value }
-        : { op: 'cas', key, expected: random.chance(0.2) ? null : lastSeen, value };
-      const input: RegisterInput = command.op === 'write'
-        ? { kind: 'write', value }
-        : { kind: 'cas', expected: command.expected, value };
+      const command: RegisterCommand = roll < 0.75 ? { op: 'write', key, value } : { op: 'cas', key, expected: random.chance(0.2) ? null : lastSeen, value };
+      const input: RegisterInput = command.op === 'write' ? { kind: 'write', value } : { kind: 'cas', expected: command.expected, value };
       // Recorded before the answer: a write still in flight when the run ends may have taken effect.
       const record = { op: { client, key, input, call } as HistoryOperation, dropped: false };
       this.history.push(record);

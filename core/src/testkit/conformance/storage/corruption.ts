@@ -84,7 +84,12 @@ async function flipByte(path: string, position: number, mask: number): Promise<v
   }
 }
 
-async function withStore<B extends DiskStoreBuilder>(target: DiskStoreTarget, builder: B, directory: string, use: (store: DiskStores[B]) => Promise<void>): Promise<void> {
+async function withStore<B extends DiskStoreBuilder>(
+  target: DiskStoreTarget,
+  builder: B,
+  directory: string,
+  use: (store: DiskStores[B]) => Promise<void>,
+): Promise<void> {
   const store = await buildDiskStore(target.module, builder, directory);
   await (store as Lifecycle).open();
   try {
@@ -95,12 +100,17 @@ async function withStore<B extends DiskStoreBuilder>(target: DiskStoreTarget, bu
 }
 
 /** Where the markers occur in the data files (at most 64 occurrences per marker and file). */
-async function markerOccurrences(directory: string, files: readonly string[], markers: readonly Uint8Array[]): Promise<{ file: string; at: number; length: number }[]> {
+async function markerOccurrences(
+  directory: string,
+  files: readonly string[],
+  markers: readonly Uint8Array[],
+): Promise<{ file: string; at: number; length: number }[]> {
   const found: { file: string; at: number; length: number }[] = [];
   for (const file of files) {
     const bytes = await readFile(join(directory, file));
     for (const marker of markers) {
-      for (let at = bytes.indexOf(marker), n = 0; at >= 0 && n < 64; at = bytes.indexOf(marker, at + 1), n++) found.push({ file, at, length: marker.byteLength });
+      for (let at = bytes.indexOf(marker), n = 0; at >= 0 && n < 64; at = bytes.indexOf(marker, at + 1), n++)
+        found.push({ file, at, length: marker.byteLength });
     }
   }
   return found;
@@ -110,7 +120,11 @@ async function markerOccurrences(directory: string, files: readonly string[], ma
  * Reads every directory in child processes, one child for all of them: a store that crashes the
  * process on bad data (a signal, an abort) fails that directory only, and a new child goes on.
  */
-async function readInChildren(target: DiskStoreTarget, task: ReadTask['task'], directories: readonly string[]): Promise<(StoreReadResult | { crashed: string })[]> {
+async function readInChildren(
+  target: DiskStoreTarget,
+  task: ReadTask['task'],
+  directories: readonly string[],
+): Promise<(StoreReadResult | { crashed: string })[]> {
   const results: (StoreReadResult | { crashed: string })[] = [];
   while (results.length < directories.length) {
     const rest = directories.slice(results.length);
@@ -126,7 +140,8 @@ async function readInChildren(target: DiskStoreTarget, task: ReadTask['task'], d
     });
     results.push(...found);
     if (found.length < rest.length) {
-      if (child.lines.every((l) => !l.startsWith('ready '))) throw new Error(`the storage reader did not start: ${child.describeExit()}${child.stderrSuffix()}`);
+      if (child.lines.every((l) => !l.startsWith('ready ')))
+        throw new Error(`the storage reader did not start: ${child.describeExit()}${child.stderrSuffix()}`);
       results.push({ crashed: `${child.describeExit()}${child.stderrSuffix()}` });
     }
   }
@@ -136,7 +151,11 @@ async function readInChildren(target: DiskStoreTarget, task: ReadTask['task'], d
 const namesFile = (error: { message: string; file?: string }, directory: string): boolean =>
   error.message.includes(directory) || (error.file?.includes(directory) ?? false);
 
-async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget, scenario: CorruptionScenario<B>, options: CorruptionCheckOptions): Promise<CorruptionReport> {
+async function runCorruption<B extends DiskStoreBuilder>(
+  target: DiskStoreTarget,
+  scenario: CorruptionScenario<B>,
+  options: CorruptionCheckOptions,
+): Promise<CorruptionReport> {
   const seed = options.seed ?? 1;
   const random = new SeededRandom(seed ^ 0x68e31da4);
   const work = await temporaryDirectory('corrupt');
@@ -155,7 +174,10 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
     await cp(acknowledged, withTail, { recursive: true });
     await withStore(target, scenario.builder, withTail, (store) => scenario.writeUnacknowledged(store));
     const after = await filesUnder(withTail);
-    const grown = [...after.entries()].filter(([f, size]) => target.dataFiles.test(f) && size > (before.get(f) ?? 0)).map(([f]) => f).sort();
+    const grown = [...after.entries()]
+      .filter(([f, size]) => target.dataFiles.test(f) && size > (before.get(f) ?? 0))
+      .map(([f]) => f)
+      .sort();
 
     const damaged: { directory: string; damage: string; allowCut: boolean }[] = [];
     const targets = await markerOccurrences(acknowledged, dataFiles, scenario.markers());
@@ -168,7 +190,11 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
       const directory = join(work, `flip-${round}`);
       await cp(acknowledged, directory, { recursive: true });
       await flipByte(join(directory, file), position, mask);
-      damaged.push({ directory, damage: `byte ${position} of ${file} (${before.get(file)} bytes${targeted ? ', inside acknowledged data' : ''}) xor 0x${mask.toString(16)}`, allowCut: false });
+      damaged.push({
+        directory,
+        damage: `byte ${position} of ${file} (${before.get(file)} bytes${targeted ? ', inside acknowledged data' : ''}) xor 0x${mask.toString(16)}`,
+        allowCut: false,
+      });
     }
     let tearsSkipped: string | undefined;
     if (grown.length === 0) {
@@ -185,7 +211,11 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
       }
     }
 
-    const results = await readInChildren(target, scenario.readTask, damaged.map((d) => d.directory));
+    const results = await readInChildren(
+      target,
+      scenario.readTask,
+      damaged.map((d) => d.directory),
+    );
     damaged.forEach(({ directory, damage, allowCut }, i) => {
       const result = results[i]!;
       if ('crashed' in result) {
@@ -193,7 +223,9 @@ async function runCorruption<B extends DiskStoreBuilder>(target: DiskStoreTarget
       } else if (!result.ok) {
         const e = result.error;
         if (scenario.verifiesBeforeRead === true && e.stage === 'read') {
-          problems.push(`${damage}: latest() returned a snapshot whose data then failed to read (${e.message}): latest() must verify the checksum before it returns`);
+          problems.push(
+            `${damage}: latest() returned a snapshot whose data then failed to read (${e.message}): latest() must verify the checksum before it returns`,
+          );
         } else if (namesFile(e, directory)) {
           rounds.push({ damage, outcome: 'refused' });
         } else {
@@ -223,50 +255,67 @@ export function checkLogStoreCorruption(target: DiskStoreTarget, options: Corrup
   const workload = new LogWorkload((options.seed ?? 1) * 31 + 7, CRASH_WORKLOAD);
   let acknowledged: LogSummary | undefined;
   const tails: LogSummary[] = [];
-  return runCorruption(target, {
-    builder: 'createLogStore',
-    readTask: 'read-log',
-    async writeAcknowledged(store: LogStore) {
-      for (let n = 0; n < 30; n++) await applyToStore(store, workload.next());
-      acknowledged = summarizeLogModel(workload.model);
+  return runCorruption(
+    target,
+    {
+      builder: 'createLogStore',
+      readTask: 'read-log',
+      async writeAcknowledged(store: LogStore) {
+        for (let n = 0; n < 30; n++) await applyToStore(store, workload.next());
+        acknowledged = summarizeLogModel(workload.model);
+      },
+      async writeUnacknowledged(store: LogStore) {
+        const model = workload.model;
+        const term = model.term(model.lastIndex)!;
+        const tail: Entry[] = Array.from({ length: 8 }, (_, i) => ({
+          index: model.lastIndex + 1 + i,
+          term,
+          type: EntryType.Normal,
+          data: taggedBytes(`unacknowledged-${i};`, 3000),
+        }));
+        await store.append(tail);
+        for (let n = 1; n <= tail.length; n++) {
+          const m = model.clone();
+          m.append(tail.slice(0, n));
+          tails.push(summarizeLogModel(m));
+        }
+      },
+      markers: () => {
+        const live = workload.model.entries.filter((e) => e.data.byteLength >= 48);
+        return Array.from({ length: Math.min(8, live.length) }, (_, i) => live[Math.floor((i * live.length) / 8)]!.data.subarray(0, 40));
+      },
+      intactDifference: (summary) => (summary.kind === 'log' ? logSummaryDifference(summary.log, acknowledged!) : `a ${summary.kind} summary`),
+      isCutTail: (summary) => summary.kind === 'log' && tails.some((t) => logSummaryDifference(summary.log, t) === undefined),
     },
-    async writeUnacknowledged(store: LogStore) {
-      const model = workload.model;
-      const term = model.term(model.lastIndex)!;
-      const tail: Entry[] = Array.from({ length: 8 }, (_, i) => ({ index: model.lastIndex + 1 + i, term, type: EntryType.Normal, data: taggedBytes(`unacknowledged-${i};`, 3000) }));
-      await store.append(tail);
-      for (let n = 1; n <= tail.length; n++) {
-        const m = model.clone();
-        m.append(tail.slice(0, n));
-        tails.push(summarizeLogModel(m));
-      }
-    },
-    markers: () => {
-      const live = workload.model.entries.filter((e) => e.data.byteLength >= 48);
-      return Array.from({ length: Math.min(8, live.length) }, (_, i) => live[Math.floor((i * live.length) / 8)]!.data.subarray(0, 40));
-    },
-    intactDifference: (summary) => (summary.kind === 'log' ? logSummaryDifference(summary.log, acknowledged!) : `a ${summary.kind} summary`),
-    isCutTail: (summary) => summary.kind === 'log' && tails.some((t) => logSummaryDifference(summary.log, t) === undefined),
-  }, options);
+    options,
+  );
 }
 
 /** Corruption check of a StableStore: the acknowledged state is the 5th of five saves; a 6th is the unacknowledged write. */
 export function checkStableStoreCorruption(target: DiskStoreTarget, options: CorruptionCheckOptions = {}): Promise<CorruptionReport> {
   const seed = (options.seed ?? 1) * 31 + 11;
-  return runCorruption(target, {
-    builder: 'createStableStore',
-    readTask: 'read-stable',
-    async writeAcknowledged(store: StableStore) {
-      for (let k = 1; k <= 5; k++) await store.save(stableStateNumber(seed, k));
+  return runCorruption(
+    target,
+    {
+      builder: 'createStableStore',
+      readTask: 'read-stable',
+      async writeAcknowledged(store: StableStore) {
+        for (let k = 1; k <= 5; k++) await store.save(stableStateNumber(seed, k));
+      },
+      async writeUnacknowledged(store: StableStore) {
+        await store.save(stableStateNumber(seed, 6));
+      },
+      markers: () => [new TextEncoder().encode(stableStateNumber(seed, 5).hardState.vote)],
+      intactDifference: (summary) =>
+        summary.kind !== 'stable'
+          ? `a ${summary.kind} summary`
+          : isDeepStrictEqual(summary.state, stableStateNumber(seed, 5))
+            ? undefined
+            : `load() returned ${JSON.stringify(summary.state)}`,
+      isCutTail: (summary) => summary.kind === 'stable' && isDeepStrictEqual(summary.state, stableStateNumber(seed, 6)),
     },
-    async writeUnacknowledged(store: StableStore) {
-      await store.save(stableStateNumber(seed, 6));
-    },
-    markers: () => [new TextEncoder().encode(stableStateNumber(seed, 5).hardState.vote)],
-    intactDifference: (summary) => (summary.kind !== 'stable' ? `a ${summary.kind} summary`
-      : isDeepStrictEqual(summary.state, stableStateNumber(seed, 5)) ? undefined : `load() returned ${JSON.stringify(summary.state)}`),
-    isCutTail: (summary) => summary.kind === 'stable' && isDeepStrictEqual(summary.state, stableStateNumber(seed, 6)),
-  }, options);
+    options,
+  );
 }
 
 /** Snapshot data of `bytes` in 256 KiB chunks, fixed by `seed`. */
@@ -278,7 +327,13 @@ async function snapshotSummaryOf(meta: SnapshotMeta, bytes: number, seed: number
   const chunks: Uint8Array[] = [];
   for await (const chunk of snapshotData(bytes, seed)) chunks.push(chunk);
   const all = Buffer.concat(chunks);
-  return summarizeSnapshot({ meta, size: bytes, read: async function* () { yield all; } });
+  return summarizeSnapshot({
+    meta,
+    size: bytes,
+    read: async function* () {
+      yield all;
+    },
+  });
 }
 
 /**
@@ -293,24 +348,35 @@ export function checkSnapshotStoreCorruption(target: DiskStoreTarget, options: C
   const sizes = { 10: 1_500_000, 20: 2_500_000, 30: 1_000_000 } as const;
   let acknowledged: SnapshotSummary | undefined;
   let tail: SnapshotSummary | undefined;
-  return runCorruption(target, {
-    builder: 'createSnapshotStore',
-    readTask: 'read-snapshot',
-    verifiesBeforeRead: true,
-    async writeAcknowledged(store: SnapshotStore) {
-      await store.save(meta(10), snapshotData(sizes[10], 10));
-      await store.save(meta(20), snapshotData(sizes[20], 20));
-      acknowledged = await snapshotSummaryOf(meta(20), sizes[20], 20);
+  return runCorruption(
+    target,
+    {
+      builder: 'createSnapshotStore',
+      readTask: 'read-snapshot',
+      verifiesBeforeRead: true,
+      async writeAcknowledged(store: SnapshotStore) {
+        await store.save(meta(10), snapshotData(sizes[10], 10));
+        await store.save(meta(20), snapshotData(sizes[20], 20));
+        acknowledged = await snapshotSummaryOf(meta(20), sizes[20], 20);
+      },
+      async writeUnacknowledged(store: SnapshotStore) {
+        await store.save(meta(30), snapshotData(sizes[30], 30));
+        tail = await snapshotSummaryOf(meta(30), sizes[30], 30);
+      },
+      markers: () =>
+        [0, 700_000, 1_400_000, 2_100_000].map((offset) =>
+          pseudoRandomBytes(256 * 1024, 20 * 65_537 + Math.floor(offset / (256 * 1024))).subarray(offset % (256 * 1024), (offset % (256 * 1024)) + 32),
+        ),
+      intactDifference: (summary) =>
+        summary.kind !== 'snapshot'
+          ? `a ${summary.kind} summary`
+          : isDeepStrictEqual(summary.snapshot, acknowledged)
+            ? undefined
+            : summary.snapshot === null
+              ? 'latest() returned no snapshot'
+              : `latest() returned index ${summary.snapshot.meta.index}, size ${summary.snapshot.size}, ${summary.snapshot.bytesRead} bytes read, sha256 ${summary.snapshot.sha256.slice(0, 12)} (expected index 20, ${sizes[20]} bytes, sha256 ${acknowledged!.sha256.slice(0, 12)})`,
+      isCutTail: (summary) => summary.kind === 'snapshot' && isDeepStrictEqual(summary.snapshot, tail),
     },
-    async writeUnacknowledged(store: SnapshotStore) {
-      await store.save(meta(30), snapshotData(sizes[30], 30));
-      tail = await snapshotSummaryOf(meta(30), sizes[30], 30);
-    },
-    markers: () => [0, 700_000, 1_400_000, 2_100_000].map((offset) => pseudoRandomBytes(256 * 1024, 20 * 65_537 + Math.floor(offset / (256 * 1024))).subarray(offset % (256 * 1024), (offset % (256 * 1024)) + 32)),
-    intactDifference: (summary) => (summary.kind !== 'snapshot' ? `a ${summary.kind} summary`
-      : isDeepStrictEqual(summary.snapshot, acknowledged) ? undefined
-        : summary.snapshot === null ? 'latest() returned no snapshot'
-          : `latest() returned index ${summary.snapshot.meta.index}, size ${summary.snapshot.size}, ${summary.snapshot.bytesRead} bytes read, sha256 ${summary.snapshot.sha256.slice(0, 12)} (expected index 20, ${sizes[20]} bytes, sha256 ${acknowledged!.sha256.slice(0, 12)})`),
-    isCutTail: (summary) => summary.kind === 'snapshot' && isDeepStrictEqual(summary.snapshot, tail),
-  }, options);
+    options,
+  );
 }

@@ -1,4 +1,10 @@
-import { checkLogStoreCorruption, checkSnapshotStoreCorruption, checkStableStoreCorruption, type CorruptionCheckOptions, type CorruptionReport } from './corruption.js';
+import {
+  checkLogStoreCorruption,
+  checkSnapshotStoreCorruption,
+  checkStableStoreCorruption,
+  type CorruptionCheckOptions,
+  type CorruptionReport,
+} from './corruption.js';
 import { checkLogStoreFsyncOrdering, checkStableStoreFsyncOrdering, findStrace, STRACE_MISSING, type FsyncOrderingOptions } from './fsync-ordering.js';
 import { checkLogStoreSurvivesSigkill, checkStableStoreSurvivesSigkill } from './sigkill-crash.js';
 import type { DiskStoreTarget } from './store-fixture.js';
@@ -19,8 +25,14 @@ const describeCorruption = (report: CorruptionReport): string => {
 
 /** Registers the on-disk `describe` of one port's suite. */
 export function registerDiskSections(port: 'log' | 'stable' | 'snapshot', target: DiskStoreTarget, options: DiskSectionOptions): void {
-  const fsyncOptions: FsyncOrderingOptions = { ...(options.tracedOperations === undefined ? {} : { operations: options.tracedOperations }), ...(options.seed === undefined ? {} : { seed: options.seed }) };
-  const killOptions = { ...(options.killRounds === undefined ? {} : { rounds: options.killRounds }), ...(options.seed === undefined ? {} : { seed: options.seed }) };
+  const fsyncOptions: FsyncOrderingOptions = {
+    ...(options.tracedOperations === undefined ? {} : { operations: options.tracedOperations }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  };
+  const killOptions = {
+    ...(options.killRounds === undefined ? {} : { rounds: options.killRounds }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  };
 
   describe('on disk', function () {
     this.timeout(120_000);

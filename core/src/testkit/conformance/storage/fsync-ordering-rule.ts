@@ -49,10 +49,26 @@ export interface FsyncOrderingAnalysis {
 /** A file under the store, followed across renames. */
 type FileId = number;
 
-interface WriteEvent { readonly file: FileId; readonly path: string; readonly call: TraceCall; readonly durable: boolean }
-interface SyncEvent { readonly file: FileId | 'all'; readonly call: TraceCall }
-interface RenameEvent { readonly file: FileId; readonly to: string; readonly call: TraceCall }
-interface Mapping { readonly start: bigint; readonly end: bigint; readonly file: FileId }
+interface WriteEvent {
+  readonly file: FileId;
+  readonly path: string;
+  readonly call: TraceCall;
+  readonly durable: boolean;
+}
+interface SyncEvent {
+  readonly file: FileId | 'all';
+  readonly call: TraceCall;
+}
+interface RenameEvent {
+  readonly file: FileId;
+  readonly to: string;
+  readonly call: TraceCall;
+}
+interface Mapping {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly file: FileId;
+}
 
 const WRITE_CALLS = new Set(['write', 'pwrite64', 'writev', 'pwritev', 'pwritev2']);
 const MODIFY_CALLS = new Set(['ftruncate', 'fallocate']);
@@ -60,9 +76,32 @@ const OPEN_CALLS = new Set(['open', 'openat', 'creat', 'openat2']);
 
 /** The syscalls the check asks strace for; `?` makes strace ignore names this architecture lacks. */
 export const FSYNC_TRACE_SYSCALLS: readonly string[] = [
-  '?open', 'openat', '?openat2', '?creat', 'close', 'write', 'pwrite64', 'writev', 'pwritev', '?pwritev2', 'ftruncate', 'fallocate',
-  'fsync', 'fdatasync', 'sync_file_range', 'msync', 'mmap', 'munmap', 'sync', 'syncfs',
-  '?rename', 'renameat', '?renameat2', '?unlink', 'unlinkat', '?io_uring_setup',
+  '?open',
+  'openat',
+  '?openat2',
+  '?creat',
+  'close',
+  'write',
+  'pwrite64',
+  'writev',
+  'pwritev',
+  '?pwritev2',
+  'ftruncate',
+  'fallocate',
+  'fsync',
+  'fdatasync',
+  'sync_file_range',
+  'msync',
+  'mmap',
+  'munmap',
+  'sync',
+  'syncfs',
+  '?rename',
+  'renameat',
+  '?renameat2',
+  '?unlink',
+  'unlinkat',
+  '?io_uring_setup',
 ];
 
 /** A number strace printed (decimal or 0x hex); undefined when it is anything else. */
@@ -140,7 +179,8 @@ export function analyseFsyncOrdering(calls: readonly TraceCall[], rule: FsyncOrd
       if (!ok) continue;
       const names = quotedStrings(call.args);
       const parts = call.args.split(', ');
-      const [from, to] = call.name === 'rename' ? [pathAt(undefined, names[0]!), pathAt(undefined, names[1]!)] : [pathAt(parts[0], names[0]!), pathAt(parts[2], names[1]!)];
+      const [from, to] =
+        call.name === 'rename' ? [pathAt(undefined, names[0]!), pathAt(undefined, names[1]!)] : [pathAt(parts[0], names[0]!), pathAt(parts[2], names[1]!)];
       if (!inStore(from) && !inStore(to)) continue;
       const id = idOf(from);
       ids.delete(from);
@@ -167,13 +207,19 @@ export function analyseFsyncOrdering(calls: readonly TraceCall[], rule: FsyncOrd
     const before = tagged.filter((w) => w.call.exit < ackAt);
     if (before.length === 0) {
       if (tagged.length > 0) {
-        violations.push({ ack: n, problem: `ack ${n} (${short(ackCall)}) was written before any write of its data; the first came after it (${short(tagged[0]!.call)})` });
+        violations.push({
+          ack: n,
+          problem: `ack ${n} (${short(ackCall)}) was written before any write of its data; the first came after it (${short(tagged[0]!.call)})`,
+        });
         return;
       }
       bySyncOnly++;
       const previous = position === 0 ? -1 : acks[position - 1]!.call.exit;
       if (syncedBetween(undefined, previous, ackAt) === undefined) {
-        violations.push({ ack: n, problem: `ack ${n} (${short(ackCall)}): its data is in no write(2) of the trace, and no file in the store was fsynced, fdatasynced or msynced (MS_SYNC) since the previous ack` });
+        violations.push({
+          ack: n,
+          problem: `ack ${n} (${short(ackCall)}): its data is in no write(2) of the trace, and no file in the store was fsynced, fdatasynced or msynced (MS_SYNC) since the previous ack`,
+        });
       }
       return;
     }
@@ -184,8 +230,9 @@ export function analyseFsyncOrdering(calls: readonly TraceCall[], rule: FsyncOrd
         const late = syncs.find((s) => (s.file === file || s.file === 'all') && s.call.enter > lastWrite.call.exit);
         violations.push({
           ack: n,
-          problem: `ack ${n} (${short(ackCall)}) came before ${lastWrite.path} was synced after its last write (${short(lastWrite.call)})`
-            + (late === undefined ? '; it was never synced afterwards' : `; the next sync of it came after the ack (${short(late.call)})`),
+          problem:
+            `ack ${n} (${short(ackCall)}) came before ${lastWrite.path} was synced after its last write (${short(lastWrite.call)})` +
+            (late === undefined ? '; it was never synced afterwards' : `; the next sync of it came after the ack (${short(late.call)})`),
         });
         continue;
       }
@@ -194,7 +241,10 @@ export function analyseFsyncOrdering(calls: readonly TraceCall[], rule: FsyncOrd
         const directory = dirname(rename.to);
         const dirId = ids.get(directory) ?? idOf(directory);
         if (syncedBetween(dirId, rename.call.exit, ackAt) === undefined) {
-          violations.push({ ack: n, problem: `ack ${n} (${short(ackCall)}) came before ${directory} was fsynced after its data was renamed into it (${short(rename.call)})` });
+          violations.push({
+            ack: n,
+            problem: `ack ${n} (${short(ackCall)}) came before ${directory} was fsynced after its data was renamed into it (${short(rename.call)})`,
+          });
         }
       }
     }

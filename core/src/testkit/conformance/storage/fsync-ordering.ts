@@ -18,7 +18,13 @@ export interface FsyncOrderingOptions {
 
 /** The strace binary: /usr/bin/strace (Debian's package) or the first on PATH; undefined when there is none. */
 export function findStrace(): string | undefined {
-  const candidates = ['/usr/bin/strace', ...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'strace'))];
+  const candidates = [
+    '/usr/bin/strace',
+    ...(process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter((d) => d !== '')
+      .map((d) => join(d, 'strace')),
+  ];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -37,8 +43,12 @@ export const STRACE_MISSING = 'skipped: strace is missing (apt-get install strac
  * trace: each acknowledgement on stdout must come after its data was written and made durable.
  * Rejects listing the violations; rejects with STRACE_MISSING's text when there is no strace.
  */
-async function traceAndAnalyse(target: DiskStoreTarget, task: WorkloadTask['task'], options: FsyncOrderingOptions,
-  tagOf: (seed: number, n: number) => string): Promise<FsyncOrderingAnalysis> {
+async function traceAndAnalyse(
+  target: DiskStoreTarget,
+  task: WorkloadTask['task'],
+  options: FsyncOrderingOptions,
+  tagOf: (seed: number, n: number) => string,
+): Promise<FsyncOrderingAnalysis> {
   const strace = findStrace();
   if (strace === undefined) throw new Error(STRACE_MISSING);
   const seed = options.seed ?? 1;
@@ -51,7 +61,11 @@ async function traceAndAnalyse(target: DiskStoreTarget, task: WorkloadTask['task
       { task, module: moduleHref(target.module), directory, seed, operations, shape: 'trace', afterLast: 'close' },
       { strace: { binary: strace, traceFile, syscalls: FSYNC_TRACE_SYSCALLS } },
     );
-    const analysis = analyseFsyncOrdering(parseStraceOutput(await readFile(traceFile, 'utf8')), { directory, cwd: process.cwd(), tagOf: (n) => tagOf(seed, n) });
+    const analysis = analyseFsyncOrdering(parseStraceOutput(await readFile(traceFile, 'utf8')), {
+      directory,
+      cwd: process.cwd(),
+      tagOf: (n) => tagOf(seed, n),
+    });
     const problems: string[] = [...analysis.blind.map((b) => `the child uses io_uring, whose I/O strace cannot see (${b})`)];
     if (analysis.acks.length !== child.acks.length) {
       problems.push(`the trace shows ${analysis.acks.length} ack lines written to stdout, the child printed ${child.acks.length}`);
@@ -59,7 +73,9 @@ async function traceAndAnalyse(target: DiskStoreTarget, task: WorkloadTask['task
     problems.push(...analysis.violations.map((v) => v.problem));
     if (problems.length > 0) {
       const shown = problems.slice(0, 8);
-      throw new Error(`fsync ordering: ${problems.length} problem(s) in ${operations} acknowledged operations:\n  ${shown.join('\n  ')}${problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : ''}`);
+      throw new Error(
+        `fsync ordering: ${problems.length} problem(s) in ${operations} acknowledged operations:\n  ${shown.join('\n  ')}${problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : ''}`,
+      );
     }
     return analysis;
   } finally {

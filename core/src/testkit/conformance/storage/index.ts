@@ -15,5 +15,12 @@ export { checkLogStoreSurvivesSigkill, checkStableStoreSurvivesSigkill, type Sig
 export { checkLogStoreFsyncOrdering, checkStableStoreFsyncOrdering, findStrace, STRACE_MISSING, type FsyncOrderingOptions } from './fsync-ordering.js';
 export { analyseFsyncOrdering, FSYNC_TRACE_SYSCALLS, type FsyncOrderingAnalysis, type FsyncOrderingRule, type FsyncViolation } from './fsync-ordering-rule.js';
 export { parseStraceOutput, type TraceCall } from './strace-trace.js';
-export { checkLogStoreCorruption, checkStableStoreCorruption, checkSnapshotStoreCorruption, type CorruptionCheckOptions, type CorruptionReport, type CorruptionRound } from './corruption.js';
+export {
+  checkLogStoreCorruption,
+  checkStableStoreCorruption,
+  checkSnapshotStoreCorruption,
+  type CorruptionCheckOptions,
+  type CorruptionReport,
+  type CorruptionRound,
+} from './corruption.js';
 export { LogModel, assertLogMatches } from './log-model.js';

@@ -33,7 +33,8 @@ export class LogModel {
   append(batch: readonly Entry[]): void {
     if (batch.length === 0) return;
     const first = batch[0]!.index;
-    if (first <= this.offset || first > this.lastIndex + 1) throw new RangeError(`model: append at ${first} outside [${this.firstIndex}, ${this.lastIndex + 1}]`);
+    if (first <= this.offset || first > this.lastIndex + 1)
+      throw new RangeError(`model: append at ${first} outside [${this.firstIndex}, ${this.lastIndex + 1}]`);
     this.entries.length = first - this.offset - 1;
     this.entries.push(...batch);
   }

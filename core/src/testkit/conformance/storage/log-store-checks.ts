@@ -186,8 +186,11 @@ export function logStoreChecks(options: LogStoreCheckOptions = {}): StorageCheck
         await append(stores, model, sampleEntries(13, 15, 3));
         await stores.store.compactTo(20, 5);
         model.compactTo(20, 5);
-        assert.deepEqual([stores.store.firstIndex(), stores.store.lastIndex(), await stores.store.term(20)], [21, 20, 5],
-          '[firstIndex, lastIndex, term(20)] after compactTo(20, 5) of the log [13, 15]');
+        assert.deepEqual(
+          [stores.store.firstIndex(), stores.store.lastIndex(), await stores.store.term(20)],
+          [21, 20, 5],
+          '[firstIndex, lastIndex, term(20)] after compactTo(20, 5) of the log [13, 15]',
+        );
         await assertDurable(stores, model, 'after compaction past lastIndex');
         await assertRefused(stores, model, () => stores.store.append([sampleEntry(16, 5)]), 'append at the old lastIndex + 1 after compaction past it');
         await append(stores, model, sampleEntries(21, 23, 5));
@@ -198,7 +201,11 @@ export function logStoreChecks(options: LogStoreCheckOptions = {}): StorageCheck
       title: 'entries(lo, hi, maxBytes) stops before maxBytes, and returns at least one entry',
       async run(stores) {
         const model = new LogModel();
-        await append(stores, model, [100, 200, 300, 400, 500].map((bytes, i) => sampleEntry(i + 1, 1, bytes)));
+        await append(
+          stores,
+          model,
+          [100, 200, 300, 400, 500].map((bytes, i) => sampleEntry(i + 1, 1, bytes)),
+        );
         const store = stores.store;
         for (const maxBytes of [0, 1, 99, 100, 101, 299, 300, 599, 600, 1000, 1499, 1500, 10_000, Number.MAX_SAFE_INTEGER]) {
           await assertSlice(store, model, 1, 6, maxBytes);
@@ -240,7 +247,13 @@ export function logStoreChecks(options: LogStoreCheckOptions = {}): StorageCheck
         }
         for (let n = 0; n < 50; n++) {
           const lo = random.int(1, smallCount + 1);
-          await assertSlice(stores.store, model, lo, random.int(lo, Math.min(smallCount + 1, lo + 3000)), random.chance(0.5) ? random.int(0, 20_000) : undefined);
+          await assertSlice(
+            stores.store,
+            model,
+            lo,
+            random.int(lo, Math.min(smallCount + 1, lo + 3000)),
+            random.chance(0.5) ? random.int(0, 20_000) : undefined,
+          );
         }
         await stores.store.truncateFrom(smallCount - 1000);
         model.truncateFrom(smallCount - 1000);
@@ -296,15 +309,23 @@ export async function checkLogStoreSurvivesCrashes(factory: StoreFixtureFactory<
           await done;
           acknowledged = op;
         } else {
-          void done.then(() => { acknowledged = op; }, () => undefined);
+          void done.then(
+            () => {
+              acknowledged = op;
+            },
+            () => undefined,
+          );
         }
       }
       // Let the last operation run a little, or not at all, before the power goes.
       for (let turns = random.int(0, 4); turns > 0; turns--) await Promise.resolve();
       const atCrash = acknowledged;
       await stores.crashAndReopen();
-      await assertOneOf(stores.store, logStatesAfterCrash(workloadSeed, CRASH_WORKLOAD, atCrash),
-        `round ${round} (seed ${workloadSeed}): crashed with ${atCrash} operations acknowledged`);
+      await assertOneOf(
+        stores.store,
+        logStatesAfterCrash(workloadSeed, CRASH_WORKLOAD, atCrash),
+        `round ${round} (seed ${workloadSeed}): crashed with ${atCrash} operations acknowledged`,
+      );
     } finally {
       await stores.dispose();
     }

@@ -20,7 +20,13 @@ export interface LogWorkloadShape {
   readonly maxLargeEntryBytes: number;
 }
 
-export const CRASH_WORKLOAD: LogWorkloadShape = { maxEntriesPerBatch: 12, minEntryBytes: 0, maxEntryBytes: 2048, largeEntryChance: 0.03, maxLargeEntryBytes: 256 * 1024 };
+export const CRASH_WORKLOAD: LogWorkloadShape = {
+  maxEntriesPerBatch: 12,
+  minEntryBytes: 0,
+  maxEntryBytes: 2048,
+  largeEntryChance: 0.03,
+  maxLargeEntryBytes: 256 * 1024,
+};
 export const TRACE_WORKLOAD: LogWorkloadShape = { maxEntriesPerBatch: 4, minEntryBytes: 64, maxEntryBytes: 1500, largeEntryChance: 0, maxLargeEntryBytes: 0 };
 
 /** The marker inside the data of every entry of operation `op` (fixed width, so no tag is a prefix of another). */
@@ -41,7 +47,10 @@ export class LogWorkload {
   /** Operations produced so far. */
   count = 0;
 
-  constructor(readonly seed: number, readonly shape: LogWorkloadShape) {
+  constructor(
+    readonly seed: number,
+    readonly shape: LogWorkloadShape,
+  ) {
     this.random = new SeededRandom(seed);
   }
 
@@ -84,7 +93,12 @@ export class LogWorkload {
     const entries: Entry[] = [];
     for (let i = 0; i < count; i++) {
       const bytes = i === large ? r.int(s.maxEntryBytes, s.maxLargeEntryBytes + 1) : r.int(s.minEntryBytes, s.maxEntryBytes + 1);
-      entries.push({ index: from + i, term: this.term, type: r.chance(0.1) ? EntryType.ConfChange : EntryType.Normal, data: taggedBytes(`${tag}${i};`, bytes) });
+      entries.push({
+        index: from + i,
+        term: this.term,
+        type: r.chance(0.1) ? EntryType.ConfChange : EntryType.Normal,
+        data: taggedBytes(`${tag}${i};`, bytes),
+      });
     }
     return { kind: 'append', entries };
   }

@@ -5,9 +5,11 @@ export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   const words = new Uint32Array(Math.ceil(length / 4));
   let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     words[i] = x;
   }
   return new Uint8Array(words.buffer, 0, length);

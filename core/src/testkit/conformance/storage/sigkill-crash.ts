@@ -30,7 +30,9 @@ export interface SigkillRound {
  * `verify` given the number of the last line it printed.
  */
 async function killRounds(
-  target: DiskStoreTarget, task: WorkloadTask['task'], options: SigkillCheckOptions,
+  target: DiskStoreTarget,
+  task: WorkloadTask['task'],
+  options: SigkillCheckOptions,
   verify: (directory: string, seed: number, acknowledged: number) => Promise<void>,
 ): Promise<SigkillRound[]> {
   const rounds = options.rounds ?? 3;
@@ -43,7 +45,13 @@ async function killRounds(
     const delayMs = random.int(0, 21);
     const directory = await temporaryDirectory('kill');
     const child = new StorageChildProcess({
-      task, module: moduleHref(target.module), directory, seed: roundSeed, operations: 2000, shape: 'crash', afterLast: 'wait',
+      task,
+      module: moduleHref(target.module),
+      directory,
+      seed: roundSeed,
+      operations: 2000,
+      shape: 'crash',
+      afterLast: 'wait',
     });
     try {
       await child.waitFor(() => child.acknowledged >= killAfter, `${killAfter} operations were acknowledged`);
@@ -72,8 +80,11 @@ export function checkLogStoreSurvivesSigkill(target: DiskStoreTarget, options: S
     const store = await buildDiskStore(target.module, 'createLogStore', directory);
     await store.open();
     try {
-      await assertOneOf(store, logStatesAfterCrash(seed, CRASH_WORKLOAD, acknowledged),
-        `reopened after SIGKILL with ${acknowledged} operations acknowledged (seed ${seed})`);
+      await assertOneOf(
+        store,
+        logStatesAfterCrash(seed, CRASH_WORKLOAD, acknowledged),
+        `reopened after SIGKILL with ${acknowledged} operations acknowledged (seed ${seed})`,
+      );
     } finally {
       await store.close();
     }
@@ -86,8 +97,11 @@ export function checkStableStoreSurvivesSigkill(target: DiskStoreTarget, options
     const store = await buildDiskStore(target.module, 'createStableStore', directory);
     await store.open();
     try {
-      assertStableOneOf(await store.load(), stableStatesAfterCrash(seed, acknowledged),
-        `reopened after SIGKILL with ${acknowledged} saves acknowledged (seed ${seed})`);
+      assertStableOneOf(
+        await store.load(),
+        stableStatesAfterCrash(seed, acknowledged),
+        `reopened after SIGKILL with ${acknowledged} saves acknowledged (seed ${seed})`,
+      );
     } finally {
       await store.close();
     }

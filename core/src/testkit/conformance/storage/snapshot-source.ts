@@ -16,7 +16,11 @@ export class SnapshotSource {
   private digested: string | undefined;
   generated = 0;
 
-  constructor(readonly totalBytes: number, readonly seed: number, private readonly options: SnapshotSourceOptions = {}) {}
+  constructor(
+    readonly totalBytes: number,
+    readonly seed: number,
+    private readonly options: SnapshotSourceOptions = {},
+  ) {}
 
   async *stream(): AsyncGenerator<Uint8Array> {
     const chunkBytes = this.options.chunkBytes ?? 1 << 20;

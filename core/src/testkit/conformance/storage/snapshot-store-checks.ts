@@ -25,7 +25,9 @@ type Stores = StoreIncarnations<SnapshotStore>;
 const MiB = 1 << 20;
 
 export const snapshotMeta = (index: number, term = 1 + Math.floor(index / 100)): SnapshotMeta => ({
-  index, term, confState: { voters: ['000000000000000a', '000000000000000b', '000000000000000c'], learners: index % 20 === 0 ? ['00000000000000d1'] : [] },
+  index,
+  term,
+  confState: { voters: ['000000000000000a', '000000000000000b', '000000000000000c'], learners: index % 20 === 0 ? ['00000000000000d1'] : [] },
 });
 
 /** Saves a snapshot of `bytes` (fixed by `index`) and returns its source. */
@@ -74,7 +76,12 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
       title: `streams a ${largeBytes / MiB} MiB snapshot in and out in chunks${options.holdsDataInMemory === true ? '' : ', never holding it whole'}`,
       async run(stores) {
         const probe = options.holdsDataInMemory === true ? undefined : new BufferMemoryProbe();
-        const source = new SnapshotSource(largeBytes, 7, { chunkBytes: MiB, onChunk: (n) => { if (n % (4 * MiB) === 0) probe?.sample(); } });
+        const source = new SnapshotSource(largeBytes, 7, {
+          chunkBytes: MiB,
+          onChunk: (n) => {
+            if (n % (4 * MiB) === 0) probe?.sample();
+          },
+        });
         await stores.store.save(snapshotMeta(100), source.stream());
         probe?.sample();
         const latest = await stores.store.latest();
@@ -88,11 +95,15 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
         });
         assert.equal(read.bytes, largeBytes, 'bytes read back');
         assert.equal(read.sha256, source.digest(), 'sha256 of the bytes read back');
-        assert.ok(read.chunks > 1 && read.largestChunk <= largeBytes / 2,
-          `read() yielded ${read.chunks} chunk(s), the largest ${read.largestChunk} bytes: a large snapshot must stream out in pieces`);
+        assert.ok(
+          read.chunks > 1 && read.largestChunk <= largeBytes / 2,
+          `read() yielded ${read.chunks} chunk(s), the largest ${read.largestChunk} bytes: a large snapshot must stream out in pieces`,
+        );
         if (probe !== undefined) {
-          assert.ok(probe.peak < largeBytes / 2,
-            `the process held ${(probe.peak / MiB).toFixed(1)} MiB more buffers while saving and reading a ${largeBytes / MiB} MiB snapshot: it was held whole, not streamed`);
+          assert.ok(
+            probe.peak < largeBytes / 2,
+            `the process held ${(probe.peak / MiB).toFixed(1)} MiB more buffers while saving and reading a ${largeBytes / MiB} MiB snapshot: it was held whole, not streamed`,
+          );
         }
       },
     },
@@ -123,7 +134,11 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
         const next = await save(stores.store, 35, 80_000);
         await assertLatest(stores.store, 35, next, 'after one more save');
         if (options.retained !== undefined && options.retain >= 2) {
-          assert.deepEqual((await options.retained(stores.store)).slice(0, 2), [snapshotMeta(35), snapshotMeta(30)], 'the two most recently saved, newest first');
+          assert.deepEqual(
+            (await options.retained(stores.store)).slice(0, 2),
+            [snapshotMeta(35), snapshotMeta(30)],
+            'the two most recently saved, newest first',
+          );
         }
       },
     },
@@ -144,7 +159,10 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
           const afterOne = await directoryBytes(directory);
           for (const seed of [52, 53, 54]) await assertFailedSave(stores, failMidway(seed), 'its data failed after 4 MiB');
           const afterFour = await directoryBytes(directory);
-          assert.ok(afterFour <= afterOne + MiB, `the store's files grew from ${afterOne} to ${afterFour} bytes with three more saves that failed after 4 MiB: failed saves leave their data behind`);
+          assert.ok(
+            afterFour <= afterOne + MiB,
+            `the store's files grew from ${afterOne} to ${afterFour} bytes with three more saves that failed after 4 MiB: failed saves leave their data behind`,
+          );
         }
         await stores.reopen();
         await assertLatest(stores.store, 10, kept, 'after failed saves, close and reopen');
@@ -173,7 +191,10 @@ export function snapshotStoreChecks(options: SnapshotStoreCheckOptions): Storage
         if (directory !== undefined) {
           // Page-based engines keep freed space in their files; without retention the files grow by each snapshot.
           const total = await directoryBytes(directory);
-          assert.ok(total <= steady! + bytes, `the store's files grew from ${steady} to ${total} bytes with 4 more snapshots of ${bytes} bytes at retain ${options.retain}: older snapshots are not removed`);
+          assert.ok(
+            total <= steady! + bytes,
+            `the store's files grew from ${steady} to ${total} bytes with 4 more snapshots of ${bytes} bytes at retain ${options.retain}: older snapshots are not removed`,
+          );
         }
         assert.ok(options.retained !== undefined || directory !== undefined, 'retention cannot be observed: give options.retained or a fixture directory');
       },

@@ -11,7 +11,11 @@ export interface SnapshotStoreConformanceOptions extends SnapshotStoreCheckOptio
  * The conformance suite every SnapshotStore passes (a mocha `describe`). `options.retain` is how
  * many snapshots the stores keep. With a DiskStoreTarget the corruption section runs too.
  */
-export function snapshotStoreConformance(name: string, target: StoreFixtureFactory<SnapshotStore> | DiskStoreTarget, options: SnapshotStoreConformanceOptions): void {
+export function snapshotStoreConformance(
+  name: string,
+  target: StoreFixtureFactory<SnapshotStore> | DiskStoreTarget,
+  options: SnapshotStoreConformanceOptions,
+): void {
   const factory = isDiskStoreTarget(target) ? diskStoreFactory(target, 'createSnapshotStore') : target;
 
   describe(`SnapshotStore conformance: ${name}`, function () {

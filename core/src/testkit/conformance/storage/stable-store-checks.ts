@@ -50,7 +50,12 @@ export function stableStoreChecks(options: StableStoreCheckOptions = {}): Storag
       title: 'a save replaces the previous state whole',
       async run(stores) {
         const first = stableStateNumber(seed, 2);
-        const second: StableState = { hardState: { term: 3, vote: '', commit: 0 }, confState: { voters: ['00000000000000a1'], learners: [] }, clusterId: first.clusterId, memberId: '00000000000000a1' };
+        const second: StableState = {
+          hardState: { term: 3, vote: '', commit: 0 },
+          confState: { voters: ['00000000000000a1'], learners: [] },
+          clusterId: first.clusterId,
+          memberId: '00000000000000a1',
+        };
         await stores.store.save(first);
         await stores.store.save(second);
         await assertLoads(stores, second, 'after a smaller state replaced a larger one');
@@ -105,13 +110,22 @@ export async function checkStableStoreSurvivesCrashes(factory: StoreFixtureFacto
           await done;
           acknowledged = k;
         } else {
-          void done.then(() => { acknowledged = k; }, () => undefined);
+          void done.then(
+            () => {
+              acknowledged = k;
+            },
+            () => undefined,
+          );
         }
       }
       for (let turns = random.int(0, 4); turns > 0; turns--) await Promise.resolve();
       const atCrash = acknowledged;
       await stores.crashAndReopen();
-      assertStableOneOf(await stores.store.load(), stableStatesAfterCrash(saveSeed, atCrash), `round ${round} (seed ${saveSeed}): crashed with ${atCrash} saves acknowledged`);
+      assertStableOneOf(
+        await stores.store.load(),
+        stableStatesAfterCrash(saveSeed, atCrash),
+        `round ${round} (seed ${saveSeed}): crashed with ${atCrash} saves acknowledged`,
+      );
     } finally {
       await stores.dispose();
     }

@@ -11,7 +11,11 @@ export interface StableStoreConformanceOptions extends StableStoreCheckOptions, 
  * The conformance suite every StableStore passes (a mocha `describe`). `target` as for
  * logStoreConformance: a fixture factory, or a DiskStoreTarget that also runs the disk sections.
  */
-export function stableStoreConformance(name: string, target: StoreFixtureFactory<StableStore> | DiskStoreTarget, options: StableStoreConformanceOptions = {}): void {
+export function stableStoreConformance(
+  name: string,
+  target: StoreFixtureFactory<StableStore> | DiskStoreTarget,
+  options: StableStoreConformanceOptions = {},
+): void {
   const factory = isDiskStoreTarget(target) ? diskStoreFactory(target, 'createStableStore') : target;
 
   describe(`StableStore conformance: ${name}`, function () {

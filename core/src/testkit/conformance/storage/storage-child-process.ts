@@ -36,12 +36,19 @@ export class StorageChildProcess {
   private exit: ChildExit | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly task: StorageChildTask, options: StorageChildOptions = {}) {
+  constructor(
+    readonly task: StorageChildTask,
+    options: StorageChildOptions = {},
+  ) {
     const nodeArgs = [...childExecArgv(), runnerPath, JSON.stringify(task)];
     const strace = options.strace;
-    const [command, args] = strace === undefined
-      ? [process.execPath, nodeArgs]
-      : [strace.binary, ['-f', '-y', '-s', '65536', '--seccomp-bpf', '-o', strace.traceFile, '-e', `trace=${strace.syscalls.join(',')}`, process.execPath, ...nodeArgs]];
+    const [command, args] =
+      strace === undefined
+        ? [process.execPath, nodeArgs]
+        : [
+            strace.binary,
+            ['-f', '-y', '-s', '65536', '--seccomp-bpf', '-o', strace.traceFile, '-e', `trace=${strace.syscalls.join(',')}`, process.execPath, ...nodeArgs],
+          ];
     this.process = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     if (strace === undefined) this.nodePid = this.process.pid;
     let partial = '';

@@ -33,6 +33,4 @@ export interface ReportedError {
   readonly file?: string;
 }
 
-export type StoreReadResult =
-  | { readonly ok: true; readonly summary: StoreSummary }
-  | { readonly ok: false; readonly error: ReportedError };
+export type StoreReadResult = { readonly ok: true; readonly summary: StoreSummary } | { readonly ok: false; readonly error: ReportedError };

@@ -121,9 +121,14 @@ async function readAll(task: ReadTask): Promise<void> {
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as StorageChildTask;
   switch (task.task) {
-    case 'log-workload': return runLogWorkload(task);
-    case 'stable-workload': return runStableWorkload(task);
-    case 'read-log': case 'read-stable': case 'read-snapshot': return readAll(task);
+    case 'log-workload':
+      return runLogWorkload(task);
+    case 'stable-workload':
+      return runStableWorkload(task);
+    case 'read-log':
+    case 'read-stable':
+    case 'read-snapshot':
+      return readAll(task);
   }
 }
 

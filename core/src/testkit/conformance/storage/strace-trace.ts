@@ -73,11 +73,13 @@ export function leadingFd(args: string): { fd: number; path: string } | undefine
 export function quotedStrings(args: string): string[] {
   const out: string[] = [];
   for (const m of args.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
-    out.push(m[1]!.replace(/\\(x[0-9a-f]{2}|[0-7]{1,3}|.)/g, (_all, esc: string) => {
-      if (esc.startsWith('x')) return String.fromCharCode(parseInt(esc.slice(1), 16));
-      if (/^[0-7]+$/.test(esc)) return String.fromCharCode(parseInt(esc, 8));
-      return ({ n: '\n', t: '\t', r: '\r', v: '\v', f: '\f' } as Record<string, string>)[esc] ?? esc;
-    }));
+    out.push(
+      m[1]!.replace(/\\(x[0-9a-f]{2}|[0-7]{1,3}|.)/g, (_all, esc: string) => {
+        if (esc.startsWith('x')) return String.fromCharCode(parseInt(esc.slice(1), 16));
+        if (/^[0-7]+$/.test(esc)) return String.fromCharCode(parseInt(esc, 8));
+        return ({ n: '\n', t: '\t', r: '\r', v: '\v', f: '\f' } as Record<string, string>)[esc] ?? esc;
+      }),
+    );
   }
   return out;
 }

@@ -12,7 +12,10 @@ export class LazySnapshot {
   maxLead = 0;
   private readonly hash = createHash('sha256');
 
-  constructor(readonly totalBytes: number, readonly chunkBytes = 1 << 20) {}
+  constructor(
+    readonly totalBytes: number,
+    readonly chunkBytes = 1 << 20,
+  ) {}
 
   async *stream(): AsyncGenerator<Uint8Array> {
     for (let n = 0; this.generated < this.totalBytes; n++) {

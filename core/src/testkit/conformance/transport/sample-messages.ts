@@ -3,8 +3,18 @@ import { EntryType, MessageType, type Message } from '../../../protocol/raft-typ
 /** A message with every field at its empty value, then `fields`. */
 export function message(type: MessageType, from: string, to: string, fields: Partial<Message> = {}): Message {
   return {
-    type, from, to, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0,
-    context: new Uint8Array(0), ...fields,
+    type,
+    from,
+    to,
+    term: 0,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
+    ...fields,
   };
 }
 
@@ -19,7 +29,11 @@ export function patterned(length: number, salt: number): Uint8Array {
 export function richMessages(from: string, to: string, voters: readonly string[], learners: readonly string[]): Message[] {
   return [
     message(MessageType.App, from, to, {
-      term: 7, logTerm: 6, index: 2 ** 40 + 3, commit: 2 ** 40, reject: false,
+      term: 7,
+      logTerm: 6,
+      index: 2 ** 40 + 3,
+      commit: 2 ** 40,
+      reject: false,
       entries: [
         { index: 2 ** 40 + 4, term: 6, type: EntryType.Normal, data: patterned(300, 1) },
         { index: 2 ** 40 + 5, term: 7, type: EntryType.ConfChange, data: patterned(17, 2) },
@@ -32,7 +46,9 @@ export function richMessages(from: string, to: string, voters: readonly string[]
     message(MessageType.LeaderRequest, from, to, { term: 5, index: 77, context: patterned(40, 4) }),
     message(MessageType.LeaderResponse, from, to, { term: 5, index: 77, reject: true, context: patterned(9, 5) }),
     message(MessageType.Snap, from, to, {
-      term: 9, index: 500, logTerm: 8,
+      term: 9,
+      index: 500,
+      logTerm: 8,
       snapshot: { index: 500, term: 8, confState: { voters: [...voters], learners: [...learners] } },
     }),
   ];
@@ -52,12 +68,25 @@ export function largeAppend(from: string, to: string, bytes: number): Message {
 export function comparable(m: Message): unknown {
   const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
   return {
-    type: m.type, from: m.from, to: m.to, term: m.term, logTerm: m.logTerm, index: m.index, commit: m.commit,
-    reject: m.reject, rejectHint: m.rejectHint, context: hex(m.context),
+    type: m.type,
+    from: m.from,
+    to: m.to,
+    term: m.term,
+    logTerm: m.logTerm,
+    index: m.index,
+    commit: m.commit,
+    reject: m.reject,
+    rejectHint: m.rejectHint,
+    context: hex(m.context),
     entries: m.entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: hex(e.data) })),
-    snapshot: m.snapshot === undefined ? null : {
-      index: m.snapshot.index, term: m.snapshot.term,
-      voters: [...m.snapshot.confState.voters], learners: [...m.snapshot.confState.learners],
-    },
+    snapshot:
+      m.snapshot === undefined
+        ? null
+        : {
+            index: m.snapshot.index,
+            term: m.snapshot.term,
+            voters: [...m.snapshot.confState.voters],
+            learners: [...m.snapshot.confState.learners],
+          },
   };
 }

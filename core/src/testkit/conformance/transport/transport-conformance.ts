@@ -72,8 +72,16 @@ export function transportConformance(name: string, factory: TransportFixtureFact
       }
       await waitUntil(() => b.handler.messages.length >= 2 * perSender, `${2 * perSender} messages arrived`);
       const expected = Array.from({ length: perSender }, (_, k) => k + 1);
-      assert.deepEqual(b.handler.from(a.id).map((m) => m.index), expected, `order from ${a.id}`);
-      assert.deepEqual(b.handler.from(c.id).map((m) => m.index), expected, `order from ${c.id}`);
+      assert.deepEqual(
+        b.handler.from(a.id).map((m) => m.index),
+        expected,
+        `order from ${a.id}`,
+      );
+      assert.deepEqual(
+        b.handler.from(c.id).map((m) => m.index),
+        expected,
+        `order from ${c.id}`,
+      );
     });
 
     it('returns at once from send to an unknown or dead peer, and other peers are not held up', async () => {
@@ -99,15 +107,25 @@ export function transportConformance(name: string, factory: TransportFixtureFact
       await sleep(50);
       const b1 = await start(bId);
       let seq = 100;
-      await repeatUntil(() => a.transport.send([message(MessageType.Heartbeat, a.id, bId, { index: ++seq })]),
-        () => b1.handler.messages.some((m) => m.index > 100), `${bId} got a message after it came up`);
+      await repeatUntil(
+        () => a.transport.send([message(MessageType.Heartbeat, a.id, bId, { index: ++seq })]),
+        () => b1.handler.messages.some((m) => m.index > 100),
+        `${bId} got a message after it came up`,
+      );
       await b1.transport.stop();
       const restartedAt = seq;
       const b2 = await start(bId);
-      await repeatUntil(() => a.transport.send([message(MessageType.Heartbeat, a.id, bId, { index: ++seq })]),
-        () => b2.handler.messages.some((m) => m.index > restartedAt), `${bId}'s next incarnation got a message`);
+      await repeatUntil(
+        () => a.transport.send([message(MessageType.Heartbeat, a.id, bId, { index: ++seq })]),
+        () => b2.handler.messages.some((m) => m.index > restartedAt),
+        `${bId}'s next incarnation got a message`,
+      );
       const indexes = b2.handler.messages.map((m) => m.index).filter((i) => i > restartedAt);
-      assert.deepEqual(indexes, [...indexes].sort((x, y) => x - y), 'later messages arrive in order');
+      assert.deepEqual(
+        indexes,
+        [...indexes].sort((x, y) => x - y),
+        'later messages arrive in order',
+      );
     });
 
     it('drops what overflows a peer queue instead of buffering without bound', async () => {
@@ -118,11 +136,18 @@ export function transportConformance(name: string, factory: TransportFixtureFact
       a.transport.send(Array.from({ length: burst }, (_, i) => message(MessageType.App, a.id, bId, { index: i + 1 })));
       const b = await start(bId);
       const marker = burst + 1_000_000;
-      await repeatUntil(() => a.transport.send([message(MessageType.Heartbeat, a.id, bId, { index: marker })]),
-        () => b.handler.messages.some((m) => m.index === marker), `${bId} got a message sent after the burst`);
+      await repeatUntil(
+        () => a.transport.send([message(MessageType.Heartbeat, a.id, bId, { index: marker })]),
+        () => b.handler.messages.some((m) => m.index === marker),
+        `${bId} got a message sent after the burst`,
+      );
       const fromBurst = b.handler.messages.filter((m) => m.index <= burst).map((m) => m.index);
       assert.ok(fromBurst.length <= f.queueSize, `${fromBurst.length} of a ${burst}-message burst were kept for a down peer; the queue holds ${f.queueSize}`);
-      assert.deepEqual(fromBurst, [...fromBurst].sort((x, y) => x - y), 'what was kept is in order');
+      assert.deepEqual(
+        fromBurst,
+        [...fromBurst].sort((x, y) => x - y),
+        'what was kept is in order',
+      );
     });
 
     it(`streams a ${snapshotBytes >> 20} MiB snapshot without holding it whole, and resolves only after the receiver stored it`, async () => {
@@ -149,15 +174,18 @@ export function transportConformance(name: string, factory: TransportFixtureFact
         stored = true;
       };
       const snap = message(MessageType.Snap, a.id, b.id, {
-        term: 5, snapshot: { index: 1234, term: 4, confState: { voters: [a.id, b.id], learners: ['learner-9'] } },
+        term: 5,
+        snapshot: { index: 1234, term: 4, confState: { voters: [a.id, b.id], learners: ['learner-9'] } },
       });
       await a.transport.sendSnapshot(snap, snapshot.stream());
       assert.equal(stored, true, 'sendSnapshot resolved before the receiver stored the snapshot');
       assert.equal(receivedBytes, snapshotBytes);
       assert.equal(received.digest('hex'), snapshot.digest(), 'snapshot bytes differ');
       assert.deepEqual(b.handler.snapshots.map(comparable), [comparable(snap)]);
-      assert.ok(snapshot.maxLead < snapshotBytes / 2,
-        `the sender ran ${(snapshot.maxLead / 2 ** 20).toFixed(1)} MiB ahead of the receiver: the snapshot was buffered, not streamed`);
+      assert.ok(
+        snapshot.maxLead < snapshotBytes / 2,
+        `the sender ran ${(snapshot.maxLead / 2 ** 20).toFixed(1)} MiB ahead of the receiver: the snapshot was buffered, not streamed`,
+      );
     });
 
     it('rejects sendSnapshot when the receiver refuses the snapshot, midway or at once', async () => {
@@ -183,7 +211,8 @@ export function transportConformance(name: string, factory: TransportFixtureFact
       const f = await setUp(2);
       const a = await start(f.members[0]!);
       const dead = f.members[1]!;
-      const snap = (to: string): Message => message(MessageType.Snap, a.id, to, { snapshot: { index: 1, term: 1, confState: { voters: [a.id], learners: [] } } });
+      const snap = (to: string): Message =>
+        message(MessageType.Snap, a.id, to, { snapshot: { index: 1, term: 1, confState: { voters: [a.id], learners: [] } } });
       await assert.rejects(a.transport.sendSnapshot(snap(dead), new LazySnapshot(1 << 20).stream()));
       await assert.rejects(a.transport.sendSnapshot(snap('ffffffffffffffff'), new LazySnapshot(1 << 20).stream()));
     });
@@ -203,8 +232,11 @@ export function transportConformance(name: string, factory: TransportFixtureFact
       assert.equal(b.transport.send([message(MessageType.Heartbeat, b.id, a.id)]), undefined, 'send after stop must not throw');
       await assert.rejects(b.transport.sendSnapshot(message(MessageType.Snap, b.id, a.id), new LazySnapshot(1024).stream()));
       const again = await start(b.id);
-      await repeatUntil(() => a.transport.send([message(MessageType.Heartbeat, a.id, b.id, { index: 3 })]),
-        () => again.handler.messages.some((m) => m.index === 3), 'the next incarnation on the same address got a message');
+      await repeatUntil(
+        () => a.transport.send([message(MessageType.Heartbeat, a.id, b.id, { index: 3 })]),
+        () => again.handler.messages.some((m) => m.index === 3),
+        'the next incarnation on the same address got a message',
+      );
     });
 
     const rawWire = options.rawWire;
@@ -216,10 +248,17 @@ export function transportConformance(name: string, factory: TransportFixtureFact
         const noise = new Uint8Array(64 * 1024);
         let x = 0x2545f491;
         for (let i = 0; i < noise.length; i++) {
-          x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
           noise[i] = x & 0xff;
         }
-        const samples = [noise, new TextEncoder().encode('GET / HTTP/1.1\r\nHost: cairn\r\n\r\n'), new Uint8Array(4096), Uint8Array.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])];
+        const samples = [
+          noise,
+          new TextEncoder().encode('GET / HTTP/1.1\r\nHost: cairn\r\n\r\n'),
+          new Uint8Array(4096),
+          Uint8Array.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]),
+        ];
         for (const garbage of samples) await rawWire.sendGarbage(address, garbage, 10_000);
         a.transport.send([message(MessageType.Heartbeat, a.id, b.id, { index: 5 })]);
         await waitUntil(() => b.handler.messages.some((m) => m.index === 5), 'a message after the garbage arrived');
