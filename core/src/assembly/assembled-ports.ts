@@ -2,10 +2,8 @@ import { Container } from 'inversify';
 import type { ApiFrontend } from '../ports/api-frontend.js';
 import { API_FRONTEND } from '../ports/api-frontend.js';
 import { BACKEND, type Backend } from '../ports/backend.js';
-import { CLOCK, type Clock } from '../ports/clock.js';
 import { LOG_STORE, type LogStore } from '../ports/log-store.js';
 import { LOGGER, type Logger } from '../ports/logger.js';
-import { RANDOM, type Random } from '../ports/random.js';
 import { SNAPSHOT_STORE, type SnapshotStore } from '../ports/snapshot-store.js';
 import { STABLE_STORE, type StableStore } from '../ports/stable-store.js';
 import { TRANSPORT, type Transport } from '../ports/transport.js';
@@ -14,6 +12,7 @@ import type { CairnConfig, PluginChoice } from './config-schema.js';
 import { parseInitialCluster } from './config-loader.js';
 import type { PortName } from '../ports/plugin.js';
 import { loadPlugin, type BuiltinPlugins } from './plugin-loader.js';
+import { systemModule } from './system-module.js';
 
 export interface AssembledPorts {
   readonly container: Container;
@@ -23,9 +22,7 @@ export interface AssembledPorts {
   readonly snapshotStore: SnapshotStore;
   readonly backend: Backend;
   readonly apis: readonly ApiFrontend[];
-  readonly clock: Clock;
   readonly logger: Logger;
-  readonly random: Random;
 }
 
 /** The plugins a config without `plugins:` gets. */
@@ -118,8 +115,8 @@ export async function loadPluginModules(
 }
 
 /**
- * The plugins' ports alone, in a container of their own beside the given clock, logger and
- * random (for commands that touch storage without running a member, e.g. snapshot restore).
+ * The plugins' ports alone, in a container of their own beside the system's clock, random and
+ * deferral (for commands that touch storage without running a member, e.g. snapshot restore).
  */
 export async function assemblePorts(
   config: CairnConfig,
@@ -127,12 +124,11 @@ export async function assemblePorts(
   dataDir: string,
   builtins: BuiltinPlugins,
   defaults: DefaultPlugins,
-  base: { clock: Clock; logger: Logger; random: Random; identity: { clusterId: string; memberId: string } },
+  base: { logger: Logger; identity: { clusterId: string; memberId: string } },
 ): Promise<AssembledPorts> {
   const container = new Container();
-  container.bind(CLOCK).toConstantValue(base.clock);
+  await container.loadAsync(systemModule);
   container.bind(LOGGER).toConstantValue(base.logger);
-  container.bind(RANDOM).toConstantValue(base.random);
   await loadPluginModules(container, config, baseDir, dataDir, builtins, defaults, base.identity, base.logger);
   return {
     container,
@@ -142,8 +138,6 @@ export async function assemblePorts(
     backend: container.get<Backend>(BACKEND),
     transport: container.get<Transport>(TRANSPORT),
     apis: container.getAll<ApiFrontend>(API_FRONTEND, { optional: true }),
-    clock: base.clock,
     logger: base.logger,
-    random: base.random,
   };
 }

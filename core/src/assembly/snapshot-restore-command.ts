@@ -7,9 +7,7 @@ import { openEtcdSnapshot } from '../etcd-snapshot/etcd-snapshot-reader.js';
 import { loadSnapshotIntoBackend, type SnapshotLoadOptions, type SnapshotLoadResult } from '../mvcc/mvcc-snapshot-loader.js';
 import { checkSnapshotTrailer, SnapshotHashError, snapshotTrailerOf } from '../etcd-snapshot/snapshot-hash-trailer.js';
 import type { Logger } from '../ports/logger.js';
-import { SystemClock } from '../ports/system-clock.js';
 import { SystemLogger } from '../ports/system-logger.js';
-import { SystemRandom } from '../ports/system-random.js';
 import { assemblePorts, type DefaultPlugins } from './assembled-ports.js';
 import { ConfigError } from './config-error.js';
 import { loadConfig, parseInitialCluster } from './config-loader.js';
@@ -136,9 +134,7 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
     result = await loadIntoNewDataDir(dataDir, emptyDirExists, async (stagingDir) => {
       const logger = io.logger ?? new SystemLogger('warn');
       const ports = await assemblePorts(config, loaded.baseDir, stagingDir, context.builtins, context.defaults, {
-        clock: new SystemClock(),
         logger,
-        random: new SystemRandom(),
         identity,
       });
       await ports.backend.open();
