@@ -15,6 +15,7 @@ import { SNAPSHOT_STORE } from '../../src/ports/snapshot-store.js';
 import { STABLE_STORE } from '../../src/ports/stable-store.js';
 import { TRANSPORT } from '../../src/ports/transport.js';
 import { RaftNode } from '../../src/raft/node.js';
+import { VirtualClockDeferral } from '../../src/testkit/memory/virtual-clock.js';
 import { TestCluster, type TestMember } from '../node/cluster-harness.js';
 
 const NAMES = ['a', 'b', 'c'];
@@ -52,11 +53,7 @@ async function leaseCluster() {
       new ContainerModule(({ bind, rebind }) => {
         rebind(CLOCK).toConstantValue(cluster.clock);
         rebind(RANDOM).toConstantValue(cluster.random.fork());
-        rebind(DEFERRAL).toConstantValue({
-          defer: (run: () => void) => {
-            cluster.clock.setTimeout(run, 0);
-          },
-        });
+        rebind(DEFERRAL).toConstantValue(new VirtualClockDeferral(cluster.clock));
         bind(TRANSPORT).toConstantValue(cluster.network.transport());
         bind(LOG_STORE).toConstantValue(m.log);
         bind(STABLE_STORE).toConstantValue(m.stable);

@@ -9,7 +9,7 @@ import { MemoryNetwork } from '../../src/testkit/memory/memory-network.js';
 import { MemorySnapshotStore } from '../../src/memory/memory-snapshot-store.js';
 import { MemoryStableStore } from '../../src/memory/memory-stable-store.js';
 import { SeededRandom } from '../../src/testkit/memory/seeded-random.js';
-import { VirtualClock } from '../../src/testkit/memory/virtual-clock.js';
+import { VirtualClock, VirtualClockDeferral } from '../../src/testkit/memory/virtual-clock.js';
 import { encodeRegisterCommand, RegisterStateMachine } from '../../src/testkit/simulator/register-state-machine.js';
 
 /** What a test may change of a node: its config, and the state machine it applies to. */
@@ -66,11 +66,7 @@ export class TestCluster {
       this.clock,
       this.logger,
       this.random.fork(),
-      {
-        defer: (run) => {
-          this.clock.setTimeout(run, 0);
-        },
-      },
+      new VirtualClockDeferral(this.clock),
     );
   }
 

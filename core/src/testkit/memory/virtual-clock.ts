@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../../ports/clock.js';
+import type { Deferral } from '../../ports/deferral.js';
 
 interface Timer {
   seq: number;
@@ -163,5 +164,14 @@ export class VirtualClock implements Clock {
       }
     }
     return top;
+  }
+}
+
+/** "Later in this loop turn" on a virtual clock: a timer of 0 ms, so the run stays deterministic. */
+export class VirtualClockDeferral implements Deferral {
+  constructor(private readonly clock: VirtualClock) {}
+
+  defer(run: () => void): void {
+    this.clock.setTimeout(run, 0);
   }
 }

@@ -22,7 +22,7 @@ import { MemoryNetwork, type MemoryTransport } from '../memory/memory-network.js
 import { MemorySnapshotStore } from '../../memory/memory-snapshot-store.js';
 import { MemoryStableStore } from '../../memory/memory-stable-store.js';
 import { SeededRandom } from '../memory/seeded-random.js';
-import { VirtualClock } from '../memory/virtual-clock.js';
+import { VirtualClock, VirtualClockDeferral } from '../memory/virtual-clock.js';
 import { encodeRegisterCommand, RegisterStateMachine, type RegisterCommand } from './register-state-machine.js';
 import { SafetyChecker, SafetyViolation } from './safety-checker.js';
 
@@ -254,11 +254,7 @@ export class Simulation {
         bind(CLOCK).toConstantValue(this.clock);
         bind(LOGGER).toConstantValue(this.logger);
         bind(RANDOM).toConstantValue(this.random.fork());
-        bind(DEFERRAL).toConstantValue({
-          defer: (run: () => void) => {
-            this.clock.setTimeout(run, 0);
-          },
-        });
+        bind(DEFERRAL).toConstantValue(new VirtualClockDeferral(this.clock));
       }),
     );
     const node = container.get(RaftNode);
