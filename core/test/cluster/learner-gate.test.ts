@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { RaftNode } from '../../src/raft/node.js';
+import type { Consensus } from '../../src/raft/consensus.js';
 import type { ConfState } from '../../src/protocol/raft-types.js';
 import { EtcdError } from '../../src/api/errors.js';
 import { learnerGated } from '../../src/services/learner-gate.js';
@@ -49,7 +49,7 @@ async function refusal(call: () => Promise<unknown>): Promise<string | undefined
 
 describe('learnerGated', () => {
   let conf: ConfState;
-  const node = { id: SELF, membership: () => conf } as unknown as RaftNode;
+  const node: Pick<Consensus, 'id' | 'membership'> = { id: SELF, membership: () => conf };
   const REFUSED = '14 etcdserver: rpc not supported for learner';
 
   it('a learner serves endpoint status and serializable ranges only, as etcd 3.4 does', async () => {
