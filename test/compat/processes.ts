@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
+import { freeLoopbackPort, loopbackPortOpen, loopbackUrlFlags } from '@cairn/core/testkit';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The `cairn` command of this checkout (test/dist/compat → repo root). */
@@ -94,24 +94,7 @@ export async function startCairn(dataDir: string, extra: string[] = [], ports?: 
   return ServerProcess.start(
     'cairn',
     process.execPath,
-    [
-      CAIRN_BIN,
-      '--data-dir',
-      dataDir,
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--heartbeat-interval',
-      '10',
-      '--election-timeout',
-      '100',
-      ...extra,
-    ],
+    [CAIRN_BIN, '--data-dir', dataDir, ...loopbackUrlFlags(client, peer), '--heartbeat-interval', '10', '--election-timeout', '100', ...extra],
     client,
     dirname(dataDir),
   );
@@ -128,14 +111,7 @@ export async function startEtcd(dataDir: string): Promise<ServerProcess | undefi
     [
       '--data-dir',
       dataDir,
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
+      ...loopbackUrlFlags(client, peer),
       '--initial-cluster',
       `default=http://127.0.0.1:${peer}`,
       '--heartbeat-interval',

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { RawEtcdClient } from '../compat/raw-kv-client.js';
 import { CAIRN_BIN, freeMemberPorts, ServerProcess } from '../compat/processes.js';
 import { RawWatchStream } from './watch-client.js';
+import { loopbackUrlFlags } from '@cairn/core/testkit';
 
 const EVENTS = 100_000;
 const PUTS_PER_TXN = 10;
@@ -31,14 +32,7 @@ async function startMember(dataDir: string): Promise<ServerProcess> {
       CAIRN_BIN,
       '--data-dir',
       dataDir,
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
+      ...loopbackUrlFlags(client, peer),
       '--heartbeat-interval',
       '10',
       '--election-timeout',

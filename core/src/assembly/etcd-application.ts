@@ -37,13 +37,7 @@ import { MemberServices } from '../services/member-services.js';
 import { NoSpaceAlarmRaiser } from '../services/no-space-alarm-raiser.js';
 import { PrefixWaits } from '../services/prefix-waits.js';
 import { MemberWatchService } from '../services/watch-service.js';
-import {
-  AppliedStateParticipant,
-  LessorParticipant,
-  MemberAttributesParticipant,
-  MetricsParticipant,
-  WatchServiceParticipant,
-} from './lifecycle-participants.js';
+import { AppliedStateParticipant, bindParticipant, MetricsParticipant } from './lifecycle-participants.js';
 
 /**
  * The etcd application on top of Raft: MVCC as the state machine (with leases, alarms and member
@@ -92,7 +86,15 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
   bind(HEALTH_CHECK).to(LeaderHealthCheck).inSingletonScope();
   bind(HEALTH_CHECK).to(AlarmHealthCheck).inSingletonScope();
   bind(METRICS_COLLECTOR).to(KernelMetrics).inSingletonScope();
-  for (const participant of [AppliedStateParticipant, MetricsParticipant, LessorParticipant, MemberAttributesParticipant, WatchServiceParticipant]) {
-    bind(LIFECYCLE_PARTICIPANT).to(participant).inSingletonScope();
-  }
+  bind(LIFECYCLE_PARTICIPANT).to(AppliedStateParticipant).inSingletonScope();
+  bind(LIFECYCLE_PARTICIPANT).to(MetricsParticipant).inSingletonScope();
+  bindParticipant(bind, Lessor, { name: 'lessor', after: ['state'], start: (lessor) => lessor.start(), stop: (lessor) => lessor.stop() });
+  bindParticipant(bind, MemberAttributesPublisher, {
+    name: 'member-attributes',
+    after: ['state'],
+    start: (publisher) => publisher.start(),
+    stop: (publisher) => publisher.stop(),
+  });
+  // Nothing to start; at stop, the open watch streams end.
+  bindParticipant(bind, MemberWatchService, { name: 'watch-service', after: ['state'], start: () => undefined, stop: (watch) => watch.close() });
 });

@@ -1,23 +1,19 @@
-import { inject, injectable, multiInject, optional } from 'inversify';
+import { inject, injectable, multiInject, optional, type Bind, type ServiceIdentifier } from 'inversify';
 import type { Registry } from 'prom-client';
 import { AlarmRegistry } from '../alarm/alarm-registry.js';
 import type { CairnServices } from '../api/services.js';
 import { MemberRegistry } from '../cluster/member-registry.js';
 import { LeaseApplier } from '../lease/lease-applier.js';
-import { Lessor } from '../lease/lessor.js';
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApiFrontend } from '../ports/api-frontend.js';
 import { BACKEND, type Backend } from '../ports/backend.js';
-import type { LifecycleParticipant } from '../ports/lifecycle-participant.js';
+import { LIFECYCLE_PARTICIPANT, type LifecycleParticipant } from '../ports/lifecycle-participant.js';
 import type { Lifecycle } from '../ports/lifecycle.js';
 import { LOG_STORE, type LogStore } from '../ports/log-store.js';
 import { METRICS_COLLECTOR, METRICS_REGISTRY, type MetricsCollector } from '../ports/metrics-collector.js';
 import { SNAPSHOT_STORE, type SnapshotStore } from '../ports/snapshot-store.js';
 import { STABLE_STORE, type StableStore } from '../ports/stable-store.js';
-import { RaftNode } from '../raft/node.js';
-import { MemberAttributesPublisher } from '../services/member-attributes-publisher.js';
-import { MemberWatchService } from '../services/watch-service.js';
 
 /** Opens the storage ports (each distinct object once: one plugin may serve several ports). */
 @injectable()
@@ -97,68 +93,30 @@ export class MetricsParticipant implements LifecycleParticipant {
   async stop(): Promise<void> {}
 }
 
-@injectable()
-export class LessorParticipant implements LifecycleParticipant {
-  readonly name = 'lessor';
-  readonly after = ['state'];
-
-  constructor(@inject(Lessor) private readonly lessor: Lessor) {}
-
-  async start(): Promise<void> {
-    this.lessor.start();
-  }
-
-  async stop(): Promise<void> {
-    this.lessor.stop();
-  }
-}
-
-@injectable()
-export class MemberAttributesParticipant implements LifecycleParticipant {
-  readonly name = 'member-attributes';
-  readonly after = ['state'];
-
-  constructor(@inject(MemberAttributesPublisher) private readonly publisher: MemberAttributesPublisher) {}
-
-  async start(): Promise<void> {
-    this.publisher.start();
-  }
-
-  async stop(): Promise<void> {
-    this.publisher.stop();
-  }
-}
-
-/** Ends the open watch streams when the member stops. */
-@injectable()
-export class WatchServiceParticipant implements LifecycleParticipant {
-  readonly name = 'watch-service';
-  readonly after = ['state'];
-
-  constructor(@inject(MemberWatchService) private readonly watch: MemberWatchService) {}
-
-  async start(): Promise<void> {}
-
-  async stop(): Promise<void> {
-    this.watch.close();
-  }
-}
-
-/** The Raft node: recovery from the stores, then ticking, replicating and applying. */
-@injectable()
-export class RaftParticipant implements LifecycleParticipant {
-  readonly name = 'raft';
-  readonly after = ['state', 'lessor', 'member-attributes', 'watch-service'];
-
-  constructor(@inject(RaftNode) private readonly node: RaftNode) {}
-
-  start(): Promise<void> {
-    return this.node.start();
-  }
-
-  stop(): Promise<void> {
-    return this.node.stop();
-  }
+/**
+ * Binds `component`'s own start and stop as a lifecycle participant, for components whose
+ * lifecycle is one call each way (the lessor's timers, the publisher, the node).
+ */
+export function bindParticipant<T>(
+  bind: Bind,
+  component: ServiceIdentifier<T>,
+  participant: { readonly name: string; readonly after?: readonly string[]; start(component: T): unknown; stop(component: T): unknown },
+): void {
+  bind<LifecycleParticipant>(LIFECYCLE_PARTICIPANT)
+    .toResolvedValue(
+      (resolved: T) => ({
+        name: participant.name,
+        ...(participant.after === undefined ? {} : { after: participant.after }),
+        start: async () => {
+          await participant.start(resolved);
+        },
+        stop: async () => {
+          await participant.stop(resolved);
+        },
+      }),
+      [component],
+    )
+    .inSingletonScope();
 }
 
 /** One API frontend (bound by a plugin to API_FRONTEND), serving once Raft runs. */

@@ -3,7 +3,7 @@ import { CONSENSUS_PROVIDER, type ConsensusProvider } from '../apply/member-resp
 import { LIFECYCLE_PARTICIPANT } from '../ports/lifecycle-participant.js';
 import { CONSENSUS, type Consensus } from '../raft/consensus.js';
 import { RaftNode } from '../raft/node.js';
-import { RaftParticipant, StorageParticipant } from './lifecycle-participants.js';
+import { bindParticipant, StorageParticipant } from './lifecycle-participants.js';
 
 /** The consensus node over the storage and transport ports, and the participants that open and run them. */
 export const raftModule = new ContainerModule(({ bind }) => {
@@ -11,5 +11,11 @@ export const raftModule = new ContainerModule(({ bind }) => {
   bind(CONSENSUS).toService(RaftNode);
   bind<ConsensusProvider>(CONSENSUS_PROVIDER).toFactory((context) => () => context.get<Consensus>(CONSENSUS));
   bind(LIFECYCLE_PARTICIPANT).to(StorageParticipant).inSingletonScope();
-  bind(LIFECYCLE_PARTICIPANT).to(RaftParticipant).inSingletonScope();
+  // Recovery from the stores, then ticking, replicating and applying.
+  bindParticipant(bind, RaftNode, {
+    name: 'raft',
+    after: ['state', 'lessor', 'member-attributes', 'watch-service'],
+    start: (node) => node.start(),
+    stop: (node) => node.stop(),
+  });
 });

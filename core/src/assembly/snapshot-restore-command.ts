@@ -10,10 +10,11 @@ import type { Logger } from '../ports/logger.js';
 import { SystemLogger } from '../ports/system-logger.js';
 import { assemblePorts, type DefaultPlugins } from './assembled-ports.js';
 import { ConfigError } from './config-error.js';
-import { loadConfig, parseInitialCluster } from './config-loader.js';
+import { loadConfig } from './config-loader.js';
 import type { CairnConfig } from './config-schema.js';
 import { FLAGS, type FlagSpec } from './flags.js';
-import { clusterIdOf, memberIdOf } from '../cluster/member-id.js';
+import { clusterIdOf } from '../cluster/member-id.js';
+import { memberTopology } from './member.js';
 import type { BuiltinPlugins } from './plugin-loader.js';
 
 /** The server flags that matter to a restore: where the data goes and the new cluster it founds. */
@@ -224,9 +225,8 @@ async function snapshotSize(path: string): Promise<number> {
 
 /** The IDs the member gets when it starts with these flags (as Member.start derives them). */
 function newClusterIdentity(config: CairnConfig): { clusterId: string; memberId: string } {
-  const token = config['initial-cluster-token'];
-  const founders = [...parseInitialCluster(config['initial-cluster'])].map(([name, urls]) => ({ name, id: memberIdOf(urls, token) }));
-  const self = founders.find((m) => m.name === config.name)!;
+  // Restore founds a new cluster whatever initial-cluster-state says: its ID follows from the founders.
+  const { founders, self } = memberTopology(config);
   return { clusterId: clusterIdOf(founders.map((m) => m.id)), memberId: self.id };
 }
 

@@ -23,3 +23,10 @@ export function loopbackPortOpen(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+/** etcd's four URL flags for a member serving clients on 127.0.0.1:`client` and peers on 127.0.0.1:`peer`. */
+export function loopbackUrlFlags(client: number, peer: number): string[] {
+  const clientUrl = `http://127.0.0.1:${client}`;
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  return ['--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl, '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl];
+}

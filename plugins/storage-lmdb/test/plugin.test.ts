@@ -30,7 +30,7 @@ import plugin, {
   plugin as namedPlugin,
 } from '../src/index.js';
 import { bytes, entries, text } from './test-data.js';
-import { freeLoopbackPort, loopbackPortOpen } from '@cairn/core/testkit';
+import { freeLoopbackPort, loopbackPortOpen, loopbackUrlFlags } from '@cairn/core/testkit';
 
 const STORAGE_PORTS: PortName[] = ['logStore', 'stableStore', 'snapshotStore', 'backend'];
 
@@ -262,14 +262,7 @@ describe('@cairn/storage-lmdb through the cairn command', function () {
       join(dir, 'cairn.yaml'),
       '--data-dir',
       join(dir, 'member'),
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
+      ...loopbackUrlFlags(client, peer),
       '--heartbeat-interval',
       '10',
       '--election-timeout',
