@@ -14,22 +14,13 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../protocol/raft-types.js';
+import { message as messageOf } from '../protocol/message.js';
 
 export const EMPTY = new Uint8Array(0);
 
-/** Build a message; fields a type does not use keep their zero values. */
+/** Build a message from its fields (the object form Raft's handlers use); the rest keep their zero values. */
 export function message(fields: Partial<Message> & Pick<Message, 'type' | 'from' | 'to'>): Message {
-  return {
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    context: EMPTY,
-    ...fields,
-  };
+  return messageOf(fields.type, fields.from, fields.to, fields);
 }
 
 /**

@@ -1,22 +1,8 @@
+import { message } from '../../../protocol/message.js';
 import { EntryType, MessageType, type Message } from '../../../protocol/raft-types.js';
 
 /** A message with every field at its empty value, then `fields`. */
-export function message(type: MessageType, from: string, to: string, fields: Partial<Message> = {}): Message {
-  return {
-    type,
-    from,
-    to,
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    context: new Uint8Array(0),
-    ...fields,
-  };
-}
+export { message };
 
 /** Bytes 0..255 repeated, then shifted by `salt`, so a swapped or truncated payload shows. */
 export function patterned(length: number, salt: number): Uint8Array {
