@@ -93,6 +93,7 @@ export async function loadPluginModules(
     memberId: identity.memberId,
     listenClientUrls: urls(config['listen-client-urls']),
     listenPeerUrls: urls(config['listen-peer-urls']),
+    listenMetricsUrls: config['listen-metrics-urls'] === '' ? [] : urls(config['listen-metrics-urls']),
     limits: { maxRequestBytes: config['max-request-bytes'] },
   };
   const modules = [];

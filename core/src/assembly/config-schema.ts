@@ -29,6 +29,8 @@ export interface CairnConfig {
   readonly 'listen-client-urls': string;
   readonly 'advertise-client-urls': string;
   readonly 'listen-peer-urls': string;
+  /** Where /metrics and the health endpoints are also served, apart from the client URLs ('' = nowhere else). */
+  readonly 'listen-metrics-urls': string;
   readonly 'initial-advertise-peer-urls': string;
   readonly 'initial-cluster': string;
   readonly 'initial-cluster-state': 'new' | 'existing';
@@ -61,6 +63,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     'listen-client-urls': { ...urlList, default: 'http://localhost:2379' },
     'advertise-client-urls': { ...urlList, default: 'http://localhost:2379' },
     'listen-peer-urls': { ...urlList, default: 'http://localhost:2380' },
+    'listen-metrics-urls': { anyOf: [urlList, { const: '' }], default: '' },
     'initial-advertise-peer-urls': { ...urlList, default: 'http://localhost:2380' },
     'initial-cluster': { type: 'string', pattern: '^[^=,\\s]+=[^,\\s]+(,[^=,\\s]+=[^,\\s]+)*$' },
     'initial-cluster-state': { enum: ['new', 'existing'], default: 'new' },

@@ -14,6 +14,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'listen-client-urls', kind: 'string', description: 'comma-separated URLs to serve clients on', defaultText: 'http://localhost:2379' },
   { name: 'advertise-client-urls', kind: 'string', description: 'client URLs told to the rest of the cluster', defaultText: 'http://localhost:2379' },
   { name: 'listen-peer-urls', kind: 'string', description: 'comma-separated URLs to talk to peers on', defaultText: 'http://localhost:2380' },
+  { name: 'listen-metrics-urls', kind: 'string', description: 'comma-separated URLs to also serve /metrics and the health endpoints on' },
   { name: 'initial-advertise-peer-urls', kind: 'string', description: 'peer URLs told to the rest of the cluster', defaultText: 'http://localhost:2380' },
   { name: 'initial-cluster', kind: 'string', description: 'bootstrap members: name=peerURL,...', defaultText: '<name>=<initial-advertise-peer-urls>' },
   { name: 'initial-cluster-state', kind: 'string', description: "'new' to bootstrap, 'existing' to join", defaultText: 'new' },

@@ -17,3 +17,4 @@ export * from './metrics-collector.js';
 export * from './lifecycle-participant.js';
 export * from './member-settings.js';
 export * from './plugin-entry-bindings.js';
+export * from './client-http-route.js';

@@ -36,6 +36,8 @@ export interface PluginContext {
   readonly listenClientUrls: readonly string[];
   /** `--listen-peer-urls`: where a transport listens unless its options say otherwise. */
   readonly listenPeerUrls: readonly string[];
+  /** `--listen-metrics-urls`: where /metrics and the health endpoints are served besides the client URLs (etcd's flag). */
+  readonly listenMetricsUrls: readonly string[];
   /** Limits every API frontend enforces (etcd's flags). */
   readonly limits: { readonly maxRequestBytes: number };
   readonly logger: Logger;

@@ -21,6 +21,7 @@ export function pluginContext(dataDir: string, overrides: Partial<PluginContext>
     ports: [],
     listenClientUrls: [],
     listenPeerUrls: [],
+    listenMetricsUrls: [],
     limits: { maxRequestBytes: 1 << 20 },
     logger: new MemoryLogger(),
     ...overrides,

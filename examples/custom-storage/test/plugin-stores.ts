@@ -13,6 +13,7 @@ export function pluginContext(dataDir: string, ports: readonly PortName[]): Plug
     ports,
     listenClientUrls: [],
     listenPeerUrls: [],
+    listenMetricsUrls: [],
     limits: { maxRequestBytes: 1 << 20 },
     logger: new MemoryLogger(),
   };

@@ -1,17 +1,17 @@
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
-import { inject, injectable, optional } from 'inversify';
-import type { ApiFrontend, CairnServices, Logger } from '@cairn/core';
+import { inject, injectable, multiInject, optional } from 'inversify';
+import { CLIENT_HTTP_ROUTE, type ApiFrontend, type CairnServices, type ClientHttpRoute, type Logger } from '@cairn/core';
+import { ClientHttpServer } from './client-http-server.js';
 import { ClientPortListener } from './client-port-listener.js';
 import { clusterHandlers } from './cluster-handlers.js';
 import { electionHandlers } from './election-handlers.js';
 import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
-import { NotFoundHttp1Route, type Http1Route } from './http1-route.js';
 import { kvHandlers } from './kv-handlers.js';
 import { lockHandlers } from './lock-handlers.js';
 import { leaseHandlers } from './lease-handlers.js';
 import { maintenanceHandlers } from './maintenance-handlers.js';
 import { measuringRequestSizes } from './request-size.js';
-import { GRPC_FRONTEND_OPTIONS, GRPC_HTTP1_ROUTE, GRPC_LOGGER } from './tokens.js';
+import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
 import { watchHandlers, watchServiceDefinition } from './watch-handlers.js';
 
 /** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
@@ -37,20 +37,21 @@ const STOP_GRACE_MS = 1000;
 /**
  * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Lease, Watch, Lock and
  * Election when the services have them. Auth is not registered yet, so grpc-js answers its methods UNIMPLEMENTED.
- * gRPC shares each client port with HTTP/1.1 (the gateway seam): `http1` answers it (default: 404
- * for everything).
+ * gRPC shares each client port with HTTP/1.1, as etcd's does: those requests go to the routes
+ * contributed to CLIENT_HTTP_ROUTE (the JSON gateway, /health, /metrics), else a 404.
  */
 @injectable()
 export class GrpcFrontend implements ApiFrontend {
   private server: Server | undefined;
   private injector: ConnectionInjector | undefined;
   private listeners: ClientPortListener[] = [];
+  private http1: ClientHttpServer | undefined;
   private bound: ListenAddress[] = [];
 
   constructor(
     @inject(GRPC_FRONTEND_OPTIONS) private readonly options: GrpcFrontendOptions,
     @inject(GRPC_LOGGER) @optional() private readonly logger?: Logger,
-    @inject(GRPC_HTTP1_ROUTE) @optional() private readonly http1: Http1Route = new NotFoundHttp1Route(),
+    @multiInject(CLIENT_HTTP_ROUTE) @optional() private readonly httpRoutes: readonly ClientHttpRoute[] = [],
   ) {}
 
   /** The addresses actually listened on (ports resolved), in the order of `options.listen`. */
@@ -72,13 +73,15 @@ export class GrpcFrontend implements ApiFrontend {
     if (services.lock !== undefined) server.addService(recipeServiceDefinition('v3lockpb.Lock'), lockHandlers(services.lock));
     if (services.election !== undefined) server.addService(recipeServiceDefinition('v3electionpb.Election'), electionHandlers(services.election));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const http1 = new ClientHttpServer(this.httpRoutes, services);
+    this.http1 = http1;
     this.server = server;
     this.injector = injector;
     try {
       for (const address of this.options.listen) {
         const listener = new ClientPortListener({
           http2: (socket) => injector.injectConnection(socket),
-          http1: (socket) => this.http1.accept(socket),
+          http1: (socket) => http1.accept(socket),
         });
         this.listeners.push(listener);
         const info = await listener.listen(address.host, address.port);
@@ -98,7 +101,8 @@ export class GrpcFrontend implements ApiFrontend {
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners = [];
     this.bound = [];
-    await this.http1.close();
+    this.http1?.close();
+    this.http1 = undefined;
     this.injector?.drain(STOP_GRACE_MS);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

@@ -1,9 +1,8 @@
 import { ContainerModule } from 'inversify';
 import { API_FRONTEND, PluginEntryBindings, type CairnPlugin } from '@cairn/core';
 import { GrpcFrontend, type GrpcFrontendOptions } from './grpc-frontend.js';
-import { NotFoundHttp1Route } from './http1-route.js';
 import { parseListenAddress } from './listen-address.js';
-import { GRPC_FRONTEND_OPTIONS, GRPC_HTTP1_ROUTE, GRPC_LOGGER } from './tokens.js';
+import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
 
 /** Options of `{ use: "@cairn/api-grpc", ... }` in a config's plugins.api list. */
 export interface GrpcPluginOptions {
@@ -46,11 +45,10 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
     };
     return new ContainerModule(({ bind }) => {
       // plugins.api may list this plugin twice (two sets of listeners): each entry's frontend gets
-      // its own options, logger and HTTP/1 route.
+      // its own options and logger; the HTTP/1 routes (CLIENT_HTTP_ROUTE) are the member's.
       const entry = new PluginEntryBindings(bind, options.listen ?? context.listenClientUrls.join(','));
       entry.value(GRPC_FRONTEND_OPTIONS, frontendOptions);
       entry.value(GRPC_LOGGER, context.logger);
-      entry.shared(NotFoundHttp1Route, GRPC_HTTP1_ROUTE);
       entry.port(API_FRONTEND, GrpcFrontend);
     });
   },

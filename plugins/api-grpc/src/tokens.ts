@@ -5,5 +5,3 @@
 export const GRPC_FRONTEND_OPTIONS = Symbol.for('cairn.plugin.api-grpc.options');
 /** The core's logger for this plugin (PluginContext.logger). */
 export const GRPC_LOGGER = Symbol.for('cairn.plugin.api-grpc.logger');
-/** Who answers HTTP/1.x on the frontend's client ports (an Http1Route). */
-export const GRPC_HTTP1_ROUTE = Symbol.for('cairn.plugin.api-grpc.http1-route');

@@ -16,6 +16,7 @@ function context(listenClientUrls: string[]): PluginContext {
     ports: ['api'],
     listenClientUrls,
     listenPeerUrls: ['http://localhost:2380'],
+    listenMetricsUrls: [],
     limits: { maxRequestBytes: 1572864 },
     logger: silent,
   };

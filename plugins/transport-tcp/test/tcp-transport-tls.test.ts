@@ -95,6 +95,7 @@ describe('TcpTransport over mutual TLS', () => {
       ports: ['transport'],
       listenClientUrls: [],
       listenPeerUrls: [`http://127.0.0.1:${port}`],
+      listenMetricsUrls: [],
       limits: { maxRequestBytes: 1 << 20 },
       logger: new MemoryLogger(),
     };
