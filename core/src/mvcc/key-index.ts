@@ -1,3 +1,4 @@
+import sortedBtree from 'sorted-btree';
 import type { Revision } from './revision-key.js';
 
 /** One revision of a key, with what a read needs besides the value. */
@@ -10,16 +11,11 @@ export interface IndexedRevision extends Revision {
 
 /** Keys are held as binary strings (one char per byte), whose order is the unsigned byte order. */
 
-function lowerBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** sorted-btree is CommonJS: under ESM its class is the module's `default` property. */
+const BTree = sortedBtree.default;
+
+/** Unsigned byte order of binary strings (sorted-btree's default comparator also orders mixed types, which costs). */
+const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** One shared zero lease for index entries: a BigInt decoded per record would cost every key a heap object. */
 export const NO_LEASE = 0n;
@@ -34,14 +30,15 @@ const revisionsOf = (h: History): readonly IndexedRevision[] => (Array.isArray(h
 
 /**
  * The in-memory index of the MVCC store: for each key, its revisions in order (values stay in the
- * Backend). Rebuilt from the Backend's records at open.
+ * Backend). Rebuilt from the Backend's records at open. Lookups go through a hash map; order comes
+ * from a B+ tree of the keys, so a new key costs O(log n), not a splice of every key after it.
  */
 export class KeyIndex {
-  private readonly sorted: string[] = [];
+  private readonly sorted = new BTree<string, undefined>(undefined, byteOrder);
   private readonly history = new Map<string, History>();
 
   get keyCount(): number {
-    return this.sorted.length;
+    return this.sorted.size;
   }
 
   /** Record a new revision of `key` (revisions arrive in increasing order). */
@@ -49,7 +46,7 @@ export class KeyIndex {
     const h = this.history.get(key);
     if (h === undefined) {
       this.history.set(key, rev);
-      this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+      this.sorted.set(key, undefined);
     } else if (Array.isArray(h)) {
       h.push(rev);
     } else {
@@ -78,10 +75,18 @@ export class KeyIndex {
       if (this.history.has(start)) yield start;
       return;
     }
-    const from = lowerBound(this.sorted, start);
-    const to = end === '' ? this.sorted.length : lowerBound(this.sorted, end);
-    if (reverse) for (let i = to - 1; i >= from; i--) yield this.sorted[i]!;
-    else for (let i = from; i < to; i++) yield this.sorted[i]!;
+    if (reverse) {
+      const fromLast = end === '' ? this.sorted.entriesReversed() : this.sorted.entriesReversed(end, undefined, true);
+      for (const [key] of fromLast) {
+        if (key < start) return;
+        yield key;
+      }
+    } else {
+      for (const key of this.sorted.keys(start)) {
+        if (end !== '' && key >= end) return;
+        yield key;
+      }
+    }
   }
 
   /**
@@ -111,7 +116,7 @@ export class KeyIndex {
     }
     for (const key of emptied) {
       this.history.delete(key);
-      this.sorted.splice(lowerBound(this.sorted, key), 1);
+      this.sorted.delete(key);
     }
     return dropped;
   }
