@@ -13,40 +13,9 @@ workloads=${WORKLOADS:-put range range-serializable}
 clients_list=${CLIENTS:-64}
 duration=${DURATION:-10}
 conns=${CONNS:-4}
-etcd_port=${ETCD_PORT:-23790}
-cairn_port=${CAIRN_PORT:-23791}
-
-dir=$(mktemp -d)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap stop_all EXIT
-
-wait_serving() {
-  for _ in $(seq 1 100); do
-    etcdctl --endpoints "127.0.0.1:$1" --dial-timeout 1s endpoint health >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  echo "nothing serves on 127.0.0.1:$1" >&2
-  return 1
-}
-
-etcd --data-dir "$dir/etcd" --log-level error \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-  --listen-peer-urls "http://127.0.0.1:$((etcd_port + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 10))" \
-  --initial-cluster "default=http://127.0.0.1:$((etcd_port + 10))" >"$dir/etcd.log" 2>&1 &
-pids+=($!)
-# shellcheck disable=SC2086
-node core/bin/cairn.js --data-dir "$dir/cairn" --log-level warn \
-  --listen-client-urls "http://127.0.0.1:$cairn_port" --advertise-client-urls "http://127.0.0.1:$cairn_port" \
-  --listen-peer-urls "http://127.0.0.1:$((cairn_port + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((cairn_port + 10))" \
-  ${CAIRN_ARGS:-} >"$dir/cairn.log" 2>&1 &
-pids+=($!)
-wait_serving "$etcd_port"
-wait_serving "$cairn_port"
+probe() { etcdctl --endpoints "127.0.0.1:$1" --dial-timeout 1s endpoint health >/dev/null 2>&1; }
+# shellcheck source=test/bench/single-pair.sh
+source test/bench/single-pair.sh
 
 printf '%-20s %-8s %-6s %10s %9s %9s %9s %9s %8s\n' workload server clients ops/s p50ms p90ms p99ms maxms errors
 for workload in $workloads; do

@@ -1,23 +1,10 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
+import { ETCD_PROTO_FILES, etcdProtoDir } from '@cairn/core';
 
 /**
- * The directory holding etcd's .proto files (proto/ at the package root). Found relative to this
- * module, which runs from src/ (sources) or dist/src/ (built).
- */
-export function etcdProtoDir(): string {
-  for (const relative of ['../proto', '../../proto']) {
-    const dir = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(`${dir}/etcdserverpb/rpc.proto`)) return dir;
-  }
-  throw new Error('@cairn/api-grpc: cannot find proto/etcdserverpb/rpc.proto beside the package');
-}
-
-/**
- * How messages look in JavaScript: proto field names, 64-bit integers as decimal strings,
- * bytes as Buffers, enums as numbers, defaults filled in, and the name of the set member of each
- * oneof as a virtual field.
+ * How messages look in JavaScript, the core's wire types (see its etcd-wire layer): proto field
+ * names, 64-bit integers as decimal strings, bytes as Buffers, enums as numbers, defaults filled
+ * in, and the name of the set member of each oneof as a virtual field.
  */
 export const ETCD_PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -32,7 +19,7 @@ let cached: protoLoader.PackageDefinition | undefined;
 
 /** etcd's v3 API (etcdserverpb with mvccpb and authpb) and its Lock and Election services, loaded once. */
 export function etcdPackageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync(['etcdserverpb/rpc.proto', 'v3lockpb/v3lock.proto', 'v3electionpb/v3election.proto'], {
+  cached ??= protoLoader.loadSync([...ETCD_PROTO_FILES], {
     ...ETCD_PROTO_LOADER_OPTIONS,
     includeDirs: [etcdProtoDir()],
   });

@@ -1,6 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
-import type { WireEvent, WireWatchResponse } from './watch-codec.js';
-import type { WireKeyValue, WireResponseHeader } from './wire-types.js';
+import type { WireEvent, WireKeyValue, WireResponseHeader, WireWatchResponse } from '@cairn/core';
 
 /*
  * WatchResponse encoded by hand (field numbers from rpc.proto and kv.proto), so that an event

@@ -1,10 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import type { CairnServices, StreamWatch, WatchResponse, WatchService, WatchSession } from '@cairn/core';
+import {
+  fragmented,
+  watchResponseSize,
+  watchResponseToWire,
+  type CairnServices,
+  type StreamWatch,
+  type WatchResponse,
+  type WatchService,
+  type WatchSession,
+  type WireWatchResponse,
+} from '@cairn/core';
 import { etcdPackageDefinition, etcdServiceDefinition, GrpcFrontend } from '../src/index.js';
-import { watchResponseToWire, type WireWatchResponse } from '../src/watch-codec.js';
 import { encodeWatchResponse } from '../src/watch-encoding.js';
-import { fragmented, watchResponseSize } from '../src/watch-fragments.js';
 import { MapServices } from './map-services.js';
 
 const header = (revision: number) => ({ clusterId: 0xcdf818194e3a8c32n, memberId: 0x8e9e05c52164694dn, revision, raftTerm: 2 });

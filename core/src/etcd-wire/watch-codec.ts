@@ -1,10 +1,10 @@
-import type { WatchCreateRequest, WatchEvent, WatchFilter, WatchResponse } from '@cairn/core';
+import type { WatchCreateRequest, WatchEvent, WatchFilter, WatchResponse } from '../api/watch-types.js';
 import { headerToWire, keyValueToWire } from './kv-codec.js';
 import type { WireKeyValue, WireResponseHeader } from './wire-types.js';
 
 /*
- * etcd's Watch messages as the proto loader hands them over (see ETCD_PROTO_LOADER_OPTIONS), and
- * their conversions to and from the core's watch types.
+ * etcd's Watch messages as plain objects (see wire-types.ts), and their conversions to and from
+ * the core's watch types.
  */
 
 export interface WireWatchCreateRequest {
@@ -59,7 +59,7 @@ export function watchCreateRequestFromWire(wire: WireWatchCreateRequest): WatchC
   return request;
 }
 
-/** One wire event per stored event, shared by every watcher it goes to (see watch-encoding.ts). */
+/** One wire event per stored event, shared by every watcher it goes to (a frontend may cache its encoding by it). */
 const sharedWireEvents = new WeakMap<object, WireEvent>();
 
 export function watchEventToWire(event: WatchEvent): WireEvent {

@@ -1,6 +1,6 @@
 /*
  * The core names members by hex ID strings (as etcdctl prints them); the wire carries uint64s,
- * which the proto loader hands over as decimal strings.
+ * which decoded messages carry as decimal strings.
  */
 
 /** A hex member ID as a uint64 decimal string for the wire ("" or "0" → "0"). */

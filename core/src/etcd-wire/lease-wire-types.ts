@@ -1,6 +1,6 @@
 import type { WireInt64, WireResponseHeader } from './wire-types.js';
 
-/* etcd's Lease messages as the proto loader hands them over and takes them back (field names as in rpc.proto). */
+/* etcd's Lease messages as plain objects (see wire-types.ts; field names as in rpc.proto). */
 
 export interface WireLeaseGrantRequest {
   TTL: string;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { memberIdFromWire, memberIdToWire } from '../src/member-id.js';
+import { memberIdFromWire, memberIdToWire } from '../../src/etcd-wire/member-id.js';
 
 describe('member IDs between the wire (uint64 decimal) and the core (16 hex digits)', () => {
   it('keeps the leading zero digit of IDs below 2^60, so they name their member', () => {

@@ -13,8 +13,9 @@ import type {
   ResponseOp,
   TxnRequest,
   TxnResponse,
-} from '@cairn/core';
-import { CompareTarget, EtcdError, GrpcCode } from '@cairn/core';
+} from '../api/kv-types.js';
+import { CompareTarget } from '../api/kv-types.js';
+import { EtcdError, GrpcCode } from '../api/errors.js';
 import type {
   WireCompactionRequest,
   WireCompare,

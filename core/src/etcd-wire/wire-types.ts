@@ -1,7 +1,10 @@
 /**
- * etcd messages as the proto loader hands them over and takes them back (see
- * ETCD_PROTO_LOADER_OPTIONS): proto field names, int64/uint64 as decimal strings on the way in
- * (numbers or strings on the way out), bytes as Buffers, enums as numbers.
+ * etcd's messages as plain objects, the shape every frontend decodes them into and encodes them
+ * from: proto field names, int64/uint64 as decimal strings on the way in (numbers or strings on
+ * the way out), bytes as Buffers, enums as numbers, absent fields as their proto3 defaults
+ * (messages null), and the name of the set member of each oneof as a virtual field. It is the
+ * shape @grpc/proto-loader gives with keepCase, longs String, enums Number, bytes Buffer,
+ * defaults and oneofs; the JSON gateway's codec produces the same.
  */
 
 /** A 64-bit integer on the way out: a number when exact, a decimal string otherwise. */

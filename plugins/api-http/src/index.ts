@@ -1,0 +1,2 @@
+export { default } from './plugin.js';
+export type { HttpPluginOptions } from './plugin.js';
