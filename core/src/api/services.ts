@@ -177,10 +177,39 @@ export interface HealthCheckResult {
   readonly reason?: string;
 }
 
-/** The member's health: every contributed check of the kind asked for (see the HEALTH_CHECK contribution point). */
+/** Which of a kind's checks to run: only those named in `only` (when given), none named in `exclude`. */
+export interface HealthCheckSelection {
+  readonly only?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+/** etcd's /health verdict: `reason` in etcd's words ("RAFT NO LEADER", "ALARM NOSPACE", "RANGE ERROR:..."), '' when healthy. */
+export interface HealthVerdict {
+  readonly healthy: boolean;
+  readonly reason: string;
+}
+
+export interface HealthVerdictOptions {
+  /** Alarms that do not count, by etcd's name ("NOSPACE", "CORRUPT"): /health?exclude=NOSPACE. */
+  readonly excludedAlarms?: readonly string[];
+  /** Read locally and need no leader: /health?serializable=true. */
+  readonly serializable?: boolean;
+}
+
+/**
+ * The member's health: the contributed checks (see the HEALTH_CHECK contribution point), by kind
+ * and name (etcd's /readyz and /livez), and etcd's one-line /health verdict.
+ */
 export interface HealthService {
-  /** 'readiness' runs every check (etcd's /health, /readyz); 'liveness' only the liveness checks (/livez). */
-  check(kind: 'liveness' | 'readiness'): Promise<{ readonly healthy: boolean; readonly checks: readonly HealthCheckResult[] }>;
+  /** Names of the checks of `kind`, in order: 'readiness' (/readyz) is every check, 'liveness' (/livez) the liveness ones. */
+  names(kind: 'liveness' | 'readiness'): readonly string[];
+  /** Runs the checks of `kind` that `selection` keeps (the others are neither run nor reported); healthy when every one run is. */
+  check(
+    kind: 'liveness' | 'readiness',
+    selection?: HealthCheckSelection,
+  ): Promise<{ readonly healthy: boolean; readonly checks: readonly HealthCheckResult[] }>;
+  /** etcd's /health: no alarm raised (but those excluded), a leader known (unless serializable), a read of one key answered. */
+  verdict(options?: HealthVerdictOptions): Promise<HealthVerdict>;
 }
 
 /** The member's metrics in Prometheus' text format (see the METRICS_COLLECTOR contribution point). */

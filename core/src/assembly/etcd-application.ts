@@ -23,8 +23,8 @@ import { STATE_MACHINE } from '../raft/state-machine.js';
 import { MemberClusterService } from '../services/cluster-service.js';
 import { CommitFeed } from '../services/commit-feed.js';
 import { MemberElectionService } from '../services/election-service.js';
-import { AlarmHealthCheck, LeaderHealthCheck } from '../services/kernel-health-checks.js';
-import { KernelMetrics } from '../services/kernel-metrics.js';
+import { MemberHealthVerdict } from '../services/health-verdict.js';
+import { DataCorruptionCheck, LinearizableReadCheck, NonLearnerCheck, SerializableReadCheck } from '../services/kernel-health-checks.js';
 import { RaftKvService } from '../services/kv-service.js';
 import { LeaderWait } from '../services/leader-wait.js';
 import { RaftLeaseService } from '../services/lease-service.js';
@@ -34,8 +34,10 @@ import { MemberAttributesPublisher } from '../services/member-attributes-publish
 import { MemberHealth } from '../services/member-health.js';
 import { MemberMetrics } from '../services/member-metrics.js';
 import { MemberServices } from '../services/member-services.js';
+import { MvccMetrics } from '../services/mvcc-metrics.js';
 import { NoSpaceAlarmRaiser } from '../services/no-space-alarm-raiser.js';
 import { PrefixWaits } from '../services/prefix-waits.js';
+import { ServerMetrics } from '../services/server-metrics.js';
 import { MemberWatchService } from '../services/watch-service.js';
 import { AppliedStateParticipant, bindParticipant, MetricsParticipant } from './lifecycle-participants.js';
 
@@ -68,6 +70,7 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
     MemberElectionService,
     MemberWatchService,
     MemberAttributesPublisher,
+    MemberHealthVerdict,
     MemberHealth,
     MemberMetrics,
     MemberServices,
@@ -83,9 +86,13 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
     .inSingletonScope();
 
   // Contributions: the kernel's own health checks, metrics and lifecycle participants.
-  bind(HEALTH_CHECK).to(LeaderHealthCheck).inSingletonScope();
-  bind(HEALTH_CHECK).to(AlarmHealthCheck).inSingletonScope();
-  bind(METRICS_COLLECTOR).to(KernelMetrics).inSingletonScope();
+  // etcd's /readyz checks, in etcd's order (/livez: serializable_read, the one liveness check).
+  bind(HEALTH_CHECK).to(DataCorruptionCheck).inSingletonScope();
+  bind(HEALTH_CHECK).to(SerializableReadCheck).inSingletonScope();
+  bind(HEALTH_CHECK).to(LinearizableReadCheck).inSingletonScope();
+  bind(HEALTH_CHECK).to(NonLearnerCheck).inSingletonScope();
+  bind(METRICS_COLLECTOR).to(MvccMetrics).inSingletonScope();
+  bind(METRICS_COLLECTOR).to(ServerMetrics).inSingletonScope();
   bind(LIFECYCLE_PARTICIPANT).to(AppliedStateParticipant).inSingletonScope();
   bind(LIFECYCLE_PARTICIPANT).to(MetricsParticipant).inSingletonScope();
   bindParticipant(bind, Lessor, { name: 'lessor', after: ['state'], start: (lessor) => lessor.start(), stop: (lessor) => lessor.stop() });

@@ -37,13 +37,23 @@ export class KeyIndex {
   private readonly sorted = new BTree<string, undefined>(undefined, byteOrder);
   private readonly history = new Map<string, History>();
 
+  /** Keys whose newest revision is not a tombstone (etcd's etcd_debugging_mvcc_keys_total). */
+  private live = 0;
+
   get keyCount(): number {
     return this.sorted.size;
+  }
+
+  get liveKeyCount(): number {
+    return this.live;
   }
 
   /** Record a new revision of `key` (revisions arrive in increasing order). */
   add(key: string, rev: IndexedRevision): void {
     const h = this.history.get(key);
+    const wasLive = h !== undefined && !(Array.isArray(h) ? h[h.length - 1]! : h).tombstone;
+    if (!rev.tombstone && !wasLive) this.live++;
+    else if (rev.tombstone && wasLive) this.live--;
     if (h === undefined) {
       this.history.set(key, rev);
       this.sorted.set(key, undefined);
@@ -111,8 +121,11 @@ export class KeyIndex {
       if (cut === 0) continue;
       for (const r of revs.slice(0, cut)) dropped.push(r);
       const left = revs.slice(cut);
-      if (left.length === 0) emptied.push(key);
-      else this.history.set(key, left.length === 1 ? left[0]! : left);
+      if (left.length === 0) {
+        emptied.push(key);
+        // Only the planted bug drops a key whose newest revision is live.
+        if (!revs[cut - 1]!.tombstone) this.live--;
+      } else this.history.set(key, left.length === 1 ? left[0]! : left);
     }
     for (const key of emptied) {
       this.history.delete(key);

@@ -1,5 +1,7 @@
 import { inject, injectable, optional } from 'inversify';
 import { BACKEND, type Backend, type BackendOp } from '../ports/backend.js';
+import { CLOCK, type Clock } from '../ports/clock.js';
+import { DISK_LATENCY, type DiskLatency } from '../ports/disk-latency.js';
 import type {
   CompactionResponse,
   DeleteRangeRequest,
@@ -19,6 +21,7 @@ import { MvccReads, type HistoryView } from './mvcc-reads.js';
 import { pinRecords, restoreSnapshot, snapshotOf, type MvccSnapshot, type PinnedRecords, type RestoreLimits } from './mvcc-snapshot.js';
 import { MvccState } from './mvcc-state.js';
 import { MvccWrites, type ApplyOutcome } from './mvcc-writes.js';
+import { TimedBackend } from './timed-backend.js';
 import { TxnCompares } from './txn-compare.js';
 import type { MvccEvent } from './write-batch.js';
 
@@ -64,8 +67,10 @@ export class MvccStore {
     @inject(RESPONSE_HEADERS) headers: ResponseHeaders,
     @inject(LEASE_LOOKUP) @optional() leases?: LeaseLookup,
     @inject(MVCC_STORE_TEST_OPTIONS) @optional() testOptions?: MvccStoreTestOptions,
+    @inject(DISK_LATENCY) @optional() diskLatency?: DiskLatency,
+    @inject(CLOCK) @optional() clock?: Clock,
   ) {
-    this.state = new MvccState(backend);
+    this.state = new MvccState(diskLatency === undefined || clock === undefined ? backend : new TimedBackend(backend, clock, diskLatency));
     this.reads = new MvccReads(this.state, headers);
     const compares = new TxnCompares(this.state, this.reads);
     this.writes = new MvccWrites(this.state, this.reads, compares, headers, leases, testOptions?.plantedCompactionBug === true);
@@ -103,6 +108,11 @@ export class MvccStore {
 
   get keyCount(): number {
     return this.state.index.keyCount;
+  }
+
+  /** Keys that exist now (not deleted): etcd's etcd_debugging_mvcc_keys_total. */
+  get liveKeyCount(): number {
+    return this.state.index.liveKeyCount;
   }
 
   /** Every live key that carries a lease, with its lease (the lease store rebuilds its attachments from these). */

@@ -1,7 +1,8 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { EtcdErrors } from '../api/errors.js';
 import { CLOCK, type Clock, type TimerHandle } from '../ports/clock.js';
 import { DEFERRAL, type Deferral } from '../ports/deferral.js';
+import { DISK_LATENCY, type DiskLatency } from '../ports/disk-latency.js';
 import { LOG_STORE, type LogStore } from '../ports/log-store.js';
 import { LOGGER, type Logger } from '../ports/logger.js';
 import { RANDOM, type Random } from '../ports/random.js';
@@ -74,6 +75,7 @@ export class RaftNode implements Consensus {
     @inject(LOGGER) logger: Logger,
     @inject(RANDOM) private readonly random: Random,
     @inject(DEFERRAL) private readonly deferral: Deferral,
+    @inject(DISK_LATENCY) @optional() diskLatency?: DiskLatency,
   ) {
     this.id = config.id;
     this.state = new NodeState(config.id);
@@ -103,7 +105,7 @@ export class RaftNode implements Consensus {
     );
     this.ready = new ReadyHandler(
       this.state,
-      { transport, logStore, stableStore, stateMachine, deferral },
+      { transport, logStore, stableStore, stateMachine, deferral, clock, ...(diskLatency === undefined ? {} : { diskLatency }) },
       {
         snapshots: this.snapshots,
         entries,
@@ -263,6 +265,11 @@ export class RaftNode implements Consensus {
   /** What this member has applied to its state machine. */
   appliedIndex(): number {
     return this.state.applied;
+  }
+
+  /** Proposals of this member waiting to be applied, and those that failed (timed out, refused, dropped at stop) since start: etcd's proposal metrics. */
+  proposalCounts(): { readonly pending: number; readonly failed: number } {
+    return { pending: this.calls.proposals.size, failed: this.calls.proposals.failures };
   }
 
   /** The leader this member knows of (NO_MEMBER when none). */

@@ -13,6 +13,8 @@ export interface PendingCall<T, D> {
  */
 export class PendingCalls<K, T, D = undefined> {
   private readonly calls = new Map<K, PendingCall<T, D>>();
+  /** Calls that failed here (timed out, rejected, or failed all at once) since the start: a metric. */
+  failures = 0;
 
   constructor(private readonly clock: Clock) {}
 
@@ -22,6 +24,7 @@ export class PendingCalls<K, T, D = undefined> {
       const timer = this.clock.setTimeout(() => {
         if (this.calls.get(key) !== call) return;
         this.calls.delete(key);
+        this.failures++;
         reject(expired());
       }, timeoutMs);
       const call: PendingCall<T, D> = {
@@ -37,6 +40,11 @@ export class PendingCalls<K, T, D = undefined> {
       };
       this.calls.set(key, call);
     });
+  }
+
+  /** Calls still waiting. */
+  get size(): number {
+    return this.calls.size;
   }
 
   has(key: K): boolean {
@@ -62,8 +70,10 @@ export class PendingCalls<K, T, D = undefined> {
 
   reject(key: K, error: Error): boolean {
     const call = this.take(key);
-    call?.reject(error);
-    return call !== undefined;
+    if (call === undefined) return false;
+    this.failures++;
+    call.reject(error);
+    return true;
   }
 
   /** Keys of the calls whose data matches, in call order. */
@@ -77,6 +87,7 @@ export class PendingCalls<K, T, D = undefined> {
   rejectAll(error: () => Error): void {
     const calls = [...this.calls.values()];
     this.calls.clear();
+    this.failures += calls.length;
     for (const call of calls) call.reject(error());
   }
 }

@@ -1,4 +1,6 @@
+import type { Clock } from '../ports/clock.js';
 import type { Deferral } from '../ports/deferral.js';
+import type { DiskLatency } from '../ports/disk-latency.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { StableStore } from '../ports/stable-store.js';
@@ -19,6 +21,9 @@ export interface ReadyHandlerPorts {
   readonly stableStore: StableStore;
   readonly stateMachine: StateMachine;
   readonly deferral: Deferral;
+  readonly clock: Clock;
+  /** Told how long each log append took, when metrics are wanted. */
+  readonly diskLatency?: DiskLatency;
 }
 
 export interface ReadyHandlerParts {
@@ -50,7 +55,7 @@ export class ReadyHandler {
 
   async handle(rd: Ready): Promise<void> {
     const { state, parts } = this;
-    const { logStore, stableStore } = this.ports;
+    const { stableStore } = this.ports;
     if (rd.softState !== undefined) this.noteSoftState(rd.softState.leader, rd.softState.role);
     if (this.send(rd.messagesBeforePersist) && rd.entries.length > 0) {
       // A log store may sync on this thread (the WAL does for a lone entry): let the transport's
@@ -73,7 +78,7 @@ export class ReadyHandler {
       state.hardState = rd.hardState;
     }
     const writes: Promise<void>[] = [];
-    if (rd.entries.length > 0) writes.push(logStore.append(rd.entries));
+    if (rd.entries.length > 0) writes.push(this.append(rd.entries));
     if (state.identityUnsaved) {
       state.identityUnsaved = false;
       stableDirty = true;
@@ -107,6 +112,14 @@ export class ReadyHandler {
     if (leader !== NO_MEMBER && !becameLeader) this.logger.info({ leader, term }, 'leader changed');
     this.parts.calls.leaderIs(leader);
     this.parts.leaderChanged(leader, term);
+  }
+
+  /** LogStore.append, timed when a DiskLatency listens: each resolved append is one sync (etcd's WAL fsync histogram). */
+  private append(entries: Ready['entries']): Promise<void> {
+    const { logStore, clock, diskLatency } = this.ports;
+    if (diskLatency === undefined) return logStore.append(entries);
+    const started = clock.now();
+    return logStore.append(entries).then(() => diskLatency.logSynced((clock.now() - started) / 1000));
   }
 
   /** Resolves at the end of this turn of the event loop, after what was scheduled before it. */

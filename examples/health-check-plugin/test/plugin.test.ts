@@ -19,7 +19,7 @@ describe('an extension plugin contributes a health check and a metric', function
     });
     try {
       const health = await member.services.health!.check('readiness');
-      expect(health.checks.map((c) => c.name)).to.include.members(['leader', 'alarms', 'data-dir-space']);
+      expect(health.checks.map((c) => c.name)).to.deep.equal(['data_corruption', 'serializable_read', 'linearizable_read', 'non_learner', 'data-dir-space']);
       expect(health.checks.find((c) => c.name === 'data-dir-space')).to.deep.equal({ name: 'data-dir-space', healthy: true });
       const metrics = await member.services.metrics!.text();
       expect(metrics).to.match(/^cairn_example_data_dir_free_bytes \d+/m);
