@@ -1,21 +1,30 @@
-import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
+import { ServerCredentials, type ConnectionInjector, type Server } from '@grpc/grpc-js';
 import { inject, injectable, multiInject, optional } from 'inversify';
-import { CLIENT_HTTP_ROUTE, type ApiFrontend, type CairnServices, type ClientHttpRoute, type Logger } from '@cairn/core';
+import {
+  CLIENT_HTTP_ROUTE,
+  etcdUnaryMethods,
+  maxReceiveBytes,
+  unaryMethodsOf,
+  type ApiFrontend,
+  type CairnServices,
+  type ClientHttpRoute,
+  type Logger,
+} from '@cairn/core';
 import { ClientHttpServer } from './client-http-server.js';
 import { ClientPortListener } from './client-port-listener.js';
-import { clusterHandlers } from './cluster-handlers.js';
-import { electionHandlers } from './election-handlers.js';
+import { repairingAuthority } from './authority/authority-route.js';
 import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
-import { kvHandlers } from './kv-handlers.js';
-import { lockHandlers } from './lock-handlers.js';
-import { leaseHandlers } from './lease-handlers.js';
-import { maintenanceHandlers } from './maintenance-handlers.js';
+import { keepAliveHandler } from './lease-keepalive-handler.js';
+import { observeHandler } from './observe-handler.js';
 import { measuringRequestSizes } from './request-size.js';
+import { snapshotHandler } from './snapshot-handler.js';
 import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
+import { unaryHandlers } from './unary-handlers.js';
 import { watchHandlers, watchServiceDefinition } from './watch-handlers.js';
+import { GrpcServerMetrics, MeteredServer } from './grpc-server-metrics.js';
 
 /** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
-export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+export { GRPC_OVERHEAD_BYTES } from '@cairn/core';
 
 export interface ListenAddress {
   readonly host: string;
@@ -36,7 +45,7 @@ const STOP_GRACE_MS = 1000;
 
 /**
  * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Lease, Watch, Lock and
- * Election when the services have them. Auth is not registered yet, so grpc-js answers its methods UNIMPLEMENTED.
+ * Election when the services have them. Auth is registered once the services' method table has it; until then grpc-js answers it UNIMPLEMENTED.
  * gRPC shares each client port with HTTP/1.1, as etcd's does: those requests go to the routes
  * contributed to CLIENT_HTTP_ROUTE (the JSON gateway, /health, /metrics), else a 404.
  */
@@ -52,6 +61,7 @@ export class GrpcFrontend implements ApiFrontend {
     @inject(GRPC_FRONTEND_OPTIONS) private readonly options: GrpcFrontendOptions,
     @inject(GRPC_LOGGER) @optional() private readonly logger?: Logger,
     @multiInject(CLIENT_HTTP_ROUTE) @optional() private readonly httpRoutes: readonly ClientHttpRoute[] = [],
+    @inject(GrpcServerMetrics) @optional() private readonly metrics?: GrpcServerMetrics,
   ) {}
 
   /** The addresses actually listened on (ports resolved), in the order of `options.listen`. */
@@ -61,17 +71,29 @@ export class GrpcFrontend implements ApiFrontend {
 
   async start(services: CairnServices): Promise<void> {
     if (this.server !== undefined) throw new Error('GrpcFrontend: already started');
-    const server = new Server({
-      'grpc.max_receive_message_length': this.options.maxRecvBytes ?? this.options.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    const server = new MeteredServer(this.metrics, {
+      'grpc.max_receive_message_length': this.options.maxRecvBytes ?? maxReceiveBytes(this.options.maxRequestBytes),
       'grpc.max_send_message_length': -1,
     });
-    server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), kvHandlers(services.kv, this.options.maxRequestBytes));
-    server.addService(etcdServiceDefinition('Maintenance'), maintenanceHandlers(services.maintenance));
-    server.addService(etcdServiceDefinition('Cluster'), clusterHandlers(services.cluster));
-    if (services.lease !== undefined) server.addService(etcdServiceDefinition('Lease'), leaseHandlers(services.lease));
+    // The unary RPCs come from the core's table (the JSON gateway serves the same); streams are this frontend's.
+    const unary = etcdUnaryMethods(services, { maxRequestBytes: this.options.maxRequestBytes });
+    server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), unaryHandlers(unary, 'etcdserverpb.KV'));
+    server.addService(etcdServiceDefinition('Maintenance'), {
+      ...unaryHandlers(unary, 'etcdserverpb.Maintenance'),
+      Snapshot: snapshotHandler(services.maintenance),
+    });
+    server.addService(etcdServiceDefinition('Cluster'), unaryHandlers(unary, 'etcdserverpb.Cluster'));
+    if (services.lease !== undefined)
+      server.addService(etcdServiceDefinition('Lease'), { ...unaryHandlers(unary, 'etcdserverpb.Lease'), LeaseKeepAlive: keepAliveHandler(services.lease) });
     if (services.watch !== undefined) server.addService(watchServiceDefinition(), watchHandlers(services.watch, this.options.maxRequestBytes));
-    if (services.lock !== undefined) server.addService(recipeServiceDefinition('v3lockpb.Lock'), lockHandlers(services.lock));
-    if (services.election !== undefined) server.addService(recipeServiceDefinition('v3electionpb.Election'), electionHandlers(services.election));
+    if (services.lock !== undefined) server.addService(recipeServiceDefinition('v3lockpb.Lock'), unaryHandlers(unary, 'v3lockpb.Lock'));
+    if (services.election !== undefined)
+      server.addService(recipeServiceDefinition('v3electionpb.Election'), {
+        ...unaryHandlers(unary, 'v3electionpb.Election'),
+        Observe: observeHandler(services.election),
+      });
+    // Auth lights up when the services have it (the table then has its methods); until then grpc-js answers it UNIMPLEMENTED.
+    if (unaryMethodsOf(unary, 'etcdserverpb.Auth').size > 0) server.addService(etcdServiceDefinition('Auth'), unaryHandlers(unary, 'etcdserverpb.Auth'));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     const http1 = new ClientHttpServer(this.httpRoutes, services);
     this.http1 = http1;
@@ -80,7 +102,7 @@ export class GrpcFrontend implements ApiFrontend {
     try {
       for (const address of this.options.listen) {
         const listener = new ClientPortListener({
-          http2: (socket) => injector.injectConnection(socket),
+          http2: repairingAuthority((connection) => injector.injectConnection(connection), { live: () => this.server === server }),
           http1: (socket) => http1.accept(socket),
         });
         this.listeners.push(listener);
@@ -98,7 +120,9 @@ export class GrpcFrontend implements ApiFrontend {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    await Promise.all(this.listeners.map((l) => l.close()));
+    // Stop accepting now; the listeners finish closing once the connections below are gone
+    // (a net.Server's close waits for every accepted connection, and clients may keep theirs open).
+    const listenersClosed = Promise.all(this.listeners.map((l) => l.close()));
     this.listeners = [];
     this.bound = [];
     this.http1?.close();
@@ -116,5 +140,6 @@ export class GrpcFrontend implements ApiFrontend {
     });
     this.injector?.destroy();
     this.injector = undefined;
+    await listenersClosed;
   }
 }

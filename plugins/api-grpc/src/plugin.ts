@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
-import { API_FRONTEND, PluginEntryBindings, type CairnPlugin } from '@cairn/core';
+import { API_FRONTEND, METRICS_COLLECTOR, PluginEntryBindings, type CairnPlugin } from '@cairn/core';
 import { GrpcFrontend, type GrpcFrontendOptions } from './grpc-frontend.js';
+import { GrpcServerMetrics } from './grpc-server-metrics.js';
 import { parseListenAddress } from './listen-address.js';
 import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
 
@@ -43,13 +44,18 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
       maxRequestBytes: context.limits.maxRequestBytes,
       ...(options.maxRecvBytes !== undefined ? { maxRecvBytes: options.maxRecvBytes } : {}),
     };
-    return new ContainerModule(({ bind }) => {
+    return new ContainerModule(({ bind, isBound }) => {
       // plugins.api may list this plugin twice (two sets of listeners): each entry's frontend gets
       // its own options and logger; the HTTP/1 routes (CLIENT_HTTP_ROUTE) are the member's.
       const entry = new PluginEntryBindings(bind, options.listen ?? context.listenClientUrls.join(','));
       entry.value(GRPC_FRONTEND_OPTIONS, frontendOptions);
       entry.value(GRPC_LOGGER, context.logger);
       entry.port(API_FRONTEND, GrpcFrontend);
+      // One set of gRPC metrics for the member, however many entries: the first entry binds it.
+      if (!isBound(GrpcServerMetrics)) {
+        bind(GrpcServerMetrics).toSelf().inSingletonScope();
+        bind(METRICS_COLLECTOR).toService(GrpcServerMetrics);
+      }
     });
   },
 };

@@ -1,25 +1,14 @@
 import { expect } from 'chai';
 import { Container } from 'inversify';
 import { API_FRONTEND, type ApiFrontend, type Logger, type PluginContext } from '@cairn/core';
-import { freeLoopbackPort, MemoryLogger, pluginTestContainer } from '@cairn/core/testkit';
+import { freeLoopbackPort, MemoryLogger, pluginContext, pluginTestContainer } from '@cairn/core/testkit';
 import plugin, { GrpcFrontend, parseListenAddress } from '../src/index.js';
 import { MapServices } from './map-services.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 function context(listenClientUrls: string[]): PluginContext {
-  return {
-    name: 'default',
-    clusterId: 'cdf818194e3a8c32',
-    memberId: '8e9e05c52164694d',
-    dataDir: '/nonexistent',
-    ports: ['api'],
-    listenClientUrls,
-    listenPeerUrls: ['http://localhost:2380'],
-    listenMetricsUrls: [],
-    limits: { maxRequestBytes: 1572864 },
-    logger: silent,
-  };
+  return pluginContext('/nonexistent', { ports: ['api'], listenClientUrls, limits: { maxRequestBytes: 1572864 }, logger: silent });
 }
 
 describe('api-grpc plugin', () => {
