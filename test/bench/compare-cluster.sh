@@ -10,6 +10,7 @@
 #   TARGET=all test/bench/compare-cluster.sh        # load over all members instead of the leader
 #   TARGET=follower test/bench/compare-cluster.sh   # load to one member that does not lead
 #   CAIRN_ARGS="--config-file my.yaml" test/bench/compare-cluster.sh   # choose cairn's plugins
+#   SERVERS="etcd cairn cairn-nats" WORKLOADS=put CLIENTS="1 64" test/bench/compare-cluster.sh   # cairn over NATS too
 #   SERVERS=cairn WORKLOADS=put CLIENTS=64 DURATION=15 \
 #     CAIRN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" test/bench/compare-cluster.sh   # profile
 #
@@ -19,6 +20,9 @@
 #
 # Ports: etcd's members serve clients on ETCD_PORT..+2 and peers on ETCD_PORT+10..+12; cairn's on
 # CAIRN_PORT..+2 and CAIRN_PORT+10..+12. The script refuses to start if any of them is in use.
+# cairn-nats: a 3-member cairn cluster whose members reach each other through one nats-server
+# (@cairn/transport-nats, peer URLs nats://m1..m3) on CAIRN_NATS_PORT+20, clients on
+# CAIRN_NATS_PORT..+2; its members get CAIRN_ARGS too, but their --config-file is the script's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,6 +35,7 @@ conns=${CONNS:-3}
 target=${TARGET:-leader}
 etcd_port=${ETCD_PORT:-24790}
 cairn_port=${CAIRN_PORT:-24890}
+cairn_nats_port=${CAIRN_NATS_PORT:-24990}
 # etcd's and cairn's own defaults (100 ms / 1000 ms), said here so both clusters surely get them.
 timing=(--heartbeat-interval 100 --election-timeout 1000)
 
@@ -41,8 +46,12 @@ for tool in /usr/bin/etcd etcdctl; do
 done
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for base in "$etcd_port" "$cairn_port"; do
-  for port in $base $((base + 1)) $((base + 2)) $((base + 10)) $((base + 11)) $((base + 12)); do
+case " $servers " in *" cairn-nats "*)
+  nats_server=$(command -v nats-server || echo /usr/sbin/nats-server)
+  [ -x "$nats_server" ] || { echo "nats-server is not installed (apt-get install nats-server)" >&2; exit 1; } ;;
+esac
+for base in "$etcd_port" "$cairn_port" "$cairn_nats_port"; do
+  for port in $base $((base + 1)) $((base + 2)) $((base + 10)) $((base + 11)) $((base + 12)) $((base + 20)); do
     if port_open "$port"; then
       echo "127.0.0.1:$port is in use; stop what listens there or move the clusters with ETCD_PORT= / CAIRN_PORT=" >&2
       exit 1
@@ -91,21 +100,37 @@ await_leader() { # base
   echo "none 0"
 }
 
+peer_url() { # kind base index
+  if [ "$1" = cairn-nats ]; then echo "nats://m$(($3 + 1))"; else echo "http://127.0.0.1:$(($2 + 10 + $3))"; fi
+}
+
 start_cluster() { # kind base
   local kind=$1 base=$2 i cluster="" client peer
-  for i in 0 1 2; do cluster+="${cluster:+,}m$((i + 1))=http://127.0.0.1:$((base + 10 + i))"; done
+  for i in 0 1 2; do cluster+="${cluster:+,}m$((i + 1))=$(peer_url "$kind" "$base" "$i")"; done
+  if [ "$kind" = cairn-nats ]; then
+    # One nats-server on loopback; the members' config file chooses the NATS transport and names it.
+    printf 'listen: 127.0.0.1:%s\n' $((base + 20)) >"$dir/nats-server.conf"
+    "$nats_server" -c "$dir/nats-server.conf" >"$dir/nats-server.log" 2>&1 &
+    pids+=($!)
+    member_of[$!]="nats-server"
+    for _ in $(seq 1 100); do port_open $((base + 20)) && break; sleep 0.1; done
+    printf '{"plugins":{"transport":{"use":"@cairn/transport-nats","servers":["nats://127.0.0.1:%s"]}}}\n' $((base + 20)) >"$dir/cairn-nats.yaml"
+  fi
   for i in 0 1 2; do
-    client="http://127.0.0.1:$((base + i))" peer="http://127.0.0.1:$((base + 10 + i))"
+    client="http://127.0.0.1:$((base + i))" peer=$(peer_url "$kind" "$base" "$i")
     local flags=(--name "m$((i + 1))" --data-dir "$dir/$kind/m$((i + 1))"
       --listen-client-urls "$client" --advertise-client-urls "$client"
-      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer"
+      --initial-advertise-peer-urls "$peer"
       --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "bench-$kind" "${timing[@]}")
+    [ "$kind" = cairn-nats ] || flags+=(--listen-peer-urls "$peer")
     if [ "$kind" = etcd ]; then
       # shellcheck disable=SC2086
       /usr/bin/etcd "${flags[@]}" --log-level error ${ETCD_ARGS:-} >"$dir/$kind-m$((i + 1)).log" 2>&1 &
     else
+      local transport=()
+      [ "$kind" = cairn-nats ] && transport=(--config-file "$dir/cairn-nats.yaml")
       # shellcheck disable=SC2086
-      node ${CAIRN_NODE_ARGS:-} core/bin/cairn.js "${flags[@]}" --log-level warn ${CAIRN_ARGS:-} >"$dir/$kind-m$((i + 1)).log" 2>&1 &
+      node ${CAIRN_NODE_ARGS:-} core/bin/cairn.js "${flags[@]}" --log-level warn ${CAIRN_ARGS:-} "${transport[@]}" >"$dir/$kind-m$((i + 1)).log" 2>&1 &
     fi
     pids+=($!)
     member_of[$!]="$kind m$((i + 1))"
@@ -157,7 +182,7 @@ bench_cluster() { # kind base
 }
 
 for kind in $servers; do
-  base=$etcd_port; [ "$kind" = cairn ] && base=$cairn_port
+  case $kind in etcd) base=$etcd_port ;; cairn) base=$cairn_port ;; cairn-nats) base=$cairn_nats_port ;; *) echo "unknown server '$kind' (etcd, cairn, cairn-nats)" >&2; exit 2 ;; esac
   start_cluster "$kind" "$base"
   bench_cluster "$kind" "$base"
   stop_started
@@ -167,7 +192,8 @@ case $target in leader) to="the leader's client port" ;; follower) to="one follo
 echo "load to $to: $conns connections, ${duration} s a run; etcd $(/usr/bin/etcd --version | sed -n 's/^etcd Version: //p'), cairn $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core plugins || echo '+changes')"
 node -e '
   const fs = require("node:fs");
-  const [dir, workloads, clientsList] = process.argv.slice(1);
+  const [dir, workloads, clientsList, serverList] = process.argv.slice(1);
+  const servers = serverList.split(/\s+/).filter(Boolean);
   const read = (kind, w, c) => {
     try { return JSON.parse(fs.readFileSync(`${dir}/result-${kind}-${w}-${c}.json`, "utf8")); } catch { return undefined; }
   };
@@ -179,20 +205,25 @@ node -e '
   const num = (r, f) => (r === undefined ? "n/a" : f(r));
   const ops = (r) => num(r, (x) => x.opsPerSec.toFixed(0));
   const lat = (r) => num(r, (x) => `${x.latencyMs.p50.toFixed(2)}/${x.latencyMs.p99.toFixed(2)}`);
-  const cols = ["workload", "clients", "etcd ops/s", "cairn ops/s", "cairn/etcd", "etcd p50/p99 ms", "cairn p50/p99 ms", "errors e/c", "bench cpu e/c", "notes"];
+  const ratio = (a, b) => (a && b ? (a.opsPerSec / b.opsPerSec).toFixed(2) : "n/a");
+  // etcd and cairn as always; cairn over NATS adds its own columns and its ratio to cairn over TCP.
+  const nats = servers.includes("cairn-nats");
+  const short = { etcd: "e", cairn: "c", "cairn-nats": "n" };
+  const shown = ["etcd", "cairn", ...(nats ? ["cairn-nats"] : [])];
+  const cols = ["workload", "clients", ...shown.map((k) => `${k} ops/s`), "cairn/etcd", ...(nats ? ["nats/tcp"] : []),
+    ...shown.map((k) => `${k} p50/p99 ms`), `errors ${shown.map((k) => short[k]).join("/")}`, `bench cpu ${shown.map((k) => short[k]).join("/")}`, "notes"];
   const rows = [cols];
   for (const w of workloads.split(/\s+/).filter(Boolean)) {
     for (const c of clientsList.split(/\s+/).filter(Boolean)) {
-      const e = read("etcd", w, c), k = read("cairn", w, c);
+      const r = Object.fromEntries(shown.map((k) => [k, read(k, w, c)]));
       const notes = [];
-      if (moved("etcd", w, c)) notes.push("etcd leader/term changed");
-      if (moved("cairn", w, c)) notes.push("cairn leader/term changed");
-      for (const [name, r] of [["etcd", e], ["cairn", k]]) if (r !== undefined && r.cpu.percentOfOneCore >= 90) notes.push(`bench-bound on ${name}`);
-      rows.push([w, c, ops(e), ops(k), e && k ? (k.opsPerSec / e.opsPerSec).toFixed(2) : "n/a", lat(e), lat(k),
-        `${num(e, (x) => x.errors)}/${num(k, (x) => x.errors)}`,
-        `${num(e, (x) => x.cpu.percentOfOneCore.toFixed(0))}%/${num(k, (x) => x.cpu.percentOfOneCore.toFixed(0))}%`, notes.join("; ")]);
+      for (const k of shown) if (moved(k, w, c)) notes.push(`${k} leader/term changed`);
+      for (const k of shown) if (r[k] !== undefined && r[k].cpu.percentOfOneCore >= 90) notes.push(`bench-bound on ${k}`);
+      rows.push([w, c, ...shown.map((k) => ops(r[k])), ratio(r.cairn, r.etcd), ...(nats ? [ratio(r["cairn-nats"], r.cairn)] : []),
+        ...shown.map((k) => lat(r[k])), shown.map((k) => num(r[k], (x) => x.errors)).join("/"),
+        shown.map((k) => `${num(r[k], (x) => x.cpu.percentOfOneCore.toFixed(0))}%`).join("/"), notes.join("; ")]);
     }
   }
   const widths = cols.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((v, i) => (i < 2 || i === r.length - 1 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join("  ").trimEnd());
-' "$dir" "$workloads" "$clients_list"
+' "$dir" "$workloads" "$clients_list" "$servers"

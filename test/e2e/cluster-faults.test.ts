@@ -17,10 +17,17 @@ import {
 } from '@cairn/core/testkit';
 import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { ProcessCluster, type MemberProcess } from './cluster-processes.js';
+import { natsPeerTransport, NatsServers, skipWithoutNatsServer, type NatsServerProcess } from './nats-servers.js';
 
 const SEED = Number(process.env['FAULT_SEED'] ?? randomInt(1, 2 ** 31));
-/** Load time; the CI default keeps the whole test well under 90 s. */
-const DURATION_MS = Number(process.env['FAULT_DURATION_MS'] ?? 25_000);
+/** How members reach each other: `tcp` (peer ports) and `nats` (one nats-server, which the nemesis also restarts). */
+type FaultTransport = 'tcp' | 'nats';
+const TRANSPORTS = (process.env['FAULT_TRANSPORT'] ?? 'tcp,nats').split(',').filter((t): t is FaultTransport => t === 'tcp' || t === 'nats');
+/** Load time; the CI defaults keep each run well under 90 s (the NATS run is the shorter second opinion). */
+const DURATION_MS: Record<FaultTransport, number> = {
+  tcp: Number(process.env['FAULT_DURATION_MS'] ?? 25_000),
+  nats: Number(process.env['FAULT_DURATION_MS'] ?? 15_000),
+};
 const CLIENTS = 6;
 const KEYS = ['faults/a', 'faults/b', 'faults/c'] as const;
 /** Per call: long enough to ride out one election (500 ms timeout), short enough that a paused member does not stall a client. */
@@ -178,10 +185,19 @@ interface FaultLog {
 
 /**
  * One fault at a time, chosen by `random`: SIGKILL and restart, or SIGSTOP and SIGCONT, of a
- * random member or of the current leader. Never more than one member down, so a quorum remains
- * except while a restarted member catches up.
+ * random member or of the current leader; over NATS also SIGKILL and restart of the nats-server
+ * every member goes through. Never more than one member down, so a quorum remains except while a
+ * restarted member catches up (or while the nats-server is down: then no one hears anyone).
  */
-async function nemesis(cluster: ProcessCluster, random: SeededRandom, until: number, faults: FaultLog, aborted: () => boolean, t0: number): Promise<void> {
+async function nemesis(
+  cluster: ProcessCluster,
+  random: SeededRandom,
+  until: number,
+  faults: FaultLog,
+  aborted: () => boolean,
+  t0: number,
+  natsServer?: NatsServerProcess,
+): Promise<void> {
   const note = (line: string): void => {
     faults.lines.push(`${((performance.now() - t0) / 1000).toFixed(2)}s ${line}`);
   };
@@ -189,6 +205,16 @@ async function nemesis(cluster: ProcessCluster, random: SeededRandom, until: num
     await sleep(random.int(500, 2_000));
     await restartCrashed(cluster, faults, note);
     if (performance.now() >= until || aborted()) break;
+    // Drawn only over NATS, so a TCP seed replays as it always did.
+    if (natsServer !== undefined && random.chance(0.25)) {
+      const downMs = random.int(200, 1_500);
+      faults.injected++;
+      note(`SIGKILL the nats-server, restart after ${downMs} ms`);
+      await natsServer.kill();
+      await sleep(downMs);
+      await restartNatsServer(natsServer, faults, note);
+      continue;
+    }
     const kill = random.chance(0.5);
     const atLeader = random.chance(0.4);
     const downMs = random.int(300, 2_000);
@@ -228,6 +254,15 @@ async function restartCrashed(cluster: ProcessCluster, faults: FaultLog, note: (
   }
 }
 
+async function restartNatsServer(server: NatsServerProcess, faults: FaultLog, note: (line: string) => void): Promise<void> {
+  try {
+    await server.start();
+  } catch (err) {
+    faults.crashes.push(`the nats-server did not start again: ${(err as Error).message.split('\n')[0]}`);
+    note('CRASH: the nats-server did not start again');
+  }
+}
+
 async function restart(m: MemberProcess, faults: FaultLog, note: (line: string) => void): Promise<void> {
   try {
     await m.start();
@@ -244,14 +279,16 @@ async function saveFindings(
   recorder: HistoryRecorder,
   faults: FaultLog,
   verdict: LinearizabilityResult | undefined,
+  transport: FaultTransport,
+  natsServer: NatsServerProcess | undefined,
 ): Promise<string> {
-  const dir = join(FINDINGS_DIR, `seed-${SEED}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const dir = join(FINDINGS_DIR, `seed-${SEED}-${transport}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   await mkdir(dir, { recursive: true });
   await writeFile(
     join(dir, 'summary.txt'),
     [
       `reason: ${reason}`,
-      `seed: ${SEED} (replay: FAULT_SEED=${SEED} FAULT_DURATION_MS=${DURATION_MS})`,
+      `seed: ${SEED} (replay: FAULT_SEED=${SEED} FAULT_DURATION_MS=${DURATION_MS[transport]} FAULT_TRANSPORT=${transport})`,
       `verdict: ${JSON.stringify({ ok: verdict?.ok, key: verdict?.key })}`,
       `crashes: ${faults.crashes.join('; ') || 'none'}`,
       'faults:',
@@ -263,96 +300,113 @@ async function saveFindings(
     await writeFile(join(dir, `detail-${verdict.key ?? 'key'}`.replace(/\//g, '_') + '.txt'), verdict.detail.join('\n') + '\n');
   await writeFile(join(dir, 'history.json'), JSON.stringify(recorder.history, null, 1));
   for (const m of cluster.members) await writeFile(join(dir, `${m.spec.name}.log`), m.log());
+  if (natsServer !== undefined) await writeFile(join(dir, 'nats-server.log'), natsServer.log());
   return dir;
 }
 
-describe('a 3-member cairn cluster under SIGKILL and SIGSTOP faults', function () {
-  this.timeout(DURATION_MS + 120_000);
-  let dir: string | undefined;
-  let cluster: ProcessCluster | undefined;
-  const clients: DeadlineKvClient[] = [];
-  let aborted = false;
-  let running: Promise<unknown> = Promise.resolve();
+/** The fault run over one transport (FAULT_TRANSPORT=tcp,nats chooses which run). */
+function faultRun(transport: FaultTransport): void {
+  const durationMs = DURATION_MS[transport];
+  const title =
+    transport === 'tcp'
+      ? 'a 3-member cairn cluster under SIGKILL and SIGSTOP faults'
+      : 'a 3-member cairn cluster over NATS under SIGKILL and SIGSTOP faults and nats-server restarts';
+  describe(title, function () {
+    this.timeout(durationMs + 120_000);
+    let dir: string | undefined;
+    let nats: NatsServers | undefined;
+    let cluster: ProcessCluster | undefined;
+    const clients: DeadlineKvClient[] = [];
+    let aborted = false;
+    let running: Promise<unknown> = Promise.resolve();
 
-  before(async function () {
-    skipWithoutEtcdctl(this, 'the nemesis finds the leader with it');
-    dir = await mkdtemp(join(tmpdir(), 'cairn-faults-'));
-  });
+    before(async function () {
+      skipWithoutEtcdctl(this, 'the nemesis finds the leader with it');
+      if (transport === 'nats') skipWithoutNatsServer(this);
+      dir = await mkdtemp(join(tmpdir(), `cairn-faults-${transport}-`));
+    });
 
-  after(async () => {
-    // Let the nemesis and clients finish their current step first, so none restarts a member after the stop.
-    aborted = true;
-    await Promise.allSettled([running]);
-    for (const c of clients) c.close();
-    await cluster?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+    after(async () => {
+      // Let the nemesis and clients finish their current step first, so none restarts a member after the stop.
+      aborted = true;
+      await Promise.allSettled([running]);
+      for (const c of clients) c.close();
+      await cluster?.stop();
+      await nats?.stop();
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    });
 
-  it('keeps the history of puts, linearizable reads and CAS txns linearizable', async () => {
-    console.log(`      fault seed ${SEED} (replay with FAULT_SEED=${SEED}), load ${DURATION_MS} ms`);
-    const random = new SeededRandom(SEED);
-    cluster = await ProcessCluster.start('cairn', dir!, 3);
-    await cluster.leader();
+    it('keeps the history of puts, linearizable reads and CAS txns linearizable', async () => {
+      console.log(`      fault seed ${SEED} (replay with FAULT_SEED=${SEED} FAULT_TRANSPORT=${transport}), load ${durationMs} ms`);
+      const random = new SeededRandom(SEED);
+      if (transport === 'nats') nats = await NatsServers.start(join(dir!, 'nats'));
+      const natsServer = nats?.servers[0];
+      cluster = await ProcessCluster.start('cairn', dir!, 3, nats === undefined ? {} : { transport: natsPeerTransport(() => nats!.urls) });
+      await cluster.leader();
 
-    const recorder = new HistoryRecorder();
-    const faults: FaultLog = { lines: [], injected: 0, crashes: [] };
-    const t0 = performance.now();
-    const until = t0 + DURATION_MS;
-    for (let i = 0; i < CLIENTS; i++) clients.push(new DeadlineKvClient(cluster.members[i % cluster.members.length]!.endpoint));
-    const load = clients.map((c, i) => clientLoop(recorder, c, i, random.fork(), until));
-    const work = Promise.all([nemesis(cluster, random.fork(), until, faults, () => aborted, t0), ...load]);
-    running = work;
-    await work;
+      const recorder = new HistoryRecorder();
+      const faults: FaultLog = { lines: [], injected: 0, crashes: [] };
+      const t0 = performance.now();
+      const until = t0 + durationMs;
+      for (let i = 0; i < CLIENTS; i++) clients.push(new DeadlineKvClient(cluster.members[i % cluster.members.length]!.endpoint));
+      const load = clients.map((c, i) => clientLoop(recorder, c, i, random.fork(), until));
+      const work = Promise.all([nemesis(cluster, random.fork(), until, faults, () => aborted, t0, natsServer), ...load]);
+      running = work;
+      await work;
 
-    // Heal: everything resumed and running, a leader, then one more linearizable read of each key.
-    for (const m of cluster.members) m.resume();
-    await restartCrashed(cluster, faults, (line) => faults.lines.push(`end ${line}`));
-    const leader = await cluster.leader(30_000);
-    const finalClient = new DeadlineKvClient(leader.endpoint);
-    clients.push(finalClient);
-    const finalReads: (RegisterOutput | undefined)[] = [];
-    for (const key of KEYS) {
-      let out: RegisterOutput | undefined;
-      for (let attempt = 0; out === undefined && attempt < 50; attempt++) {
-        out = await recorder.run(finalClient, CLIENTS, key, { kind: 'read' });
-        if (out === undefined) await sleep(200);
+      // Heal: everything resumed and running, a leader, then one more linearizable read of each key.
+      if (natsServer !== undefined && !natsServer.running) await restartNatsServer(natsServer, faults, (line) => faults.lines.push(`end ${line}`));
+      for (const m of cluster.members) m.resume();
+      await restartCrashed(cluster, faults, (line) => faults.lines.push(`end ${line}`));
+      const leader = await cluster.leader(30_000);
+      const finalClient = new DeadlineKvClient(leader.endpoint);
+      clients.push(finalClient);
+      const finalReads: (RegisterOutput | undefined)[] = [];
+      for (const key of KEYS) {
+        let out: RegisterOutput | undefined;
+        for (let attempt = 0; out === undefined && attempt < 50; attempt++) {
+          out = await recorder.run(finalClient, CLIENTS, key, { kind: 'read' });
+          if (out === undefined) await sleep(200);
+        }
+        finalReads.push(out);
       }
-      finalReads.push(out);
-    }
 
-    const checkStart = performance.now();
-    const verdict = checkLinearizable(recorder.history);
-    const s = recorder.stats;
-    const errors = [...s.errors]
-      .sort((a, b) => b[1] - a[1])
-      .map(([e, n]) => `${n}× ${e}`)
-      .join('; ');
-    console.log(`      ${faults.lines.join('\n      ')}`);
-    console.log(
-      `      seed ${SEED}: ${s.ok} ops ok (${s.acknowledgedWrites} acknowledged writes), ${s.indeterminate} indeterminate, ` +
-        `${s.droppedReads} failed reads and ${s.droppedUnsent} unsent writes left out; ${faults.injected} faults injected; ` +
-        `checker ${Math.round(performance.now() - checkStart)} ms: ${String(verdict.ok)}`,
-    );
-    if (errors !== '') console.log(`      errors: ${errors}`);
+      const checkStart = performance.now();
+      const verdict = checkLinearizable(recorder.history);
+      const s = recorder.stats;
+      const errors = [...s.errors]
+        .sort((a, b) => b[1] - a[1])
+        .map(([e, n]) => `${n}× ${e}`)
+        .join('; ');
+      console.log(`      ${faults.lines.join('\n      ')}`);
+      console.log(
+        `      seed ${SEED}: ${s.ok} ops ok (${s.acknowledgedWrites} acknowledged writes), ${s.indeterminate} indeterminate, ` +
+          `${s.droppedReads} failed reads and ${s.droppedUnsent} unsent writes left out; ${faults.injected} faults injected; ` +
+          `checker ${Math.round(performance.now() - checkStart)} ms: ${String(verdict.ok)}`,
+      );
+      if (errors !== '') console.log(`      errors: ${errors}`);
 
-    const failed =
-      verdict.ok !== true
-        ? `history not linearizable (${String(verdict.ok)}) on ${verdict.key}`
-        : faults.crashes.length > 0
-          ? `cairn crashed: ${faults.crashes.join('; ')}`
-          : undefined;
-    if (failed !== undefined) {
-      const saved = await saveFindings(failed, cluster, recorder, faults, verdict);
-      console.log(`      ${failed}; evidence in ${saved}`);
-      if (verdict.detail !== undefined) console.log(`      ${verdict.key}:\n        ${verdict.detail.join('\n        ')}`);
-    }
-    expect(faults.crashes, `members crashed (seed ${SEED})`).to.deep.equal([]);
-    expect(verdict.ok, `linearizable (seed ${SEED}); failing key ${verdict.key}`).to.equal(true);
-    expect(
-      finalReads.every((r) => r !== undefined),
-      'the final read of every key is answered after healing',
-    ).to.equal(true);
-    expect(faults.injected, 'faults injected').to.be.greaterThan(0);
-    expect(s.acknowledgedWrites, 'acknowledged writes').to.be.greaterThan(MIN_ACKNOWLEDGED_WRITES);
+      const failed =
+        verdict.ok !== true
+          ? `history not linearizable (${String(verdict.ok)}) on ${verdict.key}`
+          : faults.crashes.length > 0
+            ? `cairn crashed: ${faults.crashes.join('; ')}`
+            : undefined;
+      if (failed !== undefined) {
+        const saved = await saveFindings(failed, cluster, recorder, faults, verdict, transport, natsServer);
+        console.log(`      ${failed}; evidence in ${saved}`);
+        if (verdict.detail !== undefined) console.log(`      ${verdict.key}:\n        ${verdict.detail.join('\n        ')}`);
+      }
+      expect(faults.crashes, `members crashed (seed ${SEED})`).to.deep.equal([]);
+      expect(verdict.ok, `linearizable (seed ${SEED}); failing key ${verdict.key}`).to.equal(true);
+      expect(
+        finalReads.every((r) => r !== undefined),
+        'the final read of every key is answered after healing',
+      ).to.equal(true);
+      expect(faults.injected, 'faults injected').to.be.greaterThan(0);
+      expect(s.acknowledgedWrites, 'acknowledged writes').to.be.greaterThan(MIN_ACKNOWLEDGED_WRITES);
+    });
   });
-});
+}
+
+for (const transport of TRANSPORTS) faultRun(transport);

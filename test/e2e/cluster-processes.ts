@@ -18,12 +18,25 @@ export interface MemberSpec {
 
 export type ServerKind = 'cairn' | 'etcd';
 
+/** How members reach each other when not over TCP on their peer ports (cairn's other transports). */
+export interface PeerTransport {
+  /** The member's peer URL: what --initial-cluster, member add and member list name. */
+  peerUrl(spec: MemberSpec): string;
+  /** Flags that choose and configure the transport for this member (called at every start). */
+  args(spec: MemberSpec): string[];
+}
+
+/** TCP on the member's peer port, etcd's way. */
+const tcpPeerUrl = (spec: MemberSpec): string => `http://127.0.0.1:${spec.peerPort}`;
+
 export interface ClusterOptions {
   /** Extra flags given to every member (e.g. --snapshot-count). */
   readonly extraArgs?: readonly string[];
   readonly heartbeatMs?: number;
   readonly electionMs?: number;
   readonly token?: string;
+  /** Members reach each other through this instead of TCP (cairn only). */
+  readonly transport?: PeerTransport;
 }
 
 /**
@@ -41,6 +54,7 @@ export class MemberProcess {
     readonly kind: ServerKind,
     readonly spec: MemberSpec,
     private readonly args: () => string[],
+    private readonly transport?: PeerTransport,
   ) {}
 
   get endpoint(): string {
@@ -48,7 +62,7 @@ export class MemberProcess {
   }
 
   get peerUrl(): string {
-    return `http://127.0.0.1:${this.spec.peerPort}`;
+    return this.transport?.peerUrl(this.spec) ?? tcpPeerUrl(this.spec);
   }
 
   get running(): boolean {
@@ -138,15 +152,16 @@ export async function memberSpecs(dir: string, names: readonly string[]): Promis
   return specs;
 }
 
-/** `name=http://127.0.0.1:port,...`, etcd's --initial-cluster form. */
-export function initialCluster(specs: readonly MemberSpec[]): string {
-  return specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+/** `name=http://127.0.0.1:port,...`, etcd's --initial-cluster form (`name=<peer URL>` over another transport). */
+export function initialCluster(specs: readonly MemberSpec[], transport?: PeerTransport): string {
+  return specs.map((s) => `${s.name}=${transport?.peerUrl(s) ?? tcpPeerUrl(s)}`).join(',');
 }
 
 /** The flags of one member, the same for cairn and etcd (both take etcd's flags). */
 export function memberArgs(kind: ServerKind, spec: MemberSpec, cluster: string, state: 'new' | 'existing', options: ClusterOptions = {}): string[] {
   const client = `http://127.0.0.1:${spec.clientPort}`;
   const peer = `http://127.0.0.1:${spec.peerPort}`;
+  const advertised = options.transport?.peerUrl(spec) ?? peer;
   return [
     '--name',
     spec.name,
@@ -159,7 +174,7 @@ export function memberArgs(kind: ServerKind, spec: MemberSpec, cluster: string, 
     '--listen-peer-urls',
     peer,
     '--initial-advertise-peer-urls',
-    peer,
+    advertised,
     '--initial-cluster',
     cluster,
     '--initial-cluster-state',
@@ -171,6 +186,7 @@ export function memberArgs(kind: ServerKind, spec: MemberSpec, cluster: string, 
     '--election-timeout',
     String(options.electionMs ?? 500),
     ...(kind === 'etcd' ? ['--log-level', 'error'] : []),
+    ...(options.transport?.args(spec) ?? []),
     ...(options.extraArgs ?? []),
   ];
 }
@@ -196,9 +212,9 @@ export class ProcessCluster {
       dir,
       Array.from({ length: size }, (_, i) => `m${i + 1}`),
     );
-    const bootstrap = initialCluster(specs);
+    const bootstrap = initialCluster(specs, options.transport);
     for (const spec of specs) {
-      cluster.members.push(new MemberProcess(kind, spec, () => memberArgs(kind, spec, bootstrap, 'new', options)));
+      cluster.members.push(new MemberProcess(kind, spec, () => memberArgs(kind, spec, bootstrap, 'new', options), options.transport));
     }
     try {
       // etcd's members wait for each other before serving: start all, then wait for each.
@@ -213,7 +229,12 @@ export class ProcessCluster {
   /** A member process for `name` joining with `--initial-cluster-state existing`; not started. */
   async joiner(name: string, clusterWithIt: (self: MemberSpec) => string): Promise<MemberProcess> {
     const [spec] = await memberSpecs(this.dir, [name]);
-    const member = new MemberProcess(this.kind, spec!, () => memberArgs(this.kind, spec!, clusterWithIt(spec!), 'existing', this.options));
+    const member = new MemberProcess(
+      this.kind,
+      spec!,
+      () => memberArgs(this.kind, spec!, clusterWithIt(spec!), 'existing', this.options),
+      this.options.transport,
+    );
     this.members.push(member);
     return member;
   }

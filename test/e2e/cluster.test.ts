@@ -5,43 +5,12 @@ import { join } from 'node:path';
 import { skipWithoutEtcdctl } from '../compat/processes.js';
 import { RawEtcdClient } from '../compat/raw-kv-client.js';
 import { initialCluster, MemberProcess, memberSpecs, ProcessCluster } from './cluster-processes.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface ListedMember {
-  readonly id: string;
-  readonly name: string;
-  readonly peerUrl: string;
-  readonly clientUrl: string;
-  readonly isLearner: boolean;
-}
-
-/** `etcdctl member list` (simple form: hex IDs) on `via`. */
-async function memberList(via: MemberProcess): Promise<ListedMember[]> {
-  const r = await via.etcdctl(['member', 'list']);
-  expect(r.code, r.stderr).to.equal(0);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [id, , name, peerUrl, clientUrl, learner] = line.split(', ');
-      return { id: id!, name: name!, peerUrl: peerUrl!, clientUrl: clientUrl!, isLearner: learner === 'true' };
-    });
-}
+import { eventually, expectLeaderKillLosesNothing, expectSameDataOnEveryMember, memberList } from './cluster-scenarios.js';
 
 async function idOf(member: MemberProcess, via: MemberProcess): Promise<string> {
   const found = (await memberList(via)).find((m) => m.peerUrl === member.peerUrl);
   if (found === undefined) throw new Error(`${member.spec.name} is not in the member list`);
   return found.id;
-}
-
-/** Retry `check` until it returns true or `timeoutMs` passes. */
-async function eventually(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
 }
 
 /** A serializable read of `key` on `member` (what it has applied itself). */
@@ -95,19 +64,7 @@ describe('a 3-member cluster of real processes', function () {
   });
 
   it('any member serves any request: writes on each, the same data read back on each', async () => {
-    for (const [i, m] of members().entries()) {
-      const r = await m.etcdctl(['put', `greeting/${i}`, `hello from ${m.spec.name}`]);
-      expect(r.code, r.stderr).to.equal(0);
-    }
-    const seen: string[] = [];
-    for (const m of members()) {
-      const r = await m.etcdctl(['get', 'greeting/', '--prefix', '-w', 'json']);
-      expect(r.code, r.stderr).to.equal(0);
-      const kvs = (JSON.parse(r.stdout) as { kvs: { key: string; value: string; mod_revision: number }[] }).kvs;
-      seen.push(JSON.stringify(kvs.map((kv) => [kv.key, kv.value, kv.mod_revision])));
-    }
-    expect(seen[0]).to.include(Buffer.from('hello from m3').toString('base64'));
-    expect(new Set(seen).size, 'every member answers the same linearizable read').to.equal(1);
+    await expectSameDataOnEveryMember(members());
     // A txn on a follower is forwarded too, and its compare sees the leader's latest state.
     const follower = members().find((m) => m !== members()[0])!;
     const txn = await follower.etcdctl(['txn'], 'value("greeting/0") = "hello from m1"\n\nput greeting/txn yes\n\n\n');
@@ -115,48 +72,11 @@ describe('a 3-member cluster of real processes', function () {
   });
 
   it('kill -9 of the leader: a new leader is elected and no acknowledged write is lost', async () => {
-    const leader = await cluster!.leader();
-    const survivors = members().filter((m) => m !== leader);
-    const acked = new Map<string, string>();
-    let writing = true;
-    const writers = survivors.map(async (m, w) => {
+    await expectLeaderKillLosesNothing(cluster!, (m) => {
       const client = new RawEtcdClient(m.endpoint);
       clients.push(client);
-      for (let n = 0; writing; n++) {
-        const key = `failover/${w}/${n}`;
-        try {
-          await client.call('kv', 'Put', { key: Buffer.from(key), value: Buffer.from(String(n)) });
-          acked.set(key, String(n));
-        } catch {
-          // Not acknowledged: it may or may not be applied; only acknowledged writes must survive.
-          await sleep(20);
-        }
-      }
+      return client;
     });
-    await sleep(500);
-    const killedAt = Date.now();
-    await leader.kill();
-    const next = await cluster!.leader(20_000);
-    const electedAfterMs = Date.now() - killedAt;
-    await sleep(500);
-    writing = false;
-    await Promise.all(writers);
-    console.log(
-      `      new leader ${next.spec.name} ${electedAfterMs} ms after kill -9 of ${leader.spec.name} (election timeout 500 ms); ${acked.size} writes acknowledged`,
-    );
-    expect(survivors).to.include(next);
-    expect(acked.size).to.be.greaterThan(10);
-
-    await leader.start();
-    const check = new RawEtcdClient(leader.endpoint);
-    clients.push(check);
-    for (const m of [next, leader]) {
-      const client = m === leader ? check : clients[survivors.indexOf(m)]!;
-      const r = await client.call('kv', 'Range', { key: Buffer.from('failover/'), range_end: Buffer.from('failover0') });
-      const stored = new Map((r['kvs'] as { key: Buffer; value: Buffer }[]).map((kv) => [kv.key.toString(), kv.value.toString()]));
-      const lost = [...acked].filter(([k, v]) => stored.get(k) !== v).map(([k]) => k);
-      expect(lost, `acknowledged writes missing on ${m.spec.name}`).to.deep.equal([]);
-    }
   });
 
   it('a member that was down while the log was compacted catches up by snapshot', async () => {

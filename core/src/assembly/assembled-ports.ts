@@ -1,6 +1,4 @@
 import { Container } from 'inversify';
-import type { ApiFrontend } from '../ports/api-frontend.js';
-import { API_FRONTEND } from '../ports/api-frontend.js';
 import { BACKEND, type Backend } from '../ports/backend.js';
 import { LOG_STORE, type LogStore } from '../ports/log-store.js';
 import { LOGGER, type Logger } from '../ports/logger.js';
@@ -21,7 +19,6 @@ export interface AssembledPorts {
   readonly stableStore: StableStore;
   readonly snapshotStore: SnapshotStore;
   readonly backend: Backend;
-  readonly apis: readonly ApiFrontend[];
   readonly logger: Logger;
 }
 
@@ -63,7 +60,8 @@ export async function loadPluginModules(
   logger: Logger,
 ): Promise<void> {
   const plugins = config.plugins;
-  const single = parseInitialCluster(config['initial-cluster']).size === 1;
+  const initialCluster = parseInitialCluster(config['initial-cluster']);
+  const single = initialCluster.size === 1;
   // One entry per distinct config choice, with every port it was chosen for.
   const choices: { key: string; choice: PluginChoice; ports: PortName[] }[] = [];
   const choose = (key: string, choice: PluginChoice, port: PortName): void => {
@@ -93,6 +91,9 @@ export async function loadPluginModules(
     memberId: identity.memberId,
     listenClientUrls: urls(config['listen-client-urls']),
     listenPeerUrls: urls(config['listen-peer-urls']),
+    initialCluster,
+    clusterToken: config['initial-cluster-token'],
+    advertisePeerUrls: urls(config['initial-advertise-peer-urls']),
     listenMetricsUrls: config['listen-metrics-urls'] === '' ? [] : urls(config['listen-metrics-urls']),
     limits: { maxRequestBytes: config['max-request-bytes'] },
   };
@@ -102,7 +103,8 @@ export async function loadPluginModules(
     try {
       modules.push(plugin.createModule(options, { ...context, ports, logger: logger.child({ plugin: plugin.manifest.name }) }));
     } catch (err) {
-      throw new ConfigError(`config: ${key}: plugin "${plugin.manifest.name}" refused its options: ${(err as Error).message}`);
+      // The plugin's message names what it refused (one of its options, or a member setting such as initial-cluster).
+      throw new ConfigError(`config: ${key}: plugin "${plugin.manifest.name}": ${(err as Error).message}`);
     }
   }
   // loadAsync accepts modules whose load callback returns a value or a promise.
@@ -138,7 +140,6 @@ export async function assemblePorts(
     snapshotStore: container.get<SnapshotStore>(SNAPSHOT_STORE),
     backend: container.get<Backend>(BACKEND),
     transport: container.get<Transport>(TRANSPORT),
-    apis: container.getAll<ApiFrontend>(API_FRONTEND, { optional: true }),
     logger: base.logger,
   };
 }

@@ -36,6 +36,16 @@ export interface PluginContext {
   readonly listenClientUrls: readonly string[];
   /** `--listen-peer-urls`: where a transport listens unless its options say otherwise. */
   readonly listenPeerUrls: readonly string[];
+  /**
+   * `--initial-cluster`: each founding member's name and peer URLs. A transport refuses peer URLs it
+   * cannot reach (another transport's kind) in `createModule`, so a wrong config fails as one before
+   * anything starts; members added later reach it through `Transport.setPeers`.
+   */
+  readonly initialCluster: ReadonlyMap<string, readonly string[]>;
+  /** `--initial-cluster-token`: tells apart clusters bootstrapped from the same config (a transport may name its subjects by it). */
+  readonly clusterToken: string;
+  /** `--initial-advertise-peer-urls`: the peer URLs this member tells the cluster (its own, when the initial cluster does not name it). */
+  readonly advertisePeerUrls: readonly string[];
   /** `--listen-metrics-urls`: where /metrics and the health endpoints are served besides the client URLs (etcd's flag). */
   readonly listenMetricsUrls: readonly string[];
   /** Limits every API frontend enforces (etcd's flags). */

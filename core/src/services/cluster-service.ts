@@ -156,7 +156,8 @@ export class MemberClusterService implements ClusterService {
 function isUrl(u: string): boolean {
   try {
     const url = new URL(u);
-    return url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'unix:' || url.protocol === 'tcp:';
+    // etcd's schemes, tcp: for @cairn/transport-tcp and nats: for @cairn/transport-nats (a member's subject: nats://n4).
+    return url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'unix:' || url.protocol === 'tcp:' || url.protocol === 'nats:';
   } catch {
     return false;
   }

@@ -9,8 +9,9 @@ import { SeededRandom } from './memory/seeded-random.js';
 import { VirtualClock } from './memory/virtual-clock.js';
 
 /**
- * What the assembly tells a plugin, for a plugin's unit tests: a lone member `n1` whose data
- * dir is `dataDir`, with whatever the test overrides (the ports it is chosen for, listen URLs...).
+ * What the assembly tells a plugin, for a plugin's unit tests: a member `n1` whose data dir is
+ * `dataDir` and whose cluster and URLs are not told (empty), with whatever the test overrides (the
+ * ports it is chosen for, listen URLs, the initial cluster...).
  */
 export function pluginContext(dataDir: string, overrides: Partial<PluginContext> = {}): PluginContext {
   return {
@@ -21,6 +22,9 @@ export function pluginContext(dataDir: string, overrides: Partial<PluginContext>
     ports: [],
     listenClientUrls: [],
     listenPeerUrls: [],
+    initialCluster: new Map(),
+    clusterToken: 'etcd-cluster',
+    advertisePeerUrls: [],
     listenMetricsUrls: [],
     limits: { maxRequestBytes: 1 << 20 },
     logger: new MemoryLogger(),

@@ -1,28 +1,17 @@
 import { Container } from 'inversify';
 import { LOG_STORE, SNAPSHOT_STORE, STABLE_STORE, type LogStore, type PluginContext, type PortName, type SnapshotStore, type StableStore } from '@cairn/core';
-import { MemoryLogger } from '@cairn/core/testkit';
+import { pluginContext } from '@cairn/core/testkit';
 import plugin, { FILE_STORAGE_DEFAULTS, type FileStoragePluginOptions } from '../src/index.js';
 
 /** A PluginContext of a member whose data directory is `dataDir`, choosing this plugin for `ports`. */
-export function pluginContext(dataDir: string, ports: readonly PortName[]): PluginContext {
-  return {
-    name: 'n1',
-    clusterId: 'c0ffee0000000001',
-    memberId: '0000000000000001',
-    dataDir,
-    ports,
-    listenClientUrls: [],
-    listenPeerUrls: [],
-    listenMetricsUrls: [],
-    limits: { maxRequestBytes: 1 << 20 },
-    logger: new MemoryLogger(),
-  };
+export function storageContext(dataDir: string, ports: readonly PortName[]): PluginContext {
+  return pluginContext(dataDir, { memberId: '0000000000000001', ports });
 }
 
 /** The store the plugin binds to `token` when a config chooses it for `port` (options as the schema would fill them). */
 function bound<S>(port: PortName, token: symbol, directory: string, options: Partial<FileStoragePluginOptions>): S {
   const container = new Container();
-  container.load(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, ...options, directory }, pluginContext(directory, [port])));
+  container.load(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, ...options, directory }, storageContext(directory, [port])));
   return container.get<S>(token);
 }
 

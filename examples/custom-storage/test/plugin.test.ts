@@ -20,7 +20,7 @@ import {
 import { MemoryLogger, SeededRandom, VirtualClock } from '@cairn/core/testkit';
 import * as exported from '../src/index.js';
 import { FILE_STORAGE_DEFAULTS, FileLogStore, FileSnapshotStore, FileStableStore } from '../src/index.js';
-import { pluginContext } from './plugin-stores.js';
+import { storageContext } from './plugin-stores.js';
 
 const plugin: CairnPlugin<exported.FileStoragePluginOptions> = exported.default;
 
@@ -52,7 +52,7 @@ describe('cairn-example-file-storage plugin', () => {
     const dataDir = await made();
     for (let incarnation = 0; incarnation < 2; incarnation++) {
       const container = new Container();
-      container.load(plugin.createModule(FILE_STORAGE_DEFAULTS, pluginContext(dataDir, ['logStore', 'stableStore', 'snapshotStore'])));
+      container.load(plugin.createModule(FILE_STORAGE_DEFAULTS, storageContext(dataDir, ['logStore', 'stableStore', 'snapshotStore'])));
       expect(container.isBound(BACKEND)).to.equal(false);
       const log = container.get<LogStore>(LOG_STORE);
       const stable = container.get<StableStore>(STABLE_STORE);
@@ -76,7 +76,7 @@ describe('cairn-example-file-storage plugin', () => {
     expect((await readdir(join(dataDir, 'file-storage'))).sort()).to.deep.equal(['log.dat', 'snapshots', 'stable']);
 
     const container = new Container();
-    container.load(plugin.createModule(FILE_STORAGE_DEFAULTS, pluginContext(dataDir, ['stableStore'])));
+    container.load(plugin.createModule(FILE_STORAGE_DEFAULTS, storageContext(dataDir, ['stableStore'])));
     expect([container.isBound(LOG_STORE), container.isBound(STABLE_STORE), container.isBound(SNAPSHOT_STORE)]).to.deep.equal([false, true, false]);
   });
 
@@ -87,8 +87,8 @@ describe('cairn-example-file-storage plugin', () => {
     container.bind(CLOCK).toConstantValue(new VirtualClock());
     container.bind(LOGGER).toConstantValue(new MemoryLogger());
     container.bind(RANDOM).toConstantValue(new SeededRandom(1));
-    await container.loadAsync(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, directory: 'raft-log' }, pluginContext(dataDir, ['logStore'])));
-    await container.loadAsync(plugin.createModule(FILE_STORAGE_DEFAULTS, pluginContext(dataDir, ['stableStore', 'snapshotStore'])));
+    await container.loadAsync(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, directory: 'raft-log' }, storageContext(dataDir, ['logStore'])));
+    await container.loadAsync(plugin.createModule(FILE_STORAGE_DEFAULTS, storageContext(dataDir, ['stableStore', 'snapshotStore'])));
     const log = container.get<FileLogStore>(LOG_STORE);
     const stable = container.get<FileStableStore>(STABLE_STORE);
     const snapshots = container.get<FileSnapshotStore>(SNAPSHOT_STORE);
@@ -105,7 +105,7 @@ describe('cairn-example-file-storage plugin', () => {
     const dataDir = await made();
     const elsewhere = await made();
     const container = new Container();
-    container.load(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, directory: elsewhere }, pluginContext(dataDir, ['logStore'])));
+    container.load(plugin.createModule({ ...FILE_STORAGE_DEFAULTS, directory: elsewhere }, storageContext(dataDir, ['logStore'])));
     const log = container.get<FileLogStore>(LOG_STORE);
     expect(log.path).to.equal(join(elsewhere, 'log.dat'));
   });

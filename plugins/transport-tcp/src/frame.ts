@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { WireError } from './wire-error.js';
-import { WireWriter } from './wire-writer.js';
+import { WireError, WireWriter } from '@cairn/core';
 
 /** What a frame carries; the first byte of its body. */
 export enum FrameType {
@@ -18,6 +17,10 @@ export enum FrameType {
   SnapshotEnd = 6,
   /** Snapshot connection, listener → sender: the receiver stored it, or why not. */
   SnapshotAck = 7,
+  /** Message connection, connector → listener: answer with a Pong carrying the same payload (round-trip time). */
+  Ping = 8,
+  /** Message connection, listener → connector: the Ping's payload, echoed. */
+  Pong = 9,
 }
 
 /**

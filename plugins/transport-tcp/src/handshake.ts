@@ -1,11 +1,9 @@
-import { WireError } from './wire-error.js';
-import type { WireReader } from './wire-reader.js';
-import { wireSize, type WireWriter } from './wire-writer.js';
+import { WireError, wireSize, type WireReader, type WireWriter } from '@cairn/core';
 
 /** First bytes of every Hello: a listener that sees anything else is not talking to Cairn. */
 export const MAGIC = Buffer.from('CAIRNRFT', 'ascii');
-/** Bumped on any incompatible change of the frames or the message encoding. */
-export const PROTOCOL_VERSION = 1;
+/** Bumped on any incompatible change of the frames or the message encoding (2: Ping and Pong on message connections). */
+export const PROTOCOL_VERSION = 2;
 
 /** What a connection is for: the stream of Raft messages, or one snapshot. */
 export enum ConnectionKind {

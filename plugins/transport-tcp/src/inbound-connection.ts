@@ -1,11 +1,10 @@
 import type { Socket } from 'node:net';
-import type { Logger, MemberId, Message, TransportHandler } from '@cairn/core';
+import { decodeRaftMessage, SnapshotInbox, WireError, type CounterSeries, type Logger, type MemberId, type Message, type TransportHandler } from '@cairn/core';
 import { FrameDecoder, FrameType, type DecodedFrame } from './frame.js';
 import { ConnectionKind, refusalOf, type Hello } from './handshake.js';
-import { SnapshotInbox } from './snapshot-inbox.js';
+import type { PeerNetworkMetrics } from './peer-network-metrics.js';
 import type { TransportMetrics } from './transport-metrics.js';
-import { decodeHello, decodeMessage, encodeSnapshotAckFrame, encodeWelcomeFrame } from './wire-codec.js';
-import { WireError } from './wire-error.js';
+import { decodeHello, decodeProbe, encodeProbeFrame, encodeSnapshotAckFrame, encodeWelcomeFrame } from './wire-codec.js';
 
 /** How long a refused connector gets to read the refusal and hang up. */
 const REFUSAL_LINGER_MS = 5_000;
@@ -19,6 +18,8 @@ export interface InboundContext {
   readonly handler: TransportHandler;
   readonly logger: Logger;
   readonly metrics: TransportMetrics;
+  /** etcd's peer metrics (bytes received per peer), when the member collects them. */
+  readonly network?: PeerNetworkMetrics;
   readonly maxFrameBytes: number;
   /** Unread snapshot bytes held before the socket is paused. */
   readonly snapshotHighWaterBytes: number;
@@ -34,7 +35,11 @@ export class InboundConnection {
   private hello: Hello | undefined;
   private inbox: SnapshotInbox | undefined;
   private snapshotSettled = false;
+  /** Paused while more than snapshotHighWaterBytes of the snapshot wait unread. */
+  private pausedForSnapshot = false;
   private done = false;
+  /** Bytes from the peer, once its Hello named it. */
+  private received: CounterSeries | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -61,6 +66,7 @@ export class InboundConnection {
         this.onFrame(frame);
         return !this.done;
       });
+      if (this.received !== undefined) this.received.value += chunk.byteLength;
     } catch (err) {
       this.drop(err instanceof WireError ? err.message : `unreadable frame: ${(err as Error).message}`);
     }
@@ -74,19 +80,23 @@ export class InboundConnection {
       return;
     }
     if (hello.kind === ConnectionKind.Messages) {
+      if (frame.type === FrameType.Ping) {
+        this.socket.write(encodeProbeFrame(FrameType.Pong, decodeProbe(frame.payload)));
+        return;
+      }
       if (frame.type !== FrameType.Message) throw new WireError(`unexpected ${FrameType[frame.type]} frame on a message connection`);
-      this.deliver(this.checked(decodeMessage(frame.payload), hello));
+      this.deliver(this.checked(decodeRaftMessage(frame.payload), hello));
       return;
     }
     switch (frame.type) {
       case FrameType.SnapshotBegin:
         if (this.inbox !== undefined) throw new WireError('a second SnapshotBegin on one connection');
-        this.beginSnapshot(this.checked(decodeMessage(frame.payload), hello));
+        this.beginSnapshot(this.checked(decodeRaftMessage(frame.payload), hello));
         return;
       case FrameType.SnapshotChunk:
         if (this.inbox === undefined) throw new WireError('snapshot bytes before SnapshotBegin');
         // Bytes after the handler already answered are read and discarded until the sender closes.
-        if (!this.snapshotSettled) this.inbox.push(frame.payload);
+        if (!this.snapshotSettled) this.receiveChunk(this.inbox, frame.payload);
         return;
       case FrameType.SnapshotEnd:
         if (this.inbox === undefined) throw new WireError('SnapshotEnd before SnapshotBegin');
@@ -113,6 +123,7 @@ export class InboundConnection {
       return;
     }
     this.hello = hello;
+    this.received = this.context.network?.receivedFrom(hello.from);
     this.socket.write(encodeWelcomeFrame({ accepted: true, clusterId, memberId: self, reason: '' }));
   }
 
@@ -133,12 +144,8 @@ export class InboundConnection {
   }
 
   private beginSnapshot(message: Message): void {
-    const { handler, logger, metrics, snapshotHighWaterBytes } = this.context;
-    const inbox = new SnapshotInbox(
-      snapshotHighWaterBytes,
-      () => this.socket.pause(),
-      () => this.socket.resume(),
-    );
+    const { handler, logger, metrics } = this.context;
+    const inbox = new SnapshotInbox();
     this.inbox = inbox;
     const answer = (stored: boolean, reason: string): void => {
       if (this.snapshotSettled) return;
@@ -164,6 +171,25 @@ export class InboundConnection {
         answer(false, reason);
       },
     );
+  }
+
+  /**
+   * Back pressure: the socket is paused while more than the high-water mark waits unread and
+   * resumed once the reader has taken it down to half, so a slow store slows the sender down
+   * instead of filling memory.
+   */
+  private receiveChunk(inbox: SnapshotInbox, chunk: Uint8Array): void {
+    const highWater = this.context.snapshotHighWaterBytes;
+    inbox.push(chunk, () => {
+      if (this.pausedForSnapshot && inbox.bufferedBytes <= highWater / 2) {
+        this.pausedForSnapshot = false;
+        this.socket.resume();
+      }
+    });
+    if (!this.pausedForSnapshot && inbox.bufferedBytes >= highWater) {
+      this.pausedForSnapshot = true;
+      this.socket.pause();
+    }
   }
 
   private drop(reason: string): void {

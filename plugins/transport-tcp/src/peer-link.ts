@@ -1,13 +1,12 @@
 import type { Socket } from 'node:net';
-import type { Logger, MemberId, Message } from '@cairn/core';
-import { BoundedQueue } from './bounded-queue.js';
+import { BoundedQueue, WireError, type Logger, type MemberId, type Message } from '@cairn/core';
 import { FrameDecoder, FrameType } from './frame.js';
 import { ConnectionKind, PROTOCOL_VERSION } from './handshake.js';
 import type { PeerAddress } from './peer-address.js';
+import type { PeerLinkSeries } from './peer-network-metrics.js';
 import type { PeerSockets } from './peer-sockets.js';
 import type { TransportMetrics } from './transport-metrics.js';
-import { decodeWelcome, encodeHelloFrame, encodeMessageFrame } from './wire-codec.js';
-import { WireError } from './wire-error.js';
+import { decodeProbe, decodeWelcome, encodeHelloFrame, encodeMessageFrame, encodeProbeFrame } from './wire-codec.js';
 
 export interface ReconnectBackoff {
   /** Delay before the first retry. */
@@ -26,7 +25,14 @@ export interface PeerLinkOptions {
   readonly logger: Logger;
   readonly metrics: TransportMetrics;
   readonly sockets: PeerSockets;
+  /** etcd's per-peer metrics of this link, when the member collects them. */
+  readonly series?: PeerLinkSeries;
+  /** How often an open connection measures its round trip (a Ping the listener answers). */
+  readonly probeIntervalMs: number;
 }
+
+/** This process's monotonic clock in whole microseconds (a Ping's payload; only this side reads it). */
+const nowMicros = (): number => Math.round(performance.now() * 1000);
 
 /** Bytes a link lets the socket buffer before it waits for 'drain'; beyond that, the queue fills and drops. */
 const MAX_SOCKET_BUFFER_BYTES = 1 << 20;
@@ -50,6 +56,7 @@ export class PeerLink {
   private flushScheduled = false;
   /** Failures since the last accepted handshake, to log a dead peer once rather than per retry. */
   private failures = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PeerLinkOptions) {
     this.queue = new BoundedQueue<Message>(options.queueSize);
@@ -69,10 +76,15 @@ export class PeerLink {
     if (!stillValid && this.socket !== undefined) this.socket.destroy();
   }
 
+  /** Connect now if nothing is under way (no connection, no retry pending); a link otherwise connects on its first message. */
+  connectIfIdle(): void {
+    if (this.state === 'idle') this.connect();
+  }
+
   /** Queue `message`; drops (and counts) it when the queue is full. Never blocks. */
   enqueue(message: Message): void {
     if (this.state === 'closed' || !this.queue.push(message)) {
-      this.options.metrics.dropped++;
+      this.dropped(1);
       return;
     }
     if (this.state === 'idle') this.connect();
@@ -83,22 +95,24 @@ export class PeerLink {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.stopProbing();
     this.socket?.destroy();
     this.socket = undefined;
-    this.options.metrics.dropped += this.queue.clear();
+    this.dropped(this.queue.clear());
   }
 
   private connect(): void {
     const address = this.addresses[this.addressCursor % Math.max(1, this.addresses.length)];
     if (address === undefined) {
       this.state = 'idle';
-      this.options.metrics.dropped += this.queue.clear();
+      this.dropped(this.queue.clear());
       return;
     }
     this.state = 'connecting';
     const { self, peer, clusterId, logger } = this.options;
     const decoder = new FrameDecoder(64 * 1024);
     let failure: string | undefined;
+    let welcomed = false;
     const socket = this.options.sockets.connect(address, () => {
       if (this.socket !== socket) return;
       this.state = 'open';
@@ -110,7 +124,11 @@ export class PeerLink {
     socket.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk, (frame) => {
-          if (frame.type !== FrameType.Welcome) throw new WireError(`unexpected ${FrameType[frame.type]} frame from the listener`);
+          if (frame.type === FrameType.Pong && welcomed) {
+            this.options.series?.roundTrip.observe((nowMicros() - decodeProbe(frame.payload)) / 1e6);
+            return true;
+          }
+          if (frame.type !== FrameType.Welcome || welcomed) throw new WireError(`unexpected ${FrameType[frame.type]} frame from the listener`);
           const welcome = decodeWelcome(frame.payload);
           if (!welcome.accepted) {
             failure = `refused: ${welcome.reason}`;
@@ -123,6 +141,9 @@ export class PeerLink {
           if (this.failures > 0) logger.info({ peer, address: `${address.host}:${address.port}`, after: this.failures }, 'peer connection restored');
           this.failures = 0;
           this.backoffMs = this.options.backoff.initialMs;
+          welcomed = true;
+          this.options.series?.connected();
+          this.startProbing(socket);
           return true;
         });
       } catch (err) {
@@ -135,7 +156,9 @@ export class PeerLink {
       failure ??= err.code ?? err.message;
     });
     socket.on('close', () => {
+      if (welcomed) this.options.series?.disconnected();
       if (this.socket !== socket) return;
+      this.stopProbing();
       this.socket = undefined;
       if (this.state === 'closed') return;
       if (this.failures === 0)
@@ -150,6 +173,29 @@ export class PeerLink {
     });
   }
 
+  /** Messages that will not reach the peer: the transport's count, and etcd's sent failures to this peer. */
+  private dropped(count: number): void {
+    this.options.metrics.dropped += count;
+    if (this.options.series !== undefined) this.options.series.sentFailures.value += count;
+  }
+
+  /** Measure the round trip at once, then every probe interval, while this connection is open. */
+  private startProbing(socket: Socket): void {
+    this.stopProbing();
+    if (this.options.series === undefined) return;
+    const ping = (): void => {
+      if (this.socket === socket && this.state === 'open') socket.write(encodeProbeFrame(FrameType.Ping, nowMicros()));
+    };
+    ping();
+    this.probeTimer = setInterval(ping, this.options.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
   private scheduleRetry(): void {
     this.state = 'waiting';
     const { initialMs, maxMs } = this.options.backoff;
@@ -160,7 +206,7 @@ export class PeerLink {
       this.retryTimer = undefined;
       if (this.state !== 'waiting') return;
       this.options.metrics.reconnects++;
-      // Nothing to say: stay idle and connect when the next message comes.
+      // Nothing to say: stay idle and connect when the next message comes (or the transport's sweep).
       if (this.queue.length > 0) this.connect();
       else this.state = 'idle';
     }, delay);
@@ -179,6 +225,7 @@ export class PeerLink {
     const socket = this.socket;
     if (this.state !== 'open' || socket === undefined || socket.writableNeedDrain) return;
     const { metrics, logger, peer } = this.options;
+    let bytes = 0;
     socket.cork();
     while (this.queue.length > 0 && socket.writableLength < MAX_SOCKET_BUFFER_BYTES) {
       const message = this.queue.shift()!;
@@ -186,14 +233,16 @@ export class PeerLink {
       try {
         frame = encodeMessageFrame(message);
       } catch (err) {
-        metrics.dropped++;
+        this.dropped(1);
         logger.error({ peer, type: message.type, error: (err as Error).message }, 'message cannot be encoded; dropped');
         continue;
       }
       socket.write(frame);
       metrics.sent++;
+      bytes += frame.byteLength;
     }
     socket.uncork();
+    if (this.options.series !== undefined) this.options.series.sentBytes.value += bytes;
     // Either 'drain' reschedules (socket full) or there is nothing left.
     if (this.queue.length > 0 && !socket.writableNeedDrain) this.scheduleFlush();
   }

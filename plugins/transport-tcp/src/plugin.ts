@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
-import { TRANSPORT, type CairnPlugin } from '@cairn/core';
+import { configuredPeerUrls, METRICS_COLLECTOR, TRANSPORT, type CairnPlugin } from '@cairn/core';
+import { isTcpPeerUrl } from './peer-address.js';
+import { PeerNetworkMetrics } from './peer-network-metrics.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
 import { TCP_TRANSPORT_LOGGER, TCP_TRANSPORT_OPTIONS } from './tokens.js';
 
@@ -18,6 +20,8 @@ export interface TcpPluginOptions {
   readonly maxFrameBytes: number;
   /** Snapshot bytes per chunk frame. */
   readonly snapshotChunkBytes: number;
+  /** How often each peer connection measures its round trip (etcd_network_peer_round_trip_time_seconds). */
+  readonly probeIntervalMs?: number;
   /** Mutual TLS between members: PEM files (relative paths resolve from the working directory). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
@@ -49,6 +53,12 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
         reconnectMaxMs: { type: 'integer', minimum: 1, default: 2000, description: 'Longest delay between reconnect attempts.' },
         maxFrameBytes: { type: 'integer', minimum: 65536, default: 67108864, description: 'Largest frame accepted from a peer; bigger drops the connection.' },
         snapshotChunkBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 262144, description: 'Snapshot bytes per chunk frame.' },
+        probeIntervalMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 5000,
+          description: "How often each peer connection measures its round-trip time (etcd's etcd_network_peer_round_trip_time_seconds).",
+        },
         tls: {
           type: 'object',
           additionalProperties: false,
@@ -64,6 +74,14 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
     },
   },
   createModule(options, context) {
+    // With peer URLs of another kind (nats:// names a subject of @cairn/transport-nats) this transport would reach no one.
+    const wrong = configuredPeerUrls(context).find(({ url }) => !isTcpPeerUrl(url));
+    if (wrong !== undefined) {
+      const hint = wrong.url.startsWith('nats:')
+        ? 'nats:// peer URLs name subjects of @cairn/transport-nats: choose it under plugins.transport'
+        : 'give http://host:port or tcp://host:port';
+      throw new Error(`${wrong.setting} is not a TCP peer URL (${hint})`);
+    }
     const listen = options.listen ?? context.listenPeerUrls[0];
     if (listen === undefined) throw new Error('no listen address: set listen or --listen-peer-urls');
     const tls =
@@ -82,10 +100,14 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
       reconnect: { initialMs: options.reconnectInitialMs, maxMs: options.reconnectMaxMs },
       maxFrameBytes: options.maxFrameBytes,
       snapshotChunkBytes: options.snapshotChunkBytes,
+      probeIntervalMs: options.probeIntervalMs,
     };
     return new ContainerModule(({ bind }) => {
       bind(TCP_TRANSPORT_OPTIONS).toConstantValue(transportOptions);
       bind(TCP_TRANSPORT_LOGGER).toConstantValue(context.logger);
+      // etcd's peer network metrics, recorded by the transport's links.
+      bind(PeerNetworkMetrics).toSelf().inSingletonScope();
+      bind(METRICS_COLLECTOR).toService(PeerNetworkMetrics);
       bind(TRANSPORT).to(TcpTransport).inSingletonScope();
     });
   },

@@ -1,11 +1,10 @@
 import type { Socket } from 'node:net';
-import type { MemberId, Message } from '@cairn/core';
+import { WireError, type CounterSeries, type MemberId, type Message } from '@cairn/core';
 import { encodeRawFrame, FrameDecoder, FrameType } from './frame.js';
 import { ConnectionKind, PROTOCOL_VERSION } from './handshake.js';
 import type { PeerAddress } from './peer-address.js';
 import type { PeerSockets } from './peer-sockets.js';
 import { decodeSnapshotAck, decodeWelcome, encodeHelloFrame, encodeMessageFrame, encodeSnapshotEndFrame } from './wire-codec.js';
-import { WireError } from './wire-error.js';
 
 export interface SnapshotSendOptions {
   readonly self: MemberId;
@@ -18,6 +17,8 @@ export interface SnapshotSendOptions {
   readonly idleTimeoutMs: number;
   /** Called with the socket once it exists, so the transport can destroy it on stop. */
   readonly track: (socket: Socket) => () => void;
+  /** Counts the bytes written to the receiver (etcd counts snapshots in its peer sent bytes). */
+  readonly sent?: CounterSeries;
 }
 
 /**
@@ -108,5 +109,6 @@ export async function sendSnapshotOver(message: Message, data: AsyncIterable<Uin
     await verdict;
   } finally {
     untrack();
+    options.sent?.inc(socket.bytesWritten);
   }
 }

@@ -4,6 +4,7 @@ import type { Logger, LogFields, MemberId, Message, Transport, TransportHandler 
 import { PROTOCOL_VERSION, type Hello } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import { parsePeerAddress, type PeerAddress } from './peer-address.js';
+import { PeerNetworkMetrics } from './peer-network-metrics.js';
 import { PeerLink, type ReconnectBackoff } from './peer-link.js';
 import { plainPeerSockets, tlsPeerSockets, type PeerSockets, type PeerTlsOptions } from './peer-sockets.js';
 import { sendSnapshotOver } from './snapshot-sender.js';
@@ -30,6 +31,8 @@ export interface TcpTransportOptions {
   readonly snapshotIdleTimeoutMs?: number;
   /** Mutual TLS for every peer connection; without it, plain TCP. */
   readonly tls?: PeerTlsOptions;
+  /** How often each open peer connection measures its round trip (default 5 s; etcd's round-trip histogram). */
+  readonly probeIntervalMs?: number;
 }
 
 const silentLogger: Logger = {
@@ -52,6 +55,7 @@ export class TcpTransport implements Transport {
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
   private readonly snapshotIdleTimeoutMs: number;
+  private readonly probeIntervalMs: number;
   private readonly listenAddress: PeerAddress;
   private readonly peerSockets: PeerSockets;
   private readonly counters: TransportMetrics = emptyMetrics();
@@ -62,11 +66,13 @@ export class TcpTransport implements Transport {
   private clusterId = '';
   private handler: TransportHandler | undefined;
   private server: Server | undefined;
+  private sweep: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
     @inject(TCP_TRANSPORT_OPTIONS) private readonly options: TcpTransportOptions,
     @inject(TCP_TRANSPORT_LOGGER) @optional() private readonly logger: Logger = silentLogger,
+    @inject(PeerNetworkMetrics) @optional() private readonly network?: PeerNetworkMetrics,
   ) {
     this.listenAddress = parsePeerAddress(options.listen);
     this.queueSize = options.queueSize ?? 4096;
@@ -74,6 +80,7 @@ export class TcpTransport implements Transport {
     this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
     this.snapshotIdleTimeoutMs = options.snapshotIdleTimeoutMs ?? 30_000;
+    this.probeIntervalMs = options.probeIntervalMs ?? 5_000;
     this.peerSockets = options.tls === undefined ? plainPeerSockets : tlsPeerSockets(options.tls);
   }
 
@@ -89,6 +96,7 @@ export class TcpTransport implements Transport {
       handler,
       logger: this.logger,
       metrics: this.counters,
+      ...(this.network === undefined ? {} : { network: this.network }),
       maxFrameBytes: this.maxFrameBytes,
       snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
     };
@@ -115,6 +123,8 @@ export class TcpTransport implements Transport {
     });
     server.on('error', (err) => this.logger.error({ error: err.message }, 'peer listener error'));
     this.logger.info({ member: self, listen: this.boundAddress() }, 'peer transport listening');
+    this.sweep = setInterval(() => this.connectAll(), this.probeIntervalMs);
+    this.sweep.unref();
   }
 
   /** The address the listener is bound to, `host:port` (with the real port when 0 was asked for). */
@@ -172,6 +182,7 @@ export class TcpTransport implements Transport {
         chunkBytes: this.snapshotChunkBytes,
         idleTimeoutMs: this.snapshotIdleTimeoutMs,
         track: (socket) => this.track(socket),
+        ...(this.network === undefined ? {} : { sent: this.network.link(self, message.to).sentBytes }),
       });
       this.counters.snapshotsSent++;
     } catch (err) {
@@ -192,6 +203,7 @@ export class TcpTransport implements Transport {
   }
 
   private async close(): Promise<void> {
+    clearInterval(this.sweep);
     for (const link of this.links.values()) link.close();
     this.links.clear();
     for (const socket of this.sockets) socket.destroy();
@@ -214,6 +226,17 @@ export class TcpTransport implements Transport {
     return true;
   }
 
+  /**
+   * Every probe interval, a connection to each known peer that has none (etcd keeps a stream to
+   * every peer): a follower's link to another follower is up when it becomes leader, and every
+   * peer's round trip and liveness are measured. Not before the cluster is known (peers would
+   * refuse), and not at start, when peers starting beside this member would refuse the attempt.
+   */
+  private connectAll(): void {
+    if (this.self === undefined || this.clusterId === '' || this.stopping !== undefined) return;
+    for (const peer of this.peers.keys()) if (peer !== this.self) this.linkTo(peer)?.connectIfIdle();
+  }
+
   private linkTo(peer: MemberId): PeerLink | undefined {
     if (this.self === undefined || this.stopping !== undefined) return undefined;
     let link = this.links.get(peer);
@@ -229,6 +252,8 @@ export class TcpTransport implements Transport {
         logger: this.logger,
         metrics: this.counters,
         sockets: this.peerSockets,
+        ...(this.network === undefined ? {} : { series: this.network.link(this.self, peer) }),
+        probeIntervalMs: this.probeIntervalMs,
       });
       link.setAddresses(addresses);
       this.links.set(peer, link);

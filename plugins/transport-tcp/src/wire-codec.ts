@@ -1,4 +1,4 @@
-import type { Message } from '@cairn/core';
+import { raftMessageSize, WireReader, writeRaftMessage, type Message } from '@cairn/core';
 import { encodeFrame, FrameType } from './frame.js';
 import {
   helloSize,
@@ -15,20 +15,14 @@ import {
   type SnapshotAck,
   type Welcome,
 } from './handshake.js';
-import { messageSize, readMessage, writeMessage } from './message-codec.js';
-import { WireReader } from './wire-reader.js';
 
-/** Whole frames for each thing a peer connection carries, and the decoders of their payloads. */
+/**
+ * Whole frames for each thing a peer connection carries, and the decoders of their payloads. A
+ * Message or SnapshotBegin payload is the core's Raft message encoding (`decodeRaftMessage` reads it).
+ */
 
 export const encodeMessageFrame = (message: Message, type: FrameType.Message | FrameType.SnapshotBegin = FrameType.Message): Buffer =>
-  encodeFrame(type, messageSize(message), (w) => writeMessage(w, message));
-
-export function decodeMessage(payload: Buffer): Message {
-  const reader = new WireReader(payload);
-  const message = readMessage(reader);
-  reader.end('message');
-  return message;
-}
+  encodeFrame(type, raftMessageSize(message), (w) => writeRaftMessage(w, message));
 
 export const encodeHelloFrame = (hello: Hello): Buffer => encodeFrame(FrameType.Hello, helloSize(hello), (w) => writeHello(w, hello));
 
@@ -63,4 +57,18 @@ export function decodeSnapshotAck(payload: Buffer): SnapshotAck {
   const ack = readSnapshotAck(reader);
   reader.end('snapshot ack');
   return ack;
+}
+
+/** A Ping or Pong: the connector's send time in whole microseconds of its own clock, echoed by the listener. */
+export const PROBE_PAYLOAD_BYTES = 8;
+
+export function encodeProbeFrame(type: FrameType.Ping | FrameType.Pong, sentAtMicros: number): Buffer {
+  return encodeFrame(type, PROBE_PAYLOAD_BYTES, (w) => w.u64(sentAtMicros));
+}
+
+export function decodeProbe(payload: Buffer): number {
+  const reader = new WireReader(payload);
+  const sentAtMicros = reader.u64('probe time');
+  reader.end('probe');
+  return sentAtMicros;
 }

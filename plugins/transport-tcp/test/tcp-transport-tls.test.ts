@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Container } from 'inversify';
 import { MessageType, TRANSPORT, type PluginContext, type Transport } from '@cairn/core';
-import { MemoryLogger, RecordingHandler, message, transportConformance, waitUntil } from '@cairn/core/testkit';
+import { RecordingHandler, message, pluginContext, transportConformance, waitUntil } from '@cairn/core/testkit';
 import plugin from '../src/index.js';
 import { TcpTransport } from '../src/tcp-transport.js';
 import { freeLoopbackPorts } from './loopback-ports.js';
@@ -87,18 +87,13 @@ describe('TcpTransport over mutual TLS', () => {
 
   it('reads the PEM files named in the plugin options', async () => {
     const [port] = await freeLoopbackPorts(1);
-    const context: PluginContext = {
-      name: 'n1',
+    const context: PluginContext = pluginContext('/nonexistent', {
       clusterId: 'c0ffee0000000001',
       memberId: '0000000000000001',
-      dataDir: '/nonexistent',
       ports: ['transport'],
-      listenClientUrls: [],
       listenPeerUrls: [`http://127.0.0.1:${port}`],
-      listenMetricsUrls: [],
-      limits: { maxRequestBytes: 1 << 20 },
-      logger: new MemoryLogger(),
-    };
+    });
+
     const options = { queueSize: 64, reconnectInitialMs: 50, reconnectMaxMs: 2000, maxFrameBytes: 1 << 20, snapshotChunkBytes: 1 << 16 };
     const container = new Container();
     await container.load(plugin.createModule({ ...options, tls: certificates.member.files }, context));

@@ -294,4 +294,33 @@ describe('@cairn/transport-tcp plugin', () => {
   it('refuses to build without any listen address', () => {
     expect(() => plugin.createModule(defaults, context([]))).to.throw(/no listen address/);
   });
+
+  it('refuses peer URLs it cannot reach, naming the setting: nats:// ones belong to @cairn/transport-nats', () => {
+    const withCluster = (initialCluster: [string, string[]][], advertisePeerUrls: string[] = []): PluginContext =>
+      pluginContext('/nonexistent', {
+        ports: ['transport'],
+        listenPeerUrls: ['http://127.0.0.1:2380'],
+        initialCluster: new Map(initialCluster),
+        advertisePeerUrls,
+      });
+    expect(() =>
+      plugin.createModule(
+        defaults,
+        withCluster([
+          ['n1', ['http://127.0.0.1:2380']],
+          ['n2', ['nats://n2']],
+        ]),
+      ),
+    ).to.throw(
+      'initial-cluster: n2=nats://n2 is not a TCP peer URL (nats:// peer URLs name subjects of @cairn/transport-nats: choose it under plugins.transport)',
+    );
+    expect(() => plugin.createModule(defaults, withCluster([['n1', ['https://127.0.0.1:2380']]]))).to.throw(
+      'initial-cluster: n1=https://127.0.0.1:2380 is not a TCP peer URL (give http://host:port or tcp://host:port)',
+    );
+    // A joining member that the initial cluster does not name is known by its advertised URLs.
+    expect(() => plugin.createModule(defaults, withCluster([['n2', ['tcp://127.0.0.1:2381']]], ['nats://n1']))).to.throw(
+      /^initial-advertise-peer-urls: nats:\/\/n1 is not/,
+    );
+    expect(() => plugin.createModule(defaults, withCluster([['n1', ['http://localhost:2380', 'tcp://[::1]:2381']]], ['nats://unused']))).to.not.throw();
+  });
 });

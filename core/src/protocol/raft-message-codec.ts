@@ -1,14 +1,16 @@
-import { EntryType, MessageType, type ConfState, type Entry, type Message, type SnapshotMeta } from '@cairn/core';
+import { EntryType, MessageType, type ConfState, type Entry, type Message, type SnapshotMeta } from './raft-types.js';
 import { WireError } from './wire-error.js';
-import type { WireReader } from './wire-reader.js';
-import { wireSize, type WireWriter } from './wire-writer.js';
+import { WireReader } from './wire-reader.js';
+import { wireSize, WireWriter } from './wire-writer.js';
 
 /*
- * A Raft Message on the wire, every field in a fixed order:
+ * A Raft Message on the peer wire, every field in a fixed order, big-endian:
  *   u8 type, string from, string to, u64 term, u64 logTerm, u64 index, u64 commit,
  *   u8 reject, u64 rejectHint, bytes context,
  *   u32 entry count, each: u64 index, u64 term, u8 type, bytes data,
  *   u8 has snapshot, then: u64 index, u64 term, u16 voters + strings, u16 learners + strings.
+ * string is a u16 length and UTF-8; bytes is a u32 length and the bytes. This is the payload of
+ * @cairn/transport-tcp's Message frames (its protocol version names it): change it only with that.
  */
 
 const FIXED_BYTES = wireSize.u8 + 4 * wireSize.u64 + wireSize.u8 + wireSize.u64 + wireSize.u32 + wireSize.u8;
@@ -24,8 +26,8 @@ function snapshotSize(meta: SnapshotMeta): number {
   return 2 * wireSize.u64 + membersSize(meta.confState.voters) + membersSize(meta.confState.learners);
 }
 
-/** Exact encoded size of `message`. */
-export function messageSize(message: Message): number {
+/** The exact encoded size of `message`. */
+export function raftMessageSize(message: Message): number {
   let size = FIXED_BYTES + wireSize.string(message.from) + wireSize.string(message.to) + wireSize.bytes(message.context);
   for (const entry of message.entries) size += ENTRY_FIXED_BYTES + wireSize.bytes(entry.data);
   if (message.snapshot !== undefined) size += snapshotSize(message.snapshot);
@@ -38,7 +40,8 @@ function writeMembers(writer: WireWriter, ids: readonly string[]): void {
   for (const id of ids) writer.string(id);
 }
 
-export function writeMessage(writer: WireWriter, message: Message): void {
+/** Writes `message` at the writer's position: exactly `raftMessageSize(message)` bytes. */
+export function writeRaftMessage(writer: WireWriter, message: Message): void {
   writer.u8(message.type);
   writer.string(message.from);
   writer.string(message.to);
@@ -66,6 +69,15 @@ export function writeMessage(writer: WireWriter, message: Message): void {
   }
 }
 
+/** `message` in a buffer of its own. */
+export function encodeRaftMessage(message: Message): Buffer {
+  const buffer = Buffer.allocUnsafe(raftMessageSize(message));
+  const writer = new WireWriter(buffer);
+  writeRaftMessage(writer, message);
+  if (writer.position !== buffer.byteLength) throw new Error(`message encoding wrote ${writer.position} of ${buffer.byteLength} bytes`);
+  return buffer;
+}
+
 function readMembers(reader: WireReader, what: string): string[] {
   const count = reader.u16(what);
   const ids: string[] = [];
@@ -78,7 +90,14 @@ function readEnum<T extends number>(values: Record<number, string>, raw: number,
   return raw as T;
 }
 
-export function readMessage(reader: WireReader): Message {
+function readFlag(reader: WireReader, what: string): boolean {
+  const flag = reader.u8(what);
+  if (flag > 1) throw new WireError(`${what} ${flag}`);
+  return flag === 1;
+}
+
+/** Reads one message at the reader's position; a WireError for anything that is not one. */
+export function readRaftMessage(reader: WireReader): Message {
   const type = readEnum<MessageType>(MessageType, reader.u8('message type'), 'message type');
   const from = reader.string('from');
   const to = reader.string('to');
@@ -86,13 +105,12 @@ export function readMessage(reader: WireReader): Message {
   const logTerm = reader.u64('logTerm');
   const index = reader.u64('index');
   const commit = reader.u64('commit');
-  const rejectByte = reader.u8('reject');
-  if (rejectByte > 1) throw new WireError(`reject flag ${rejectByte}`);
+  const reject = readFlag(reader, 'reject flag');
   const rejectHint = reader.u64('rejectHint');
   const context = reader.bytes('context');
   const count = reader.u32('entry count');
   // Each entry takes at least its fixed part plus a length: a count that cannot fit is garbage, not a reason to allocate.
-  if (count * (ENTRY_FIXED_BYTES + wireSize.u32) > reader.remaining) throw new WireError(`entry count ${count} exceeds the frame`);
+  if (count * (ENTRY_FIXED_BYTES + wireSize.u32) > reader.remaining) throw new WireError(`entry count ${count} exceeds the bytes left`);
   const entries: Entry[] = [];
   for (let i = 0; i < count; i++) {
     const entryIndex = reader.u64('entry index');
@@ -100,15 +118,18 @@ export function readMessage(reader: WireReader): Message {
     const entryType = readEnum<EntryType>(EntryType, reader.u8('entry type'), 'entry type');
     entries.push({ index: entryIndex, term: entryTerm, type: entryType, data: reader.bytes('entry data') });
   }
-  const hasSnapshot = reader.u8('snapshot flag');
-  if (hasSnapshot > 1) throw new WireError(`snapshot flag ${hasSnapshot}`);
-  let snapshot: SnapshotMeta | undefined;
-  if (hasSnapshot === 1) {
-    const snapIndex = reader.u64('snapshot index');
-    const snapTerm = reader.u64('snapshot term');
-    const confState: ConfState = { voters: readMembers(reader, 'voters'), learners: readMembers(reader, 'learners') };
-    snapshot = { index: snapIndex, term: snapTerm, confState };
-  }
-  const message: Message = { type, from, to, term, logTerm, index, entries, commit, reject: rejectByte === 1, rejectHint, context };
-  return snapshot === undefined ? message : { ...message, snapshot };
+  const message: Message = { type, from, to, term, logTerm, index, entries, commit, reject, rejectHint, context };
+  if (!readFlag(reader, 'snapshot flag')) return message;
+  const snapIndex = reader.u64('snapshot index');
+  const snapTerm = reader.u64('snapshot term');
+  const confState: ConfState = { voters: readMembers(reader, 'voters'), learners: readMembers(reader, 'learners') };
+  return { ...message, snapshot: { index: snapIndex, term: snapTerm, confState } };
+}
+
+/** Decodes bytes that hold exactly one message. */
+export function decodeRaftMessage(data: Uint8Array): Message {
+  const reader = new WireReader(data);
+  const message = readRaftMessage(reader);
+  reader.end('message');
+  return message;
 }

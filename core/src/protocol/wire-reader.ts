@@ -4,11 +4,16 @@ const TWO_32 = 0x1_0000_0000;
 /** The largest high word of a 64-bit field that still gives a safe integer. */
 const MAX_SAFE_HIGH = 0x1f_ffff;
 
-/** Reads big-endian fields, turning every overrun or impossible value into a WireError. */
+/** Reads big-endian fields (as WireWriter writes them), turning every overrun or impossible value into a WireError. */
 export class WireReader {
-  private offset = 0;
+  private offset: number;
+  private readonly buffer: Buffer;
 
-  constructor(private readonly buffer: Buffer) {}
+  /** Reads `data` from `start`; a Buffer is read as it is, other bytes through a Buffer view (no copy). */
+  constructor(data: Uint8Array, start = 0) {
+    this.buffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.offset = start;
+  }
 
   get remaining(): number {
     return this.buffer.byteLength - this.offset;
@@ -54,7 +59,7 @@ export class WireReader {
     return s;
   }
 
-  /** A copy, so a decoded message never pins the socket's read buffer. */
+  /** A copy, so a decoded message never pins the connection's read buffer. */
   bytes(what = 'bytes'): Uint8Array {
     const length = this.u32(what);
     this.need(length, what);
@@ -64,6 +69,14 @@ export class WireReader {
     return copy;
   }
 
+  /** The next `length` bytes, not copied (the caller copies what it keeps). */
+  slice(length: number, what: string): Buffer {
+    this.need(length, what);
+    const slice = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return slice;
+  }
+
   /** The rest of the buffer, not copied. */
   rest(): Buffer {
     const tail = this.buffer.subarray(this.offset);
@@ -71,7 +84,7 @@ export class WireReader {
     return tail;
   }
 
-  /** A frame's payload must be consumed exactly; trailing bytes mean a peer speaks another format. */
+  /** A payload must be consumed exactly; trailing bytes mean a peer speaks another format. */
   end(what: string): void {
     if (this.remaining !== 0) throw new WireError(`${this.remaining} unexpected trailing bytes after ${what}`);
   }

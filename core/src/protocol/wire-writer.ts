@@ -1,6 +1,6 @@
 const TWO_32 = 0x1_0000_0000;
 
-/** Sizes of the wire's field encodings, so an encoder can allocate one buffer up front. */
+/** Sizes of the peer wire's field encodings, so an encoder allocates one buffer up front. */
 export const wireSize = {
   u8: 1,
   u16: 2,
@@ -12,7 +12,7 @@ export const wireSize = {
   bytes: (b: Uint8Array): number => 4 + b.byteLength,
 };
 
-/** Writes big-endian fields into a buffer allocated to the exact size. */
+/** Writes big-endian fields into a buffer allocated to the exact size (a RangeError when a field overruns it). */
 export class WireWriter {
   private offset: number;
 
@@ -46,6 +46,7 @@ export class WireWriter {
     this.offset = this.buffer.writeUInt32BE(v >>> 0, this.offset);
   }
 
+  /** Written in place and measured after: one pass over the string, not two. */
   string(s: string): void {
     const length = this.buffer.write(s, this.offset + 2, 'utf8');
     if (length > 0xffff) throw new RangeError('string longer than 65535 bytes');
@@ -55,6 +56,11 @@ export class WireWriter {
 
   bytes(b: Uint8Array): void {
     this.offset = this.buffer.writeUInt32BE(b.byteLength, this.offset);
+    this.raw(b);
+  }
+
+  /** Bytes with no length before them (a payload that runs to the end of its frame). */
+  raw(b: Uint8Array): void {
     this.buffer.set(b, this.offset);
     this.offset += b.byteLength;
   }

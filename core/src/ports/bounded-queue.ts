@@ -1,4 +1,8 @@
-/** A FIFO with a fixed capacity: `push` refuses instead of growing, so a dead peer costs bounded memory. */
+/**
+ * A FIFO with a fixed capacity, for a Transport's per-peer queues (the port's contract: `send`
+ * never blocks, what overflows is dropped): `push` refuses instead of growing, so a dead peer
+ * costs bounded memory. A ring of preallocated slots: no copying as it fills and drains.
+ */
 export class BoundedQueue<T> {
   private readonly slots: (T | undefined)[];
   private head = 0;
@@ -24,6 +28,7 @@ export class BoundedQueue<T> {
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const item = this.slots[this.head];
+    // Let go of the item: a drained queue must not keep messages alive.
     this.slots[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.count--;

@@ -1,0 +1,11 @@
+export { default } from './plugin.js';
+export type { NatsPluginSettings } from './plugin.js';
+export type { NatsPluginOptions } from './plugin-options.js';
+export { NatsTransport } from './nats-transport.js';
+export type { NatsTransportOptions } from './nats-transport-options.js';
+export { NatsTransportStats, type NatsTransportCounters, type PeerTraffic, type RefusalReason } from './nats-transport-stats.js';
+export { NatsTransportMetrics } from './nats-transport-metrics.js';
+export type { ConnectionState } from './nats-connection.js';
+export type { NatsCredentials, NatsTlsFiles } from './nats-client.js';
+export { isNatsPeerUrl, memberNameOf, MemberSubjects } from './member-subject.js';
+export { NATS_TRANSPORT_LOGGER, NATS_TRANSPORT_OPTIONS } from './tokens.js';
