@@ -1,5 +1,10 @@
 export * from './ports/index.js';
 export * from './protocol/raft-types.js';
+// The peer wire a transport may share (@cairn/transport-tcp's message format): Raft messages as bytes, the field reader and writer, their error.
+export * from './protocol/raft-message-codec.js';
+export * from './protocol/wire-reader.js';
+export * from './protocol/wire-writer.js';
+export * from './protocol/wire-error.js';
 export * from './raft/core-api.js';
 export * from './raft/state-machine.js';
 export * from './ports/plugin.js';
@@ -9,9 +14,12 @@ export * from './api/errors.js';
 export * from './protocol/stored-records.js';
 export * from './api/watch-types.js';
 export * from './api/lease-types.js';
+export * from './etcd-wire/index.js';
 export * from './memory/index.js';
 export * from './api/response-headers.js';
 export { LEASE_LOOKUP, type LeaseLookup } from './mvcc/lease-lookup.js';
+// The etcd version Cairn reports (Status, /version, etcd_server_version).
+export { ETCD_API_VERSION } from './services/maintenance-service.js';
 export { WATCH_LIMITS } from './mvcc/watch-hub.js';
 export { CONSENSUS, type Consensus, type LeaderChangeListener } from './raft/consensus.js';
 export { RAFT_NODE_CONFIG, type RaftNodeConfig, type RaftNodeRaftOptions } from './raft/node-config.js';

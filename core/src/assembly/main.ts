@@ -18,7 +18,8 @@ const code = await runCairn(
     logStore: '@cairn/storage-wal',
     transportSingle: 'memory',
     transportCluster: '@cairn/transport-tcp',
-    api: ['@cairn/api-grpc'],
+    // The JSON gateway, /health and /metrics ride on the gRPC frontend's client port.
+    api: ['@cairn/api-grpc', '@cairn/api-http'],
   },
   {
     cwd: process.cwd(),
