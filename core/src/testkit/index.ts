@@ -16,3 +16,4 @@ export * from './loopback-ports.js';
 export * from './temporary-directories.js';
 export * from './test-member.js';
 export * from './plugin-harness.js';
+export * from './child-processes.js';

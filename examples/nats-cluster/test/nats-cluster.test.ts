@@ -1,41 +1,17 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { processAlive, runCommand, type CommandResult } from '@cairn/core/testkit';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const NATS_SERVER = '/usr/sbin/nats-server';
 /** dist/test → the example's directory, where run.sh is. */
 const runScript = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'run.sh');
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((done) => {
-    execFile(command, args, { env, timeout: 90_000 }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Whether `pid` still runs (a zombie does not). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 for (const variant of ['one nats-server', 'three routed nats-servers'] as const) {
   describe(`examples/nats-cluster: run.sh start${variant === 'one nats-server' ? '' : ' --nats-cluster'} (${variant}), then run.sh stop`, function () {
@@ -45,8 +21,8 @@ for (const variant of ['one nats-server', 'three routed nats-servers'] as const)
     let pids: number[] = [];
     // The built command loads built plugins, as an operator's would: no `source` condition.
     const env = { ...process.env, NODE_OPTIONS: (process.env['NODE_OPTIONS'] ?? '').replace(/(--conditions|-C)[= ]source\b/g, '').trim(), ETCDCTL_API: '3' };
-    const etcdctl = (endpoint: string, args: readonly string[]): Promise<Run> =>
-      run(ETCDCTL, [`--endpoints=${endpoint}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], env);
+    const etcdctl = (endpoint: string, args: readonly string[]): Promise<CommandResult> =>
+      runCommand(ETCDCTL, [`--endpoints=${endpoint}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], env);
 
     before(async function () {
       for (const tool of [ETCDCTL, NATS_SERVER]) {
@@ -56,7 +32,7 @@ for (const variant of ['one nats-server', 'three routed nats-servers'] as const)
         }
       }
       dir = await mkdtemp(join(tmpdir(), 'cairn-nats-example-'));
-      const started = await run(runScript, ['start', dir, ...(variant === 'one nats-server' ? [] : ['--nats-cluster'])], env);
+      const started = await runCommand(runScript, ['start', dir, ...(variant === 'one nats-server' ? [] : ['--nats-cluster'])], env);
       pids = (await readFile(join(dir, 'pids'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
       if (started.code !== 0) throw new Error(`run.sh start failed (${started.code}):\n${started.stdout}${started.stderr}`);
       endpoints = (await readFile(join(dir, 'endpoints'), 'utf8')).trim().split(',');
@@ -65,15 +41,15 @@ for (const variant of ['one nats-server', 'three routed nats-servers'] as const)
 
     after(async function () {
       if (dir === '') return;
-      await run(runScript, ['stop', dir], env);
+      await runCommand(runScript, ['stop', dir], env);
       // Should run.sh stop have failed, the processes still go: by the PIDs run.sh wrote.
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of pids) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
       await rm(dir, { recursive: true, force: true });
     });
 
     it('wrote one PID per process and three client endpoints', () => {
       expect(pids).to.have.length(variant === 'one nats-server' ? 4 : 6);
-      expect(pids.every(alive)).to.equal(true);
+      expect(pids.every(processAlive)).to.equal(true);
       expect(endpoints).to.have.length(3);
     });
 
@@ -99,11 +75,11 @@ for (const variant of ['one nats-server', 'three routed nats-servers'] as const)
     });
 
     it('run.sh stop stops every process it started', async () => {
-      const stopped = await run(runScript, ['stop', dir], env);
+      const stopped = await runCommand(runScript, ['stop', dir], env);
       expect(stopped.code, stopped.stderr).to.equal(0);
       const deadline = Date.now() + 5_000;
-      while (pids.some(alive) && Date.now() < deadline) await sleep(100);
-      expect(pids.filter(alive), 'processes still running').to.deep.equal([]);
+      while (pids.some(processAlive) && Date.now() < deadline) await sleep(100);
+      expect(pids.filter(processAlive), 'processes still running').to.deep.equal([]);
     });
   });
 }

@@ -1,42 +1,17 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { freeLoopbackPort } from '@cairn/core/testkit';
+import { freeLoopbackPort, processAlive, runCommand, type CommandResult } from '@cairn/core/testkit';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const MEMBERS = ['n1', 'n2', 'n3'] as const;
 /** dist/test → the example's directory, where start.sh and stop.sh are. */
 const exampleDirectory = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((done) => {
-    execFile(command, args, { env, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Whether `pid` still runs (a zombie, exited but not yet reaped by whoever adopted it, does not). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('examples/three-node-local: start.sh starts three members that form one cluster, stop.sh stops them', function () {
   this.timeout(60_000);
@@ -45,8 +20,8 @@ describe('examples/three-node-local: start.sh starts three members that form one
   let endpoints: string[] = [];
   let pids: number[] = [];
 
-  const etcdctl = (endpoint: string, args: readonly string[]): Promise<Run> =>
-    run(ETCDCTL, [`--endpoints=${endpoint}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], env);
+  const etcdctl = (endpoint: string, args: readonly string[]): Promise<CommandResult> =>
+    runCommand(ETCDCTL, [`--endpoints=${endpoint}`, '--dial-timeout=2s', '--command-timeout=5s', ...args], env);
 
   before(async function () {
     if (!existsSync(ETCDCTL)) {
@@ -68,7 +43,7 @@ describe('examples/three-node-local: start.sh starts three members that form one
       CLIENT_PORTS: clientPorts.join(' '),
       PEER_PORTS: ports.slice(3).join(' '),
     };
-    const started = await run(join(exampleDirectory, 'start.sh'), [], env);
+    const started = await runCommand(join(exampleDirectory, 'start.sh'), [], env);
     if (started.code !== 0) throw new Error(`start.sh failed (${started.code}):\n${started.stdout}${started.stderr}`);
     expect(started.stdout).to.contain(`ENDPOINTS=${endpoints.join(',')}`);
     pids = await Promise.all(MEMBERS.map(async (m) => Number(await readFile(join(dir, 'run', `${m}.pid`), 'utf8'))));
@@ -76,9 +51,9 @@ describe('examples/three-node-local: start.sh starts three members that form one
 
   after(async function () {
     if (dir === '') return;
-    await run(join(exampleDirectory, 'stop.sh'), [], env);
+    await runCommand(join(exampleDirectory, 'stop.sh'), [], env);
     // Should stop.sh have failed, the members still go: by the PIDs start.sh wrote.
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -141,9 +116,9 @@ describe('examples/three-node-local: start.sh starts three members that form one
   });
 
   it('stop.sh stops every member by its PID', async function () {
-    const stopped = await run(join(exampleDirectory, 'stop.sh'), [], env);
+    const stopped = await runCommand(join(exampleDirectory, 'stop.sh'), [], env);
     expect(stopped.code, stopped.stderr).to.equal(0);
-    for (const [i, pid] of pids.entries()) expect(alive(pid), `${MEMBERS[i]} (pid ${pid}) still runs`).to.equal(false);
+    for (const [i, pid] of pids.entries()) expect(processAlive(pid), `${MEMBERS[i]} (pid ${pid}) still runs`).to.equal(false);
     expect(existsSync(join(dir, 'run', 'n1.pid'))).to.equal(false);
   });
 });
