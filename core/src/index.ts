@@ -14,6 +14,7 @@ export * from './api/errors.js';
 export * from './protocol/stored-records.js';
 export * from './api/watch-types.js';
 export * from './api/lease-types.js';
+export * from './api/auth-types.js';
 export * from './etcd-wire/index.js';
 export * from './memory/index.js';
 export * from './api/response-headers.js';

@@ -13,6 +13,7 @@ import type {
   TxnResponse,
 } from './kv-types.js';
 import type { WatchSession, WatchStreamOptions } from './watch-types.js';
+import type { AuthService, CallerCredentials } from './auth-types.js';
 import type { LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse } from './lease-types.js';
 
 /** etcd's KV service. Failures reject with an EtcdError (see errors.ts). */
@@ -168,6 +169,16 @@ export interface CairnServices {
   readonly health?: HealthService;
   /** Absent on a member built without metrics. */
   readonly metrics?: MetricsService;
+  /** etcd's Auth service. Absent on a member built without auth; frontends then leave the Auth API unserved. */
+  readonly auth?: AuthService;
+  /**
+   * These services as the caller presenting `credentials` may use them: with auth disabled, these
+   * same services; with auth enabled, a view whose every call is checked against the caller's
+   * permissions (and whose writes carry the caller into the log, to be checked again when applied).
+   * Rejects with etcd's token errors ("etcdserver: invalid auth token"). Every frontend calls it once
+   * per call or stream, before anything else. Absent on a member built without auth.
+   */
+  readonly authorize?: (credentials: CallerCredentials) => Promise<CairnServices>;
 }
 
 /** One health check's answer, as a health endpoint reports it. */

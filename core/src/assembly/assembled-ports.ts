@@ -11,6 +11,10 @@ import { parseInitialCluster } from './config-loader.js';
 import type { PortName } from '../ports/plugin.js';
 import { loadPlugin, type BuiltinPlugins } from './plugin-loader.js';
 import { systemModule } from './system-module.js';
+import { tlsSettingsOf } from './tls-config.js';
+
+/** `{ [key]: value }` when the value is defined, `{}` otherwise (exactOptionalPropertyTypes). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }));
 
 export interface AssembledPorts {
   readonly container: Container;
@@ -96,6 +100,8 @@ export async function loadPluginModules(
     advertisePeerUrls: urls(config['initial-advertise-peer-urls']),
     listenMetricsUrls: config['listen-metrics-urls'] === '' ? [] : urls(config['listen-metrics-urls']),
     limits: { maxRequestBytes: config['max-request-bytes'] },
+    ...optional('clientTls', tlsSettingsOf(config, 'client', baseDir)),
+    ...optional('peerTls', tlsSettingsOf(config, 'peer', baseDir)),
   };
   const modules = [];
   for (const { key, choice, ports } of choices) {

@@ -6,6 +6,7 @@ import { ConfigError } from './config-error.js';
 import { CONFIG_SCHEMA, type CairnConfig } from './config-schema.js';
 import { FLAGS } from './flags.js';
 import { validateAgainst } from './schema-validator.js';
+import { checkTlsKeys } from './tls-config.js';
 
 export interface LoadedConfig {
   readonly config: CairnConfig;
@@ -15,12 +16,28 @@ export interface LoadedConfig {
   readonly version: boolean;
 }
 
+/** Go's flag package takes `--flag=true` and `--flag=false` for a boolean; node:util only `--flag`. */
+function booleanFlagValues(argv: readonly string[]): { args: string[]; explicit: Map<string, boolean> } {
+  const booleans = new Set(FLAGS.filter((f) => f.kind === 'boolean').map((f) => f.name));
+  const explicit = new Map<string, boolean>();
+  const args = argv.filter((arg) => {
+    const m = /^--?([a-z-]+)=(true|false)$/.exec(arg);
+    if (m === null || !booleans.has(m[1]!)) return true;
+    explicit.set(m[1]!, m[2] === 'true');
+    return false;
+  });
+  return { args, explicit };
+}
+
 function parseFlags(argv: readonly string[]): Record<string, string | boolean> {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const f of FLAGS) options[f.name] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
+  const { args, explicit } = booleanFlagValues(argv);
   try {
-    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-    return values as Record<string, string | boolean>;
+    const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+    const flags = values as Record<string, string | boolean>;
+    for (const [name, value] of explicit) flags[name] = value;
+    return flags;
   } catch (err) {
     // node:util phrases these well ("Unknown option '--x'"); keep its words.
     throw new ConfigError(`flags: ${(err as Error).message}`);
@@ -57,7 +74,7 @@ export function loadConfig(argv: readonly string[], cwd = process.cwd()): Loaded
   const raw: Record<string, unknown> = file === undefined ? {} : readConfigFile(file);
   for (const f of FLAGS) {
     const value = flags[f.name];
-    if (value === undefined || f.kind === 'boolean' || f.name === 'config-file') continue;
+    if (value === undefined || f.name === 'config-file' || f.name === 'help' || f.name === 'version') continue;
     // A flag that is not a whole number stays a string, so the schema names it in its error.
     raw[f.name] = f.kind === 'integer' && /^-?\d+$/.test(value as string) ? Number(value) : value;
   }
@@ -83,6 +100,7 @@ export function configFrom(keys: Readonly<Record<string, unknown>>): CairnConfig
   if (config['initial-cluster-state'] === 'new' && !parseInitialCluster(config['initial-cluster']).has(name)) {
     throw new ConfigError(`config: initial-cluster has no member named "${name}" (the --name of this member)`);
   }
+  checkTlsKeys(config);
   return config;
 }
 

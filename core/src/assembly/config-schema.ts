@@ -42,6 +42,22 @@ export interface CairnConfig {
   readonly 'max-request-bytes': number;
   readonly 'max-txn-ops': number;
   readonly 'quota-backend-bytes': number;
+  readonly 'auth-token': string;
+  readonly 'auth-token-ttl': number;
+  readonly 'bcrypt-cost': number;
+  readonly 'cert-file': string;
+  readonly 'key-file': string;
+  readonly 'trusted-ca-file': string;
+  readonly 'client-cert-auth': boolean;
+  readonly 'auto-tls': boolean;
+  /** Comma-separated Go cipher suite names ('' = the TLS library's defaults). */
+  readonly 'cipher-suites': string;
+  readonly 'tls-min-version': 'TLS1.2' | 'TLS1.3';
+  readonly 'peer-cert-file': string;
+  readonly 'peer-key-file': string;
+  readonly 'peer-trusted-ca-file': string;
+  readonly 'peer-client-cert-auth': boolean;
+  readonly 'peer-auto-tls': boolean;
   readonly 'log-level': 'debug' | 'info' | 'warn' | 'error';
   readonly 'plugins': PluginsConfig;
 }
@@ -75,6 +91,21 @@ export const CONFIG_SCHEMA: JsonSchema = {
     'max-request-bytes': { type: 'integer', minimum: 1, default: 1572864 },
     'max-txn-ops': { type: 'integer', minimum: 1, default: 128 },
     'quota-backend-bytes': { type: 'integer', default: 0 },
+    'auth-token': { type: 'string', pattern: '^(simple|jwt(,[a-z-]+=[^,]*)*)$', default: 'simple' },
+    'auth-token-ttl': { type: 'integer', minimum: 1, default: 300 },
+    'bcrypt-cost': { type: 'integer', minimum: 4, maximum: 31, default: 10 },
+    'cert-file': { type: 'string', default: '' },
+    'key-file': { type: 'string', default: '' },
+    'trusted-ca-file': { type: 'string', default: '' },
+    'client-cert-auth': { type: 'boolean', default: false },
+    'auto-tls': { type: 'boolean', default: false },
+    'cipher-suites': { type: 'string', pattern: '^([A-Z0-9_]+(,[A-Z0-9_]+)*)?$', default: '' },
+    'tls-min-version': { enum: ['TLS1.2', 'TLS1.3'], default: 'TLS1.2' },
+    'peer-cert-file': { type: 'string', default: '' },
+    'peer-key-file': { type: 'string', default: '' },
+    'peer-trusted-ca-file': { type: 'string', default: '' },
+    'peer-client-cert-auth': { type: 'boolean', default: false },
+    'peer-auto-tls': { type: 'boolean', default: false },
     'log-level': { enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
     'plugins': {
       type: 'object',

@@ -83,6 +83,9 @@ function bindMemberValues(container: Container, config: CairnConfig, logger: Log
     quotaBackendBytes: config['quota-backend-bytes'],
     initialClusterToken: config['initial-cluster-token'],
     advertiseClientUrls: config['advertise-client-urls'].split(','),
+    authToken: config['auth-token'],
+    authTokenTtlSeconds: config['auth-token-ttl'],
+    bcryptCost: config['bcrypt-cost'],
   };
   const raft: RaftNodeConfig = {
     id: self.id,

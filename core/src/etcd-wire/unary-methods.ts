@@ -59,10 +59,11 @@ export interface EtcdCallContext {
   readonly signal?: AbortSignal;
   /**
    * etcd's auth token as the client sent it (gRPC "token" or "authorization" metadata; the
-   * gateway's Authorization header, a "Bearer " prefix removed). The services take no token
-   * yet, so no method reads it; it reaches them here once they do.
+   * gateway's Authorization header, a "Bearer " prefix removed).
    */
   readonly authToken?: string;
+  /** The Common Name of the client certificate the TLS handshake verified (mutual TLS), if any. */
+  readonly commonName?: string;
 }
 
 /** A decoded etcd message (see wire-types.ts). */

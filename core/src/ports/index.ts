@@ -23,3 +23,4 @@ export * from './member-settings.js';
 export * from './plugin-entry-bindings.js';
 export * from './client-http-route.js';
 export * from './configured-peer-urls.js';
+export * from './tls-settings.js';

@@ -17,6 +17,12 @@ export interface MemberSettings {
   readonly initialClusterToken: string;
   /** `--advertise-client-urls`. */
   readonly advertiseClientUrls: readonly string[];
+  /** `--auth-token`: 'simple', or 'jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...' as etcd spells it. */
+  readonly authToken: string;
+  /** `--auth-token-ttl`, seconds: how long a simple token lives after its last use. */
+  readonly authTokenTtlSeconds: number;
+  /** `--bcrypt-cost`: the work factor of password hashes. */
+  readonly bcryptCost: number;
 }
 
 export const MEMBER_SETTINGS = Symbol.for('cairn.value.MemberSettings');

@@ -1,5 +1,6 @@
 import type { ContainerModule } from 'inversify';
 import type { Logger } from './logger.js';
+import type { TlsSettings } from './tls-settings.js';
 
 /** The ports a plugin can provide; the config names a plugin for each. */
 export type PortName = 'transport' | 'logStore' | 'stableStore' | 'snapshotStore' | 'backend' | 'api';
@@ -48,6 +49,14 @@ export interface PluginContext {
   readonly advertisePeerUrls: readonly string[];
   /** `--listen-metrics-urls`: where /metrics and the health endpoints are served besides the client URLs (etcd's flag). */
   readonly listenMetricsUrls: readonly string[];
+  /**
+   * Client TLS from etcd's flags (`--cert-file`, `--key-file`, `--trusted-ca-file`,
+   * `--client-cert-auth`, `--auto-tls`, ...): an API plugin serves TLS on its `https://` client URLs
+   * with it. Absent when no certificate and no `--auto-tls` were given (then `https://` URLs are a config error).
+   */
+  readonly clientTls?: TlsSettings;
+  /** Peer TLS from the `--peer-` twins of those flags: a transport serves and dials `https://` peer URLs with it. */
+  readonly peerTls?: TlsSettings;
   /** Limits every API frontend enforces (etcd's flags). */
   readonly limits: { readonly maxRequestBytes: number };
   readonly logger: Logger;
