@@ -15,7 +15,7 @@ const LAYERS = [
   ['mvcc'],
   ['etcd-snapshot'],
   ['raft'],
-  ['memory'],
+  ['memory', 'tls'], // tls: TLS for the client and peer ports from etcd's flags (imports ports and below)
   ['ports'],
   ['etcd-wire'], // etcd's wire format for the API frontends: imports only api
   ['api', 'protocol'], // leaves: they import nothing of core

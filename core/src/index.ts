@@ -17,6 +17,7 @@ export * from './api/lease-types.js';
 export * from './api/auth-types.js';
 export * from './etcd-wire/index.js';
 export * from './memory/index.js';
+export * from './tls/index.js';
 export * from './api/response-headers.js';
 export { LEASE_LOOKUP, type LeaseLookup } from './mvcc/lease-lookup.js';
 // The etcd version Cairn reports (Status, /version, etcd_server_version).

@@ -24,3 +24,4 @@ export * from './plugin-entry-bindings.js';
 export * from './client-http-route.js';
 export * from './configured-peer-urls.js';
 export * from './tls-settings.js';
+export * from './rate-limited-warning.js';

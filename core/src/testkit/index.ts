@@ -17,3 +17,4 @@ export * from './temporary-directories.js';
 export * from './test-member.js';
 export * from './plugin-harness.js';
 export * from './child-processes.js';
+export * from './test-certificates.js';

@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ServerCredentials, type ConnectionInjector, type Server } from '@grpc/grpc-js';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import {
@@ -9,10 +11,13 @@ import {
   type CairnServices,
   type ClientHttpRoute,
   type Logger,
+  type TlsSettings,
+  TlsCredentials,
 } from '@cairn/core';
 import { ClientHttpServer } from './client-http-server.js';
 import { ClientPortListener } from './client-port-listener.js';
 import { repairingAuthority } from './authority/authority-route.js';
+import { verifiedCommonNameInterceptor, VerifiedConnections } from './peer-certificate.js';
 import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
 import { keepAliveHandler } from './lease-keepalive-handler.js';
 import { observeHandler } from './observe-handler.js';
@@ -29,6 +34,17 @@ export { GRPC_OVERHEAD_BYTES } from '@cairn/core';
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
+  /** An https:// client URL: serve TLS there (with `GrpcFrontendOptions.tls`). */
+  readonly tls?: boolean;
+}
+
+/** Client TLS from etcd's flags, for the listen addresses marked `tls`. */
+export interface GrpcFrontendTls {
+  readonly settings: TlsSettings;
+  /** The member's data dir: auto TLS makes its certificate under `fixtures/client`. */
+  readonly dataDir: string;
+  /** Hosts an auto-TLS certificate is valid for (those of the client URLs). */
+  readonly hosts: readonly string[];
 }
 
 export interface GrpcFrontendOptions {
@@ -38,6 +54,8 @@ export interface GrpcFrontendOptions {
   readonly maxRequestBytes: number;
   /** Largest gRPC message accepted at all (default maxRequestBytes + 512 KiB, as etcd). */
   readonly maxRecvBytes?: number;
+  /** Needed when a listen address is `tls`. */
+  readonly tls?: GrpcFrontendTls;
 }
 
 /** How long stop() lets calls in flight finish before cancelling them. */
@@ -71,26 +89,30 @@ export class GrpcFrontend implements ApiFrontend {
 
   async start(services: CairnServices): Promise<void> {
     if (this.server !== undefined) throw new Error('GrpcFrontend: already started');
+    const credentials = await this.clientTlsCredentials();
+    // Only a frontend serving TLS notes the callers' verified certificates: plain ones pay nothing per call.
+    const verified = credentials === undefined ? undefined : new VerifiedConnections();
     const server = new MeteredServer(this.metrics, {
       'grpc.max_receive_message_length': this.options.maxRecvBytes ?? maxReceiveBytes(this.options.maxRequestBytes),
       'grpc.max_send_message_length': -1,
+      ...(verified === undefined ? {} : { interceptors: [verifiedCommonNameInterceptor(verified)] }),
     });
     // The unary RPCs come from the core's table (the JSON gateway serves the same); streams are this frontend's.
     const unary = etcdUnaryMethods(services, { maxRequestBytes: this.options.maxRequestBytes });
     server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), unaryHandlers(unary, 'etcdserverpb.KV'));
     server.addService(etcdServiceDefinition('Maintenance'), {
       ...unaryHandlers(unary, 'etcdserverpb.Maintenance'),
-      Snapshot: snapshotHandler(services.maintenance),
+      Snapshot: snapshotHandler(services),
     });
     server.addService(etcdServiceDefinition('Cluster'), unaryHandlers(unary, 'etcdserverpb.Cluster'));
     if (services.lease !== undefined)
-      server.addService(etcdServiceDefinition('Lease'), { ...unaryHandlers(unary, 'etcdserverpb.Lease'), LeaseKeepAlive: keepAliveHandler(services.lease) });
-    if (services.watch !== undefined) server.addService(watchServiceDefinition(), watchHandlers(services.watch, this.options.maxRequestBytes));
+      server.addService(etcdServiceDefinition('Lease'), { ...unaryHandlers(unary, 'etcdserverpb.Lease'), LeaseKeepAlive: keepAliveHandler(services) });
+    if (services.watch !== undefined) server.addService(watchServiceDefinition(), watchHandlers(services, this.options.maxRequestBytes));
     if (services.lock !== undefined) server.addService(recipeServiceDefinition('v3lockpb.Lock'), unaryHandlers(unary, 'v3lockpb.Lock'));
     if (services.election !== undefined)
       server.addService(recipeServiceDefinition('v3electionpb.Election'), {
         ...unaryHandlers(unary, 'v3electionpb.Election'),
-        Observe: observeHandler(services.election),
+        Observe: observeHandler(services),
       });
     // Auth lights up when the services have it (the table then has its methods); until then grpc-js answers it UNIMPLEMENTED.
     if (unaryMethodsOf(unary, 'etcdserverpb.Auth').size > 0) server.addService(etcdServiceDefinition('Auth'), unaryHandlers(unary, 'etcdserverpb.Auth'));
@@ -101,19 +123,45 @@ export class GrpcFrontend implements ApiFrontend {
     this.injector = injector;
     try {
       for (const address of this.options.listen) {
-        const listener = new ClientPortListener({
-          http2: repairingAuthority((connection) => injector.injectConnection(connection), { live: () => this.server === server }),
-          http1: (socket) => http1.accept(socket),
-        });
+        const secure = address.tls === true && credentials !== undefined;
+        const live = (): boolean => this.server === server;
+        const inject = (connection: Duplex): void => injector.injectConnection(connection);
+        const plainHttp2 = repairingAuthority(inject, { live });
+        // A TLS connection's verified certificate follows it when it is handed over through the authority repair.
+        const secureHttp2 = (socket: Socket): void =>
+          repairingAuthority(
+            (connection) => {
+              verified?.adopt(socket, connection);
+              inject(connection);
+            },
+            { live },
+          )(socket);
+        const listener = new ClientPortListener(
+          { http2: secure ? secureHttp2 : plainHttp2, http1: (socket) => http1.accept(socket) },
+          {
+            ...(this.logger === undefined ? {} : { logger: this.logger }),
+            ...(secure ? { tls: credentials } : {}),
+          },
+        );
         this.listeners.push(listener);
         const info = await listener.listen(address.host, address.port);
-        this.bound.push({ host: address.host, port: info.port });
-        this.logger?.info({ address: `${address.host}:${info.port}` }, 'serving the etcd v3 gRPC API');
+        this.bound.push({ host: address.host, port: info.port, ...(secure ? { tls: true } : {}) });
+        this.logger?.info({ address: `${address.host}:${info.port}`, ...(secure ? { tls: true } : {}) }, 'serving the etcd v3 gRPC API');
       }
     } catch (err) {
       await this.stop();
       throw err;
     }
+  }
+
+  /** The client TLS credentials when some listen address is https:// (auto TLS: the certificate made first). */
+  private async clientTlsCredentials(): Promise<TlsCredentials | undefined> {
+    const secure = this.options.listen.find((a) => a.tls === true);
+    if (secure === undefined) return undefined;
+    const tls = this.options.tls;
+    if (tls === undefined)
+      throw new Error(`GrpcFrontend: TLS key/cert (--cert-file, --key-file) must be provided for client url https://${secure.host}:${secure.port}`);
+    return TlsCredentials.open(tls.settings, { dataDir: tls.dataDir, side: 'client', hosts: tls.hosts }, this.logger);
   }
 
   async stop(): Promise<void> {

@@ -1,19 +1,45 @@
 import { ContainerModule } from 'inversify';
-import { API_FRONTEND, METRICS_COLLECTOR, PluginEntryBindings, type CairnPlugin } from '@cairn/core';
-import { GrpcFrontend, type GrpcFrontendOptions } from './grpc-frontend.js';
+import { API_FRONTEND, METRICS_COLLECTOR, openSslCipherList, PluginEntryBindings, TlsCredentials, type CairnPlugin, type PluginContext } from '@cairn/core';
+import { GrpcFrontend, type GrpcFrontendOptions, type ListenAddress } from './grpc-frontend.js';
 import { GrpcServerMetrics } from './grpc-server-metrics.js';
 import { parseListenAddress } from './listen-address.js';
 import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
 
 /** Options of `{ use: "@cairn/api-grpc", ... }` in a config's plugins.api list. */
 export interface GrpcPluginOptions {
-  /** Comma-separated "host:port" list; default: the member's --listen-client-urls (127.0.0.1:2379). */
+  /**
+   * Comma-separated "host:port" list (or URLs: https:// serves TLS with the client TLS flags);
+   * default: the member's --listen-client-urls (127.0.0.1:2379).
+   */
   readonly listen?: string;
   /** Largest gRPC message accepted; default --max-request-bytes + 512 KiB, as etcd. */
   readonly maxRecvBytes?: number;
 }
 
-const hostPortList = '^(\\[[^\\]]+\\]|[^:,\\s\\[\\]]*):[0-9]{1,5}(,(\\[[^\\]]+\\]|[^:,\\s\\[\\]]*):[0-9]{1,5})*$';
+const hostPort = '(https?://)?(\\[[^\\]]+\\]|[^:/,\\s\\[\\]]*):[0-9]{1,5}/?';
+const hostPortList = `^${hostPort}(,${hostPort})*$`;
+
+/** The host of "host:port" or a URL, as written ('' for none: every interface). */
+function hostOf(text: string): string {
+  const match = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\[([^\]]+)\]|([^:/]*))/i.exec(text);
+  return match?.[1] ?? match?.[2] ?? '';
+}
+
+/**
+ * The client TLS of the https:// addresses, checked now so a bad certificate, key or cipher suite
+ * is a config error before anything starts (auto TLS makes its certificate at start).
+ */
+function clientTlsOf(urls: readonly string[], listen: readonly ListenAddress[], context: PluginContext): Pick<GrpcFrontendOptions, 'tls'> {
+  const secure = listen.findIndex((a) => a.tls === true);
+  if (secure < 0) return {};
+  const settings = context.clientTls;
+  if (settings === undefined) throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${urls[secure]} with HTTPS scheme`);
+  if (settings.autoTls) openSslCipherList(settings.cipherSuites);
+  else TlsCredentials.fromFiles(settings);
+  // The URLs' own host names (localhost, not the 127.0.0.1 it is bound as) go into an auto-TLS certificate.
+  const hosts = urls.map((u) => hostOf(u)).filter((h) => h !== '');
+  return { tls: { settings, dataDir: context.dataDir, hosts } };
+}
 
 /** The etcd v3 gRPC API as a Cairn plugin: binds one ApiFrontend. */
 const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
@@ -27,7 +53,7 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
         listen: {
           type: 'string',
           pattern: hostPortList,
-          description: 'Comma-separated host:port list to serve on; defaults to --listen-client-urls (127.0.0.1:2379).',
+          description: 'Comma-separated host:port list (or http:// / https:// URLs) to serve on; defaults to --listen-client-urls (127.0.0.1:2379).',
         },
         maxRecvBytes: {
           type: 'integer',
@@ -38,11 +64,13 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
     },
   },
   createModule(options, context) {
-    const listen = (options.listen !== undefined ? options.listen.split(',') : context.listenClientUrls).map(parseListenAddress);
+    const urls = options.listen !== undefined ? options.listen.split(',') : context.listenClientUrls;
+    const listen = urls.map(parseListenAddress);
     const frontendOptions: GrpcFrontendOptions = {
       listen,
       maxRequestBytes: context.limits.maxRequestBytes,
       ...(options.maxRecvBytes !== undefined ? { maxRecvBytes: options.maxRecvBytes } : {}),
+      ...clientTlsOf(urls, listen, context),
     };
     return new ContainerModule(({ bind, isBound }) => {
       // plugins.api may list this plugin twice (two sets of listeners): each entry's frontend gets

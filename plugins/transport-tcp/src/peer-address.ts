@@ -4,8 +4,8 @@ export interface PeerAddress {
   readonly port: number;
 }
 
-/** Peer URL schemes that mean this transport: Cairn's own, and etcd's, so etcd flags work unchanged. */
-const SCHEMES = new Set(['tcp:', 'http:']);
+/** Peer URL schemes that mean this transport: Cairn's own, and etcd's, so etcd flags work unchanged (https: with peer TLS). */
+const SCHEMES = new Set(['tcp:', 'http:', 'https:']);
 
 /**
  * Parses a peer URL (`tcp://127.0.0.1:2380`, `http://127.0.0.1:2380`) or a bare `host:port`
@@ -19,7 +19,8 @@ export function parsePeerAddress(text: string): PeerAddress {
   } catch {
     throw new Error(`"${text}" is not a peer address (want host:port or tcp://host:port)`);
   }
-  if (!SCHEMES.has(url.protocol)) throw new Error(`"${text}": scheme ${url.protocol.slice(0, -1)} is not served by the TCP transport (use tcp:// or http://)`);
+  if (!SCHEMES.has(url.protocol))
+    throw new Error(`"${text}": scheme ${url.protocol.slice(0, -1)} is not served by the TCP transport (use tcp://, http:// or https://)`);
   if (url.port === '') throw new Error(`"${text}" has no port`);
   if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') throw new Error(`"${text}": a peer address has no path or query`);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainerModule } from 'inversify';
-import { configuredPeerUrls, METRICS_COLLECTOR, TRANSPORT, type CairnPlugin } from '@cairn/core';
+import { configuredPeerUrls, METRICS_COLLECTOR, openSslCipherList, TlsCredentials, TRANSPORT, type CairnPlugin, type PluginContext } from '@cairn/core';
 import { isTcpPeerUrl } from './peer-address.js';
 import { PeerNetworkMetrics } from './peer-network-metrics.js';
 import { TcpTransport, type TcpTransportOptions } from './tcp-transport.js';
@@ -34,6 +34,27 @@ function readPem(path: string, key: string): Buffer {
   }
 }
 
+/** The host of "host:port" or a URL, as written ('' for none). */
+function hostOf(text: string): string {
+  const match = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\[([^\]]+)\]|([^:/]*))/i.exec(text);
+  return match?.[1] ?? match?.[2] ?? '';
+}
+
+/**
+ * etcd's --peer-* TLS flags, for an https:// listen URL (as etcd, they are ignored on http://
+ * ones): checked now, so a bad certificate, key or cipher suite is a config error before anything
+ * starts (auto TLS makes its certificate at start).
+ */
+function peerTlsOf(listen: string, context: PluginContext): Pick<TcpTransportOptions, 'peerTls'> {
+  if (!listen.startsWith('https://')) return {};
+  const settings = context.peerTls;
+  if (settings === undefined) throw new Error(`TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url ${listen} with HTTPS scheme`);
+  if (settings.autoTls) openSslCipherList(settings.cipherSuites);
+  else TlsCredentials.fromFiles(settings);
+  const hosts = [...new Set([...context.listenPeerUrls, ...context.advertisePeerUrls].map(hostOf).filter((h) => h !== ''))];
+  return { peerTls: { settings, dataDir: context.dataDir, hosts } };
+}
+
 /** The TCP peer transport as a Cairn plugin: binds TRANSPORT. */
 const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
   manifest: {
@@ -45,8 +66,9 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
       properties: {
         listen: {
           type: 'string',
-          pattern: '^(tcp://|http://)?(\\[[^\\]]+\\]|[^:/\\s\\[\\]]*):[0-9]{1,5}/?$',
-          description: 'host:port (or tcp://host:port) to accept peer connections on; defaults to the first --listen-peer-urls entry.',
+          pattern: '^(tcp://|http://|https://)?(\\[[^\\]]+\\]|[^:/\\s\\[\\]]*):[0-9]{1,5}/?$',
+          description:
+            'host:port (or tcp://host:port; https://host:port: TLS with the --peer-* flags) to accept peer connections on; defaults to the first --listen-peer-urls entry.',
         },
         queueSize: { type: 'integer', minimum: 1, default: 4096, description: 'Messages queued per peer; more are dropped and counted.' },
         reconnectInitialMs: { type: 'integer', minimum: 1, default: 50, description: 'First delay before reconnecting to a lost peer.' },
@@ -94,6 +116,7 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
           };
     const transportOptions: TcpTransportOptions = {
       ...(tls === undefined ? {} : { tls }),
+      ...(tls === undefined ? peerTlsOf(listen, context) : {}),
       listen,
       clusterId: context.clusterId,
       queueSize: options.queueSize,

@@ -1,12 +1,30 @@
 import type { Server, Socket } from 'node:net';
 import { inject, injectable, optional } from 'inversify';
-import type { Logger, LogFields, MemberId, Message, Transport, TransportHandler } from '@cairn/core';
+import {
+  RateLimitedWarning,
+  TlsCredentials,
+  type Logger,
+  type LogFields,
+  type MemberId,
+  type Message,
+  type TlsSettings,
+  type Transport,
+  type TransportHandler,
+} from '@cairn/core';
 import { PROTOCOL_VERSION, type Hello } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import { parsePeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerNetworkMetrics } from './peer-network-metrics.js';
 import { PeerLink, type ReconnectBackoff } from './peer-link.js';
-import { plainPeerSockets, tlsPeerSockets, type PeerSockets, type PeerTlsOptions } from './peer-sockets.js';
+import {
+  credentialsPeerTls,
+  fixedPeerTls,
+  plainPeerSockets,
+  tlsPeerSockets,
+  type PeerSockets,
+  type PeerTlsOptions,
+  type PeerTlsSource,
+} from './peer-sockets.js';
 import { sendSnapshotOver } from './snapshot-sender.js';
 import { TCP_TRANSPORT_LOGGER, TCP_TRANSPORT_OPTIONS } from './tokens.js';
 import { emptyMetrics, type TransportMetrics } from './transport-metrics.js';
@@ -29,10 +47,22 @@ export interface TcpTransportOptions {
   readonly snapshotChunkBytes?: number;
   /** A snapshot transfer with no traffic for this long fails (default 30 s). */
   readonly snapshotIdleTimeoutMs?: number;
-  /** Mutual TLS for every peer connection; without it, plain TCP. */
+  /** Mutual TLS for every peer connection with fixed PEM bytes; without it (and `peerTls`), plain TCP. */
   readonly tls?: PeerTlsOptions;
+  /**
+   * TLS for every peer connection from etcd's --peer-* flags (https:// peer URLs): files re-read
+   * when they change on disk, auto TLS made in `<dataDir>/fixtures/peer` at start.
+   */
+  readonly peerTls?: TcpPeerTls;
   /** How often each open peer connection measures its round trip (default 5 s; etcd's round-trip histogram). */
   readonly probeIntervalMs?: number;
+}
+
+export interface TcpPeerTls {
+  readonly settings: TlsSettings;
+  readonly dataDir: string;
+  /** Hosts an auto-TLS certificate is valid for (those of the member's peer URLs). */
+  readonly hosts: readonly string[];
 }
 
 const silentLogger: Logger = {
@@ -57,7 +87,8 @@ export class TcpTransport implements Transport {
   private readonly snapshotIdleTimeoutMs: number;
   private readonly probeIntervalMs: number;
   private readonly listenAddress: PeerAddress;
-  private readonly peerSockets: PeerSockets;
+  /** Plain until `start()` sets up TLS when configured. */
+  private peerSockets: PeerSockets = plainPeerSockets;
   private readonly counters: TransportMetrics = emptyMetrics();
   private readonly links = new Map<MemberId, PeerLink>();
   private readonly sockets = new Set<Socket>();
@@ -81,7 +112,6 @@ export class TcpTransport implements Transport {
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
     this.snapshotIdleTimeoutMs = options.snapshotIdleTimeoutMs ?? 30_000;
     this.probeIntervalMs = options.probeIntervalMs ?? 5_000;
-    this.peerSockets = options.tls === undefined ? plainPeerSockets : tlsPeerSockets(options.tls);
   }
 
   async start(self: MemberId, handler: TransportHandler, clusterId?: string): Promise<void> {
@@ -89,6 +119,14 @@ export class TcpTransport implements Transport {
     this.self = self;
     this.handler = handler;
     this.clusterId = clusterId ?? this.options.clusterId ?? '';
+    // Refusals at the TLS handshake, either way: counted, and logged at a rate a flood cannot turn into a disk full of lines.
+    const refusals = new RateLimitedWarning(this.logger, 'refused a peer connection at the TLS handshake');
+    const refused = (error: Error, remote: string, direction: 'inbound' | 'outbound'): void => {
+      this.counters.refusedConnections++;
+      refusals.warn({ remote, reason: error.message, direction });
+    };
+    const tlsSource = await this.tlsSource();
+    if (tlsSource !== undefined) this.peerSockets = tlsPeerSockets(tlsSource, (error, remote) => refused(error, remote, 'outbound'));
     const inbound = {
       self,
       clusterId: () => this.clusterId,
@@ -105,10 +143,7 @@ export class TcpTransport implements Transport {
         this.track(socket);
         new InboundConnection(socket, inbound);
       },
-      (error, remote) => {
-        this.counters.refusedConnections++;
-        this.logger.warn({ remote, reason: error.message }, 'refused a peer connection at the TLS handshake');
-      },
+      (error, remote) => refused(error, remote, 'inbound'),
     );
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -125,6 +160,14 @@ export class TcpTransport implements Transport {
     this.logger.info({ member: self, listen: this.boundAddress() }, 'peer transport listening');
     this.sweep = setInterval(() => this.connectAll(), this.probeIntervalMs);
     this.sweep.unref();
+  }
+
+  /** Where TLS options come from: the plugin's fixed PEM bytes, or etcd's --peer-* flags (auto TLS made now); none: plain TCP. */
+  private async tlsSource(): Promise<PeerTlsSource | undefined> {
+    if (this.options.tls !== undefined) return fixedPeerTls(this.options.tls);
+    const peerTls = this.options.peerTls;
+    if (peerTls === undefined) return undefined;
+    return credentialsPeerTls(await TlsCredentials.open(peerTls.settings, { dataDir: peerTls.dataDir, side: 'peer', hosts: peerTls.hosts }, this.logger));
   }
 
   /** The address the listener is bound to, `host:port` (with the real port when 0 was asked for). */

@@ -234,12 +234,13 @@ describe('peer addresses', () => {
   it('accepts tcp://, http:// and bare host:port, IPv6 included', () => {
     expect(parsePeerAddress('tcp://127.0.0.1:2380')).to.deep.equal({ host: '127.0.0.1', port: 2380 });
     expect(parsePeerAddress('http://127.0.0.1:2380/')).to.deep.equal({ host: '127.0.0.1', port: 2380 });
+    expect(parsePeerAddress('https://127.0.0.1:2380')).to.deep.equal({ host: '127.0.0.1', port: 2380 });
     expect(parsePeerAddress('localhost:12380')).to.deep.equal({ host: 'localhost', port: 12380 });
     expect(parsePeerAddress('[::1]:2380')).to.deep.equal({ host: '::1', port: 2380 });
   });
 
   it('refuses other schemes, a missing port and paths', () => {
-    expect(() => parsePeerAddress('https://127.0.0.1:2380')).to.throw(/scheme https is not served/);
+    expect(() => parsePeerAddress('wss://127.0.0.1:2380')).to.throw(/scheme wss is not served/);
     expect(() => parsePeerAddress('nats://127.0.0.1:4222')).to.throw(/scheme nats/);
     expect(() => parsePeerAddress('tcp://127.0.0.1')).to.throw(/no port/);
     expect(() => parsePeerAddress('http://127.0.0.1:2380/peers')).to.throw(/no path/);
@@ -314,8 +315,8 @@ describe('@cairn/transport-tcp plugin', () => {
     ).to.throw(
       'initial-cluster: n2=nats://n2 is not a TCP peer URL (nats:// peer URLs name subjects of @cairn/transport-nats: choose it under plugins.transport)',
     );
-    expect(() => plugin.createModule(defaults, withCluster([['n1', ['https://127.0.0.1:2380']]]))).to.throw(
-      'initial-cluster: n1=https://127.0.0.1:2380 is not a TCP peer URL (give http://host:port or tcp://host:port)',
+    expect(() => plugin.createModule(defaults, withCluster([['n1', ['wss://127.0.0.1:2380']]]))).to.throw(
+      'initial-cluster: n1=wss://127.0.0.1:2380 is not a TCP peer URL (give http://host:port or tcp://host:port)',
     );
     // A joining member that the initial cluster does not name is known by its advertised URLs.
     expect(() => plugin.createModule(defaults, withCluster([['n2', ['tcp://127.0.0.1:2381']]], ['nats://n1']))).to.throw(

@@ -1,13 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { TestCertificates as CertificateMaker, type TestCertificate } from '@cairn/core/testkit';
 
 export interface MemberCertificates {
   readonly cert: Buffer;
   readonly key: Buffer;
   readonly ca: Buffer;
-  /** The same, as files in `dir` (for the plugin's options). */
+  /** The same, as files (for the plugin's options). */
   readonly files: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
@@ -20,74 +18,22 @@ export interface TestCertificates {
   remove(): void;
 }
 
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function issue(dir: string, name: string): MemberCertificates {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}-ca`,
-    '-keyout',
-    `${name}-ca.key`,
-    '-out',
-    `${name}-ca.pem`,
-  );
-  openssl(
-    dir,
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-  );
-  writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
-  openssl(
-    dir,
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${name}-ca.pem`,
-    '-CAkey',
-    `${name}-ca.key`,
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    `${name}.ext`,
-    '-out',
-    `${name}.pem`,
-  );
-  const files = { certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}.key`), caFile: join(dir, `${name}-ca.pem`) };
+function loaded(issued: TestCertificate): MemberCertificates {
+  const files = { certFile: issued.certFile, keyFile: issued.keyFile, caFile: issued.caFile };
   return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), ca: readFileSync(files.caFile), files };
 }
 
-/** A cluster CA with one member certificate, and a stranger from another CA, made with the openssl command. */
+/** A cluster CA with one member certificate, and a stranger from another CA (the testkit's openssl-made certificates, as buffers). */
 export function makeTestCertificates(): TestCertificates {
-  const dir = mkdtempSync(join(tmpdir(), 'cairn-tls-'));
+  const maker = new CertificateMaker();
   try {
-    return { member: issue(dir, 'member'), stranger: issue(dir, 'stranger'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      member: loaded(maker.issue(maker.authority('member-ca'), 'member', { hosts: ['127.0.0.1'] })),
+      stranger: loaded(maker.issue(maker.authority('stranger-ca'), 'stranger', { hosts: ['127.0.0.1'] })),
+      remove: () => maker.remove(),
+    };
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    maker.remove();
     throw err;
   }
 }
