@@ -25,7 +25,14 @@ export interface BenchOptions {
   /** Keys written before measuring (so reads find data). */
   readonly prefill: number;
   readonly json: boolean;
+  /** `--user name:password`: authenticate each connection once and send its token with every call. */
+  readonly user?: { readonly name: string; readonly password: string };
+  /** `--cacert` (and `--cert`/`--key` for mutual TLS): connect over TLS. */
+  readonly tls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
 }
+
+/** The workloads that honour --user and TLS (the KV ones); the others refuse them rather than ignore them. */
+export const SECURE_WORKLOADS: readonly Workload[] = ['put', 'range', 'range-serializable', 'txn', 'mixed'];
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -48,6 +55,11 @@ Load generator for the etcd v3 gRPC API (Cairn or etcd alike).
                          through etcd's Lock service, each with its own lease)
   --read-ratio <0..1>  reads in the mixed workload              (0.5)
   --prefill <n>        keys written before measuring            (key-space for range/mixed, else 0)
+  --user <name:pw>     authenticate (etcd auth), send the token with every call
+  --cacert <file>      connect over TLS, trusting this CA
+  --cert <file>        client certificate for mutual TLS (with --key)
+  --key <file>         client certificate's key
+                       (--user and TLS: KV workloads only)
   --json               print one JSON object instead of text
   --help`;
 
@@ -58,6 +70,21 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, not "${text}"`);
   return n;
+}
+
+function securityOptions(values: { user?: string; cacert?: string; cert?: string; key?: string }): Pick<BenchOptions, 'user' | 'tls'> {
+  const out: { user?: BenchOptions['user']; tls?: BenchOptions['tls'] } = {};
+  if (values.user !== undefined) {
+    const at = values.user.indexOf(':');
+    if (at < 1) throw new UsageError('--user must be name:password');
+    out.user = { name: values.user.slice(0, at), password: values.user.slice(at + 1) };
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('give --cert and --key together');
+  if (values.cert !== undefined && values.cacert === undefined) throw new UsageError('--cert needs --cacert');
+  if (values.cacert !== undefined) {
+    out.tls = { caFile: values.cacert, ...(values.cert === undefined ? {} : { certFile: values.cert, keyFile: values.key! }) };
+  }
+  return out;
 }
 
 /** The options from argv, or a UsageError naming what is wrong. `undefined` means --help. */
@@ -79,6 +106,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
       'read-ratio': { type: 'string' },
       prefill: { type: 'string' },
       json: { type: 'boolean' },
+      user: { type: 'string' },
+      cacert: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -107,7 +138,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
   const clients = positiveInt('clients', values.clients, 1);
   const workers = positiveInt('workers', values.workers, 1);
   if (workers > clients) throw new UsageError(`--workers ${workers} is more than --clients ${clients}`);
+  const secure = securityOptions(values);
+  if ((secure.user !== undefined || secure.tls !== undefined) && !SECURE_WORKLOADS.includes(workload)) {
+    throw new UsageError(`--user and TLS options apply to ${SECURE_WORKLOADS.join(', ')}, not --workload ${workload}`);
+  }
   return {
+    ...secure,
     endpoints,
     conns: positiveInt('conns', values.conns, 1),
     clients,

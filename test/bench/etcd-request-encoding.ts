@@ -94,3 +94,31 @@ export function encodeCompareAndPutTxn(key: Uint8Array, value: Uint8Array): Buff
   const failure = new MessageWriter().bytes(1, encodeRangeRequest(key, false)).finish();
   return new MessageWriter().bytes(1, compare).bytes(2, success).bytes(3, failure).finish();
 }
+
+/** etcdserverpb.AuthenticateRequest{name = 1, password = 2}. */
+export function encodeAuthenticateRequest(name: string, password: string): Buffer {
+  return new MessageWriter().bytes(1, Buffer.from(name, 'utf8')).bytes(2, Buffer.from(password, 'utf8')).finish();
+}
+
+/** The token (field 2) of an etcdserverpb.AuthenticateResponse; the header (field 1) is skipped. */
+export function decodeAuthenticateToken(response: Buffer): string {
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    let shift = 1;
+    for (;;) {
+      const byte = response[at++]!;
+      value += (byte & 0x7f) * shift;
+      if (byte < 0x80) return value;
+      shift *= 128;
+    }
+  };
+  while (at < response.length) {
+    const tag = varint();
+    if ((tag & 7) !== TAG_LENGTH_DELIMITED) throw new Error(`AuthenticateResponse: unexpected wire type ${tag & 7}`);
+    const length = varint();
+    if (tag >>> 3 === 2) return response.subarray(at, at + length).toString('utf8');
+    at += length;
+  }
+  throw new Error('AuthenticateResponse has no token');
+}

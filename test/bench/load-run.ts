@@ -47,7 +47,7 @@ async function concurrently(clients: number, work: (client: number) => Promise<v
 }
 
 async function openChannels(options: BenchOptions): Promise<EtcdKvChannel[]> {
-  const channels = Array.from({ length: options.conns }, (_, i) => new EtcdKvChannel(options.endpoints[i % options.endpoints.length]!));
+  const channels = Array.from({ length: options.conns }, (_, i) => new EtcdKvChannel(options.endpoints[i % options.endpoints.length]!, options));
   try {
     await Promise.all(channels.map((c) => c.ready(CONNECT_TIMEOUT_MS)));
   } catch (err) {

@@ -1,7 +1,8 @@
 # Sourced by the single-member comparisons (compare-single.sh, compare-gateway.sh): starts one real
 # etcd 3.4 member and one cairn member on loopback, each with its own temporary data dir, stops both
 # by PID on exit, and waits until `probe PORT` (a function the caller defines) succeeds on each.
-# Reads ETCD_PORT, CAIRN_PORT (defaults 23790, 23791) and CAIRN_ARGS.
+# Reads ETCD_PORT, CAIRN_PORT (defaults 23790, 23791), CLIENT_SCHEME (http or https), SERVER_ARGS
+# (flags both servers take: etcd's TLS flags) and CAIRN_ARGS (cairn's alone).
 
 etcd_port=${ETCD_PORT:-23790}
 cairn_port=${CAIRN_PORT:-23791}
@@ -24,14 +25,16 @@ wait_serving() {
   return 1
 }
 
-etcd --data-dir "$dir/etcd" --log-level error \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+scheme=${CLIENT_SCHEME:-http}
+# shellcheck disable=SC2086
+etcd --data-dir "$dir/etcd" --log-level error ${SERVER_ARGS:-} \
+  --listen-client-urls "$scheme://127.0.0.1:$etcd_port" --advertise-client-urls "$scheme://127.0.0.1:$etcd_port" \
   --listen-peer-urls "http://127.0.0.1:$((etcd_port + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 10))" \
   --initial-cluster "default=http://127.0.0.1:$((etcd_port + 10))" >"$dir/etcd.log" 2>&1 &
 pids+=($!)
 # shellcheck disable=SC2086
-node core/bin/cairn.js --data-dir "$dir/cairn" --log-level warn \
-  --listen-client-urls "http://127.0.0.1:$cairn_port" --advertise-client-urls "http://127.0.0.1:$cairn_port" \
+node core/bin/cairn.js --data-dir "$dir/cairn" --log-level warn ${SERVER_ARGS:-} \
+  --listen-client-urls "$scheme://127.0.0.1:$cairn_port" --advertise-client-urls "$scheme://127.0.0.1:$cairn_port" \
   --listen-peer-urls "http://127.0.0.1:$((cairn_port + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((cairn_port + 10))" \
   ${CAIRN_ARGS:-} >"$dir/cairn.log" 2>&1 &
 pids+=($!)
