@@ -100,8 +100,8 @@ export async function startCairn(dataDir: string, extra: string[] = [], ports?: 
   );
 }
 
-/** A single real etcd 3.4 member on loopback ports, or undefined when etcd is not installed. */
-export async function startEtcd(dataDir: string): Promise<ServerProcess | undefined> {
+/** A single real etcd 3.4 member on loopback ports (with `extra` flags), or undefined when etcd is not installed. */
+export async function startEtcd(dataDir: string, extra: readonly string[] = []): Promise<ServerProcess | undefined> {
   if (!existsSync(ETCD_BIN)) return undefined;
   const client = await freeLoopbackPort();
   const peer = await freeLoopbackPort();
@@ -120,6 +120,7 @@ export async function startEtcd(dataDir: string): Promise<ServerProcess | undefi
       '100',
       '--log-level',
       'error',
+      ...extra,
     ],
     client,
     dirname(dataDir),

@@ -1,12 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { etcdctl, normalize } from './etcdctl.js';
 import { freeLoopbackPort } from '@cairn/core/testkit';
-import { CAIRN_BIN, ETCD_BIN, ServerProcess, startCairn, startEtcd, skipWithoutEtcdctl } from './processes.js';
+import { ETCD_BIN, type ServerProcess, startCairn, startEtcd, skipWithoutEtcdctl } from './processes.js';
+import { restoreSnapshot, runCairnCommand, startRestoredCairn } from './restored-member.js';
 
 /**
  * Durable storage plugins to restore into, in order of preference: the first one that is built
@@ -27,58 +27,6 @@ async function builtStoragePlugin(): Promise<string | undefined> {
   return undefined;
 }
 
-interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCairnCommand(args: readonly string[], cwd: string): Promise<CommandResult> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CAIRN_BIN, ...args], { cwd, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-/** A Cairn member founding a one-member cluster with the given flags, on free loopback ports. */
-async function startRestoredCairn(dataDir: string, configFile: string, name: string, token: string, peerPort: number): Promise<ServerProcess> {
-  const client = await freeLoopbackPort();
-  const peer = `http://127.0.0.1:${peerPort}`;
-  return ServerProcess.start(
-    'cairn',
-    process.execPath,
-    [
-      CAIRN_BIN,
-      '--config-file',
-      configFile,
-      '--data-dir',
-      dataDir,
-      '--name',
-      name,
-      '--initial-cluster',
-      `${name}=${peer}`,
-      '--initial-cluster-token',
-      token,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--heartbeat-interval',
-      '10',
-      '--election-timeout',
-      '100',
-    ],
-    client,
-    dirname(dataDir),
-  );
-}
-
-/** What a store went through before its snapshot: overwrites, deletes, a compaction, many sub revisions, a value on overflow pages. */
 async function writeHistory(endpoint: string, withLease: boolean): Promise<void> {
   const run = async (args: string[], stdin?: string): Promise<void> => {
     const r = await etcdctl(endpoint, args, stdin);
@@ -162,31 +110,13 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
     const dataDir = join(dir, `${label}.restored`);
     const peerPort = await freeLoopbackPort();
     const peer = `http://127.0.0.1:${peerPort}`;
-    const restored = await runCairnCommand(
-      [
-        'snapshot',
-        'restore',
-        snapshot,
-        '--config-file',
-        configFile,
-        '--data-dir',
-        dataDir,
-        '--name',
-        'r1',
-        '--initial-cluster',
-        `r1=${peer}`,
-        '--initial-cluster-token',
-        `restored-${label}`,
-        '--initial-advertise-peer-urls',
-        peer,
-      ],
-      dir,
-    );
+    const member = { name: 'r1', token: `restored-${label}`, peer };
+    const restored = await restoreSnapshot(snapshot, dataDir, member, dir, ['--config-file', configFile]);
     expect(restored.code, restored.stderr).to.equal(0);
     expect(restored.stdout).to.contain(`revision ${revision}`).and.to.contain('sha256 verified');
     const announced = /as member ([0-9a-f]{16})/.exec(restored.stdout)?.[1];
 
-    const cairn = await startRestoredCairn(dataDir, configFile, 'r1', `restored-${label}`, peerPort);
+    const cairn = await startRestoredCairn(dataDir, member, ['--config-file', configFile]);
     servers.push(cairn);
     const memberId = (
       JSON.parse((await etcdctl(cairn.endpoint, ['endpoint', 'status', '-w', 'json'])).stdout) as { Status: { header: { member_id: number } } }[]
@@ -214,7 +144,7 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
 
     // And it all survives a restart of the restored member.
     await cairn.stop();
-    const again = await startRestoredCairn(dataDir, configFile, 'r1', `restored-${label}`, peerPort);
+    const again = await startRestoredCairn(dataDir, member, ['--config-file', configFile]);
     servers.push(again);
     expect(await currentRevision(again.endpoint)).to.equal(revision + 1);
   }

@@ -86,4 +86,5 @@ export const EtcdErrors = {
   authNotEnabled: define(GrpcCode.FailedPrecondition, 'etcdserver: authentication is not enabled'),
   invalidAuthToken: define(GrpcCode.Unauthenticated, 'etcdserver: invalid auth token'),
   invalidAuthMgmt: define(GrpcCode.InvalidArgument, 'etcdserver: invalid auth management'),
+  authOldRevision: define(GrpcCode.InvalidArgument, 'etcdserver: revision of auth store is old'),
 } as const;

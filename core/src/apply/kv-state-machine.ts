@@ -9,6 +9,9 @@ import { AlarmType } from '../api/services.js';
 import type { RequestOp, TxnRequest } from '../api/kv-types.js';
 import { decodeKvCommand } from './kv-command.js';
 import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
+import { AuthApplier } from '../auth/auth-applier.js';
+import { AuthStore } from '../auth/auth-store.js';
+import { AuthApplyCheck } from './auth-apply-check.js';
 
 function writes(ops: readonly RequestOp[]): boolean {
   return ops.some((op) => 'requestPut' in op || 'requestDeleteRange' in op || ('requestTxn' in op && txnWrites(op.requestTxn)));
@@ -18,17 +21,46 @@ const txnWrites = (t: TxnRequest): boolean => writes(t.success) || writes(t.fail
 /** Applies committed KV commands to the MVCC store; what apply returns goes to the proposer. */
 @injectable()
 export class KvStateMachine implements StateMachine {
+  /** Absent on a member built without auth: then no write is checked. */
+  private readonly authCheck: AuthApplyCheck | undefined;
+
   constructor(
     @inject(MvccStore) private readonly store: MvccStore,
     @inject(AlarmRegistry) private readonly alarms: AlarmRegistry,
     @inject(MemberRegistry) @optional() private readonly members?: MemberRegistry,
     @inject(LeaseApplier) @optional() private readonly leases?: LeaseApplier,
-  ) {}
+    @inject(AuthStore) @optional() private readonly authStore?: AuthStore,
+    @inject(AuthApplier) @optional() private readonly auth?: AuthApplier,
+  ) {
+    this.authCheck = authStore === undefined ? undefined : new AuthApplyCheck(authStore, (lease) => leases?.leases.keys(lease) ?? []);
+  }
 
   async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome<unknown>> {
     const command = decodeKvCommand(payload);
+    // etcd's authApplierV3: a user's write is checked against the auth store as it is when applied.
+    const check = this.authStore?.enabled === true ? this.authCheck : undefined;
+    const caller = command.caller;
     // Out of space: etcd refuses what could grow the store, and still allows deletes and compaction.
     const capped = this.alarms.isRaised(AlarmType.NoSpace);
+    try {
+      switch (command.op) {
+        case 'put':
+          check?.put(caller, command.request);
+          break;
+        case 'deleteRange':
+          check?.deleteRange(caller, command.request);
+          break;
+        case 'txn':
+          check?.txn(caller, command.request);
+          break;
+        case 'leaseRevoke':
+          // Without a caller it is the leader's revoke of an expired lease, which needs no permission.
+          if (caller !== undefined) check?.leasePuts(caller, command.id);
+          break;
+      }
+    } catch (err) {
+      return this.refuse(index, err as Error);
+    }
     switch (command.op) {
       case 'put':
         if (capped) return this.refuse(index, EtcdErrors.noSpace());
@@ -55,6 +87,10 @@ export class KvStateMachine implements StateMachine {
         // A member built without leases knows none (a put naming one fails the same way).
         if (this.leases === undefined) return this.refuse(index, EtcdErrors.leaseNotFound());
         return this.leases.apply(index, command, capped);
+      default:
+        // A member built without auth refuses auth changes as etcd refuses them with auth unsupported.
+        if (this.auth === undefined) return this.refuse(index, EtcdErrors.authNotEnabled());
+        return this.auth.apply(index, command, caller);
     }
   }
 
@@ -93,5 +129,6 @@ export class KvStateMachine implements StateMachine {
     await this.alarms.load();
     await this.members?.load();
     await this.leases?.load();
+    await this.auth?.load();
   }
 }

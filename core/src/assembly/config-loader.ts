@@ -7,6 +7,7 @@ import { CONFIG_SCHEMA, type CairnConfig } from './config-schema.js';
 import { FLAGS } from './flags.js';
 import { validateAgainst } from './schema-validator.js';
 import { checkTlsKeys } from './tls-config.js';
+import { checkAuthToken } from './auth-token-config.js';
 
 export interface LoadedConfig {
   readonly config: CairnConfig;
@@ -101,6 +102,7 @@ export function configFrom(keys: Readonly<Record<string, unknown>>): CairnConfig
     throw new ConfigError(`config: initial-cluster has no member named "${name}" (the --name of this member)`);
   }
   checkTlsKeys(config);
+  checkAuthToken(config);
   return config;
 }
 

@@ -39,6 +39,16 @@ import { NoSpaceAlarmRaiser } from '../services/no-space-alarm-raiser.js';
 import { PrefixWaits } from '../services/prefix-waits.js';
 import { ServerMetrics } from '../services/server-metrics.js';
 import { MemberWatchService } from '../services/watch-service.js';
+import { AuthApplier } from '../auth/auth-applier.js';
+import { AuthStore } from '../auth/auth-store.js';
+import { createTokenProvider } from '../auth/auth-tokens.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
+import { TOKEN_PROVIDER, type TokenProvider } from '../auth/token-provider.js';
+import { CLOCK, type Clock } from '../ports/clock.js';
+import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
+import { AuthMetrics } from '../services/auth-metrics.js';
+import { MemberAuthService } from '../services/auth-service.js';
+import { AuthorizedServices } from '../services/authorized-services.js';
 import { AppliedStateParticipant, bindParticipant, MetricsParticipant } from './lifecycle-participants.js';
 
 /**
@@ -58,6 +68,9 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
     AlarmRegistry,
     BackendQuota,
     MemberRegistry,
+    AuthStore,
+    AuthApplier,
+    PasswordHasher,
     KvStateMachine,
     CommitFeed,
     LeaderWait,
@@ -73,6 +86,8 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
     MemberHealthVerdict,
     MemberHealth,
     MemberMetrics,
+    MemberAuthService,
+    AuthorizedServices,
     MemberServices,
   ];
   for (const component of components) bind(component).toSelf().inSingletonScope();
@@ -81,6 +96,10 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
   bind(LEASE_LOOKUP).toService(LeaseStore);
   bind(LEASE_PROPOSER).to(LogLeaseProposer).inSingletonScope();
   bind(NO_SPACE_ALARM).to(NoSpaceAlarmRaiser).inSingletonScope();
+  // --auth-token chooses simple or JWT tokens (the assembly checked the value before starting).
+  bind<TokenProvider>(TOKEN_PROVIDER)
+    .toResolvedValue((settings: MemberSettings, clock: Clock) => createTokenProvider(settings, clock), [MEMBER_SETTINGS, CLOCK])
+    .inSingletonScope();
   bind<CairnServices>(CAIRN_SERVICES)
     .toResolvedValue((member: MemberServices) => member.services, [MemberServices])
     .inSingletonScope();
@@ -93,6 +112,7 @@ export const etcdApplication = new ContainerModule(({ bind }) => {
   bind(HEALTH_CHECK).to(NonLearnerCheck).inSingletonScope();
   bind(METRICS_COLLECTOR).to(MvccMetrics).inSingletonScope();
   bind(METRICS_COLLECTOR).to(ServerMetrics).inSingletonScope();
+  bind(METRICS_COLLECTOR).to(AuthMetrics).inSingletonScope();
   bind(LIFECYCLE_PARTICIPANT).to(AppliedStateParticipant).inSingletonScope();
   bind(LIFECYCLE_PARTICIPANT).to(MetricsParticipant).inSingletonScope();
   bindParticipant(bind, Lessor, { name: 'lessor', after: ['state'], start: (lessor) => lessor.start(), stop: (lessor) => lessor.stop() });

@@ -36,7 +36,12 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'backend bytes in use that raise the NOSPACE alarm (0 = 2 GiB, negative = no quota)',
     defaultText: '0',
   },
-  { name: 'auth-token', kind: 'string', description: "'simple' or 'jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>,ttl=<duration>'", defaultText: 'simple' },
+  {
+    name: 'auth-token',
+    kind: 'string',
+    description: "'simple' or 'jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>,ttl=<duration>'",
+    defaultText: 'simple',
+  },
   { name: 'auth-token-ttl', kind: 'integer', description: 'seconds a simple token lives after its last use', defaultText: '300' },
   { name: 'bcrypt-cost', kind: 'integer', description: 'bcrypt work factor of password hashes (4-31)', defaultText: '10' },
   { name: 'cert-file', kind: 'string', description: 'client TLS certificate (PEM) for https:// client URLs' },

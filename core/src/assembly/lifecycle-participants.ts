@@ -1,3 +1,4 @@
+import { AuthApplier } from '../auth/auth-applier.js';
 import { inject, injectable, multiInject, optional, type Bind, type ServiceIdentifier } from 'inversify';
 import type { Registry } from 'prom-client';
 import { AlarmRegistry } from '../alarm/alarm-registry.js';
@@ -56,6 +57,7 @@ export class AppliedStateParticipant implements LifecycleParticipant {
     @inject(LeaseApplier) private readonly leases: LeaseApplier,
     @inject(AlarmRegistry) private readonly alarms: AlarmRegistry,
     @inject(MemberRegistry) private readonly members: MemberRegistry,
+    @inject(AuthApplier) private readonly auth: AuthApplier,
     // Constructed here so it subscribes before the first apply: no committed write escapes the watchers.
     @inject(WatchHub) private readonly watches: WatchHub,
   ) {}
@@ -65,6 +67,7 @@ export class AppliedStateParticipant implements LifecycleParticipant {
     await this.leases.load();
     await this.alarms.load();
     await this.members.load();
+    await this.auth.load();
   }
 
   async stop(): Promise<void> {

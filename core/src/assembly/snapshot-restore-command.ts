@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CorruptBoltFileError } from '../etcd-snapshot/bolt-file-reader.js';
 import { openEtcdSnapshot } from '../etcd-snapshot/etcd-snapshot-reader.js';
+import { authRestoreOps } from '../auth/auth-snapshot.js';
 import { loadSnapshotIntoBackend, type SnapshotLoadOptions, type SnapshotLoadResult } from '../mvcc/mvcc-snapshot-loader.js';
 import { checkSnapshotTrailer, SnapshotHashError, snapshotTrailerOf } from '../etcd-snapshot/snapshot-hash-trailer.js';
 import type { Logger } from '../ports/logger.js';
@@ -143,7 +144,13 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
         // Possible only for a plugin told to keep its data outside the data dir (an absolute path option).
         for await (const _ of ports.backend.range({ limit: 1 }))
           throw new RestoreRefusal('the backend the config chooses already holds data (outside the data dir?); restore only into an empty one');
-        return await loadSnapshotIntoBackend(ports.backend, snapshot, context.loadOptions);
+        const loaded = await loadSnapshotIntoBackend(ports.backend, snapshot, context.loadOptions);
+        // Users, roles and the enabled flag come along (etcd's auth buckets, from Cairn or etcd).
+        if (snapshot.auth !== undefined) {
+          await ports.backend.write(authRestoreOps(snapshot.auth));
+          await ports.backend.flush();
+        }
+        return loaded;
       } finally {
         await ports.backend.close();
       }

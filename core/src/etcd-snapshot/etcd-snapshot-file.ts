@@ -8,8 +8,12 @@
  *   bucket "meta": consistent_index (u64 BE); after a compaction also scheduledCompactRev and
  *                  finishedCompactRev, each the 17-byte revision key of {main: rev, sub: 0}.
  *
- * Leases, members, auth and alarms are not part of the source, so their buckets are absent;
- * etcd creates missing buckets itself when it opens or restores the file.
+ *   buckets "auth", "authRoles", "authUsers" (when the source has auth): auth/authEnabled (one
+ *                  byte, 1 or 0) and auth/authRevision (u64 BE); each role and user by name ->
+ *                  protobuf authpb.Role / authpb.User, as etcd's auth store keeps them.
+ *
+ * Leases, members and alarms are not part of the source, so their buckets are absent; etcd
+ * creates missing buckets itself when it opens or restores the file.
  */
 import { writeBoltFile, type BoltBucket } from './bolt-file-writer.js';
 
@@ -24,11 +28,49 @@ export interface SnapshotRecord {
   readonly lease: bigint;
 }
 
+/** etcd's auth buckets: users and roles by name, as authpb protobuf bytes. */
+export interface EtcdAuthBuckets {
+  readonly enabled: boolean;
+  readonly revision: number;
+  readonly users: readonly (readonly [name: string, user: Uint8Array])[];
+  readonly roles: readonly (readonly [name: string, role: Uint8Array])[];
+}
+
 export interface SnapshotRecordSource {
   /** Every stored revision in increasing (main, sub) order; may be called more than once. */
   records(): AsyncIterable<SnapshotRecord>;
   readonly consistentIndex: number;
   readonly compactRevision: number; // 0 when never compacted
+  /** The auth store of the same moment; absent: no auth buckets. */
+  readonly auth?: EtcdAuthBuckets;
+}
+
+export const AUTH_BUCKET = Buffer.from('auth');
+export const AUTH_USERS_BUCKET = Buffer.from('authUsers');
+export const AUTH_ROLES_BUCKET = Buffer.from('authRoles');
+export const AUTH_ENABLED_KEY = Buffer.from('authEnabled');
+export const AUTH_REVISION_KEY = Buffer.from('authRevision');
+
+/** The three auth buckets, in the byte order bbolt needs ("auth" < "authRoles" < "authUsers"). */
+function authBuckets(auth: EtcdAuthBuckets): BoltBucket[] {
+  const byName = (entries: readonly (readonly [string, Uint8Array])[]) =>
+    entries.map(([name, value]) => [Buffer.from(name, 'utf8'), value] as const).sort((a, b) => Buffer.compare(a[0], b[0]));
+  const fixed = (pairs: readonly (readonly [Uint8Array, Uint8Array])[]) => ({
+    async *entries() {
+      yield* pairs;
+    },
+  });
+  return [
+    {
+      name: AUTH_BUCKET,
+      ...fixed([
+        [AUTH_ENABLED_KEY, Uint8Array.of(auth.enabled ? 1 : 0)],
+        [AUTH_REVISION_KEY, u64BigEndian(auth.revision)],
+      ]),
+    },
+    { name: AUTH_ROLES_BUCKET, ...fixed(byName(auth.roles)) },
+    { name: AUTH_USERS_BUCKET, ...fixed(byName(auth.users)) },
+  ];
 }
 
 const KEY_BUCKET = Buffer.from('key');
@@ -63,7 +105,7 @@ export function etcdSnapshotFile(source: SnapshotRecordSource): AsyncIterable<Ui
       }
     },
   };
-  return writeBoltFile([keyBucket, metaBucket]);
+  return writeBoltFile([...(source.auth === undefined ? [] : authBuckets(source.auth)), keyBucket, metaBucket]);
 }
 
 /** etcd's backend key for a revision (revToBytes, plus appendMarkTombstone for deletions). */

@@ -1,7 +1,7 @@
 /**
  * Reads etcd's MVCC state back out of an etcd backend file (a bbolt file, as `etcdctl snapshot
  * save` stores it): the inverse of etcdSnapshotFile, and equally able to read what etcd 3.4
- * itself writes (its other buckets — members, leases, auth, alarms — are not read).
+ * itself writes, with its auth buckets (members, leases and alarms are not read).
  *
  *   bucket "key":  revision key (main u64 BE | '_' | sub u64 BE, plus 't' for a tombstone)
  *                  -> protobuf mvccpb.KeyValue (1 key, 2 create_revision, 3 mod_revision,
@@ -10,7 +10,16 @@
  *                  revision keys
  */
 import { BoltFileReader, CorruptBoltFileError, type BoltBucketReader } from './bolt-file-reader.js';
-import type { SnapshotRecord, SnapshotRecordSource } from './etcd-snapshot-file.js';
+import {
+  AUTH_BUCKET,
+  AUTH_ENABLED_KEY,
+  AUTH_REVISION_KEY,
+  AUTH_ROLES_BUCKET,
+  AUTH_USERS_BUCKET,
+  type EtcdAuthBuckets,
+  type SnapshotRecord,
+  type SnapshotRecordSource,
+} from './etcd-snapshot-file.js';
 
 const KEY_BUCKET = Buffer.from('key');
 const META_BUCKET = Buffer.from('meta');
@@ -54,8 +63,10 @@ export async function openEtcdSnapshot(path: string, options: { length?: number 
     };
     const compactRevision = await compactRevisionOf(FINISHED_COMPACT_KEY);
     const scheduledCompactRevision = await compactRevisionOf(SCHEDULED_COMPACT_KEY);
+    const auth = await readAuthBuckets(path, db);
     return {
       path,
+      ...(auth === undefined ? {} : { auth }),
       consistentIndex: consistentIndex === undefined ? 0 : safeNumber(path, consistentIndex.readBigUInt64BE(0), 'meta/consistent_index'),
       compactRevision,
       scheduledCompactRevision,
@@ -66,6 +77,36 @@ export async function openEtcdSnapshot(path: string, options: { length?: number 
     await db.close();
     throw err;
   }
+}
+
+/** etcd's auth buckets, if the file has an "auth" bucket (users and roles are small: read whole). */
+async function readAuthBuckets(path: string, db: BoltFileReader): Promise<EtcdAuthBuckets | undefined> {
+  const auth = await db.root.bucket(AUTH_BUCKET);
+  if (auth === undefined) return undefined;
+  const value = async (key: Buffer): Promise<Buffer | undefined> => {
+    const entry = await auth.get(key);
+    if (entry?.isBucket === true) throw new CorruptBoltFileError(path, `auth/${key.toString()} is a bucket, not a value`);
+    return entry?.value;
+  };
+  const enabled = await value(AUTH_ENABLED_KEY);
+  const revision = await value(AUTH_REVISION_KEY);
+  if (revision !== undefined && revision.length !== 8) throw new CorruptBoltFileError(path, `auth/authRevision is ${revision.length} bytes, not 8`);
+  const named = async (name: Buffer): Promise<(readonly [string, Uint8Array])[]> => {
+    const bucket = await db.root.bucket(name);
+    const out: (readonly [string, Uint8Array])[] = [];
+    if (bucket === undefined) return out;
+    for await (const entry of bucket.entries()) {
+      if (entry.isBucket) throw new CorruptBoltFileError(path, `${name.toString()}/${entry.key.toString()} is a bucket, not a record`);
+      out.push([entry.key.toString('utf8'), Uint8Array.from(entry.value)]);
+    }
+    return out;
+  };
+  return {
+    enabled: enabled !== undefined && enabled.length === 1 && enabled[0] === 1,
+    revision: revision === undefined ? 0 : safeNumber(path, revision.readBigUInt64BE(0), 'auth/authRevision'),
+    users: await named(AUTH_USERS_BUCKET),
+    roles: await named(AUTH_ROLES_BUCKET),
+  };
 }
 
 async function* readRecords(path: string, keys: BoltBucketReader): AsyncIterable<SnapshotRecord> {

@@ -16,3 +16,7 @@ export * from './snapshot-messages.js';
 export * from './request-limits.js';
 export * from './unary-methods.js';
 export * from './wire-watch-stream.js';
+export * from './maintenance-auth-error.js';
+export * from './auth-codec.js';
+export * from './auth-wire-types.js';
+export * from './refused-watch-session.js';

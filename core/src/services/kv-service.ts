@@ -20,6 +20,7 @@ import type {
   TxnResponse,
 } from '../api/kv-types.js';
 import type { KvService } from '../api/services.js';
+import type { AuthInfo } from '../api/auth-types.js';
 
 export interface KvLimits {
   /** `--max-txn-ops`. */
@@ -56,21 +57,23 @@ export class RaftKvService implements KvService {
     return this.store.range(request);
   }
 
-  async put(request: PutRequest): Promise<PutResponse> {
+  // `caller` (auth enabled only): who asks, carried in the command and checked when it is applied.
+
+  async put(request: PutRequest, caller?: AuthInfo): Promise<PutResponse> {
     checkPut(request);
     await this.quota.admit(putCost(request));
-    return this.propose({ op: 'put', request });
+    return this.propose(caller === undefined ? { op: 'put', request } : { op: 'put', request, caller });
   }
 
-  deleteRange(request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+  deleteRange(request: DeleteRangeRequest, caller?: AuthInfo): Promise<DeleteRangeResponse> {
     checkDeleteRange(request);
-    return this.propose({ op: 'deleteRange', request });
+    return this.propose(caller === undefined ? { op: 'deleteRange', request } : { op: 'deleteRange', request, caller });
   }
 
-  async txn(request: TxnRequest): Promise<TxnResponse> {
+  async txn(request: TxnRequest, caller?: AuthInfo): Promise<TxnResponse> {
     checkTxn(request, this.limits.maxTxnOps);
     await this.quota.admit(txnCost(request));
-    return this.propose({ op: 'txn', request });
+    return this.propose(caller === undefined ? { op: 'txn', request } : { op: 'txn', request, caller });
   }
 
   /** Applied in log order on every member; `physical` changes nothing here since compaction is done when applied. */

@@ -1,6 +1,31 @@
 import type { Consensus } from '../raft/consensus.js';
 import { EtcdErrors } from '../api/errors.js';
 import type { CairnServices, ClusterService, KvService, MaintenanceService } from '../api/services.js';
+import type { AuthService } from '../api/auth-types.js';
+
+type Gate = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => (...args: A) => Promise<R>;
+
+function gatedAuth(auth: AuthService, gate: Gate): AuthService {
+  return {
+    enable: gate(() => auth.enable()),
+    disable: gate(() => auth.disable()),
+    status: gate(() => auth.status()),
+    authenticate: gate((name, password) => auth.authenticate(name, password)),
+    userAdd: gate((name, password, options) => auth.userAdd(name, password, options)),
+    userGet: gate((name) => auth.userGet(name)),
+    userList: gate(() => auth.userList()),
+    userDelete: gate((name) => auth.userDelete(name)),
+    userChangePassword: gate((name, password) => auth.userChangePassword(name, password)),
+    userGrantRole: gate((user, role) => auth.userGrantRole(user, role)),
+    userRevokeRole: gate((name, role) => auth.userRevokeRole(name, role)),
+    roleAdd: gate((name) => auth.roleAdd(name)),
+    roleGet: gate((role) => auth.roleGet(role)),
+    roleList: gate(() => auth.roleList()),
+    roleDelete: gate((role) => auth.roleDelete(role)),
+    roleGrantPermission: gate((name, perm) => auth.roleGrantPermission(name, perm)),
+    roleRevokePermission: gate((role, key, rangeEnd) => auth.roleRevokePermission(role, key, rangeEnd)),
+  };
+}
 
 /**
  * etcd 3.4's rule for a learner: it serves endpoint status and serializable reads, and refuses
@@ -43,7 +68,7 @@ export function learnerGated(services: CairnServices, node: Pick<Consensus, 'mem
     },
     moveLeader: gate((target) => maintenance.moveLeader(target)),
   };
-  const { lease, watch, lock, election } = services;
+  const { lease, watch, lock, election, auth } = services;
   return {
     identity: services.identity,
     kv: gatedKv,
@@ -82,13 +107,15 @@ export function learnerGated(services: CairnServices, node: Pick<Consensus, 'mem
             resign: gate((leader) => election.resign(leader)),
           },
         }),
+    // etcd 3.4 refuses every auth RPC on a learner.
+    ...(auth === undefined ? {} : { auth: gatedAuth(auth, gate) }),
     ...(watch === undefined
       ? {}
       : {
           watch: {
-            openStream: () => {
+            openStream: (options) => {
               if (isLearner()) throw EtcdErrors.notSupportedForLearner();
-              return watch.openStream();
+              return watch.openStream(options);
             },
           },
         }),

@@ -26,6 +26,7 @@ import { EtcdErrors } from '../api/errors.js';
 import type { ResponseHeader } from '../api/kv-types.js';
 import { LeaderWait } from './leader-wait.js';
 import type { LeaseService } from '../api/services.js';
+import type { AuthInfo } from '../api/auth-types.js';
 
 /**
  * etcd's Lease service on a member. Grants and revokes go through Raft; keep-alives are answered
@@ -79,9 +80,10 @@ export class RaftLeaseService implements LeaseService {
     return { header: granted.header, id: granted.id, ttl: granted.ttl };
   }
 
-  async revoke(id: bigint): Promise<LeaseRevokeResponse> {
+  /** `caller` (auth enabled only): checked when applied for write on every attached key. */
+  async revoke(id: bigint, caller?: AuthInfo): Promise<LeaseRevokeResponse> {
     this.refuseLearner();
-    const revoked = await this.propose<{ header: ResponseHeader }>({ op: 'leaseRevoke', id });
+    const revoked = await this.propose<{ header: ResponseHeader }>({ op: 'leaseRevoke', id, caller });
     return { header: revoked.header };
   }
 
@@ -116,7 +118,7 @@ export class RaftLeaseService implements LeaseService {
     if (this.node.membership().learners.includes(this.node.id)) throw EtcdErrors.notSupportedForLearner();
   }
 
-  private async propose<T>(command: LeaseCommand): Promise<T> {
+  private async propose<T>(command: LeaseCommand & { readonly caller?: AuthInfo }): Promise<T> {
     await this.leader.known();
     const outcome = (await this.node.propose(encodeKvCommand(command))) as ApplyOutcome<T>;
     if ('error' in outcome) throw outcome.error;

@@ -1,4 +1,6 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
+import { authBucketsOf } from '../auth/auth-snapshot.js';
+import { AuthStore } from '../auth/auth-store.js';
 import { AlarmRegistry } from '../alarm/alarm-registry.js';
 import { encodeKvCommand } from '../apply/kv-command.js';
 import { etcdSnapshotFile } from '../etcd-snapshot/etcd-snapshot-file.js';
@@ -27,6 +29,7 @@ export class MemberMaintenanceService implements MaintenanceService {
     @inject(AlarmRegistry) private readonly alarms: AlarmRegistry,
     @inject(RESPONSE_HEADERS) private readonly headers: ResponseHeaders,
     @inject(LeaderWait) private readonly leader: LeaderWait,
+    @inject(AuthStore) @optional() private readonly auth?: AuthStore,
   ) {}
 
   async status(): Promise<StatusResponse> {
@@ -71,7 +74,10 @@ export class MemberMaintenanceService implements MaintenanceService {
   snapshot(): AsyncIterable<Uint8Array> {
     // Pinned now, so the records and the consistent index in the file describe the same moment.
     const pinned = this.store.pinnedRecords();
+    // Taken in the same turn as the pinned records: users and roles of the same moment.
+    const auth = this.auth === undefined ? undefined : authBucketsOf(this.auth.contents());
     const file = etcdSnapshotFile({
+      ...(auth === undefined ? {} : { auth }),
       records: async function* () {
         for await (const { at, record } of pinned.records()) yield { main: at.main, sub: at.sub, ...record };
       },

@@ -12,6 +12,8 @@ import { MemberMaintenanceService } from './maintenance-service.js';
 import { MemberHealth } from './member-health.js';
 import { MemberMetrics } from './member-metrics.js';
 import { MemberWatchService } from './watch-service.js';
+import { MemberAuthService } from './auth-service.js';
+import { AuthorizedServices } from './authorized-services.js';
 
 /** The services a member's frontends serve, behind etcd 3.4's learner rule. */
 @injectable()
@@ -30,9 +32,17 @@ export class MemberServices {
     @inject(MemberWatchService) watch: MemberWatchService,
     @inject(MemberHealth) health: MemberHealth,
     @inject(MemberMetrics) metrics: MemberMetrics,
+    @inject(MemberAuthService) auth: MemberAuthService,
+    @inject(AuthorizedServices) authorized: AuthorizedServices,
   ) {
-    const gated = learnerGated({ identity, kv, cluster, maintenance, lock, election, health, metrics }, node);
+    const gated = learnerGated({ identity, kv, cluster, maintenance, lock, election, health, metrics, auth }, node);
     // The lease and watch services refuse learners themselves.
-    this.services = { ...gated, lease, watch };
+    const services: CairnServices = {
+      ...gated,
+      lease,
+      watch,
+      authorize: (credentials) => authorized.authorize(credentials, services),
+    };
+    this.services = services;
   }
 }

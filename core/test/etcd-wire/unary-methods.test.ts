@@ -26,13 +26,32 @@ describe("etcd's unary RPCs as one table over the services (etcdUnaryMethods)", 
     expect([...unaryMethodsOf(methods, 'etcdserverpb.Lease').keys()]).to.deep.equal(['LeaseGrant', 'LeaseRevoke', 'LeaseTimeToLive', 'LeaseLeases']);
     expect([...unaryMethodsOf(methods, 'v3lockpb.Lock').keys()]).to.deep.equal(['Lock', 'Unlock']);
     expect(methods.has('etcdserverpb.Maintenance/Status')).to.equal(true);
-    // Streams are each frontend's; Auth waits for the services to have it.
+    // Streams are each frontend's.
     expect(methods.has('etcdserverpb.Watch/Watch')).to.equal(false);
     expect(methods.has('etcdserverpb.Maintenance/Snapshot')).to.equal(false);
-    expect(unaryMethodsOf(methods, 'etcdserverpb.Auth').size).to.equal(0);
+    expect([...unaryMethodsOf(methods, 'etcdserverpb.Auth').keys()]).to.have.members([
+      'AuthEnable',
+      'AuthDisable',
+      'AuthStatus',
+      'Authenticate',
+      'UserAdd',
+      'UserGet',
+      'UserList',
+      'UserDelete',
+      'UserChangePassword',
+      'UserGrantRole',
+      'UserRevokeRole',
+      'RoleAdd',
+      'RoleGet',
+      'RoleList',
+      'RoleDelete',
+      'RoleGrantPermission',
+      'RoleRevokePermission',
+    ]);
 
-    const withoutLeases: CairnServices = { ...member.services, lease: undefined, lock: undefined };
+    const withoutLeases: CairnServices = { ...member.services, lease: undefined, lock: undefined, auth: undefined };
     const fewer = etcdUnaryMethods(withoutLeases, { maxRequestBytes: 1024 });
+    expect(unaryMethodsOf(fewer, 'etcdserverpb.Auth').size).to.equal(0);
     expect(unaryMethodsOf(fewer, 'etcdserverpb.Lease').size).to.equal(0);
     expect(unaryMethodsOf(fewer, 'v3lockpb.Lock').size).to.equal(0);
   });

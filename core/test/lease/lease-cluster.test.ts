@@ -1,76 +1,16 @@
 import { expect } from 'chai';
-import { ContainerModule } from 'inversify';
-import { configFrom } from '../../src/assembly/config-loader.js';
-import { etcdApplication } from '../../src/assembly/etcd-application.js';
-import { createMemberContainer, Member, memberTopology } from '../../src/assembly/member.js';
 import { minLeaseTtl } from '../../src/api/lease-types.js';
-import type { CairnServices, LeaseService } from '../../src/api/services.js';
-import { MemoryBackend } from '../../src/memory/memory-backend.js';
-import { BACKEND } from '../../src/ports/backend.js';
-import { CLOCK } from '../../src/ports/clock.js';
-import { DEFERRAL } from '../../src/ports/deferral.js';
-import { LOG_STORE } from '../../src/ports/log-store.js';
-import { RANDOM } from '../../src/ports/random.js';
-import { SNAPSHOT_STORE } from '../../src/ports/snapshot-store.js';
-import { STABLE_STORE } from '../../src/ports/stable-store.js';
-import { TRANSPORT } from '../../src/ports/transport.js';
-import { RaftNode } from '../../src/raft/node.js';
-import { VirtualClockDeferral } from '../../src/testkit/memory/virtual-clock.js';
-import { TestCluster, type TestMember } from '../node/cluster-harness.js';
+import type { LeaseService } from '../../src/api/services.js';
+import { type TestMember } from '../node/cluster-harness.js';
+import { assembledCluster, clusterMemberIds } from '../node/assembled-cluster.js';
 
-const NAMES = ['a', 'b', 'c'];
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const TOKEN = 'lease-test';
+const IDS = clusterMemberIds(TOKEN);
 
-/** The harness's Raft timing: 10 ms ticks, 10 ticks to an election (100 ms). */
-const config = (name: string) =>
-  configFrom({
-    'name': name,
-    'data-dir': '/nowhere',
-    'initial-advertise-peer-urls': `mem://${name}`,
-    'initial-cluster': NAMES.map((n) => `${n}=mem://${n}`).join(','),
-    'initial-cluster-token': 'lease-test',
-    'heartbeat-interval': 10,
-    'election-timeout': 100,
-    'quota-backend-bytes': -1,
-    'log-level': 'error',
-  });
-const IDS = NAMES.map((name) => memberTopology(config(name)).identity.memberId);
-
-/**
- * Three members assembled by the same container modules as `cairn` (MVCC, leases, services),
- * with only the clock, random, deferral, transport and storage rebound: the harness's virtual
- * clock, memory network and memory stores.
- */
+/** Three members assembled as `cairn` is, on the harness's virtual clock, memory network and memory stores. */
 async function leaseCluster() {
-  const cluster = new TestCluster(IDS);
-  const services = new Map<string, CairnServices>();
-  const members: Member[] = [];
-  const launches: Promise<void>[] = [];
-  for (const [i, id] of IDS.entries()) {
-    const m = cluster.member(id);
-    const { container } = await createMemberContainer({ config: config(NAMES[i]!), application: etcdApplication, logger: cluster.logger });
-    await container.loadAsync(
-      new ContainerModule(({ bind, rebind }) => {
-        rebind(CLOCK).toConstantValue(cluster.clock);
-        rebind(RANDOM).toConstantValue(cluster.random.fork());
-        rebind(DEFERRAL).toConstantValue(new VirtualClockDeferral(cluster.clock));
-        bind(TRANSPORT).toConstantValue(cluster.network.transport());
-        bind(LOG_STORE).toConstantValue(m.log);
-        bind(STABLE_STORE).toConstantValue(m.stable);
-        bind(SNAPSHOT_STORE).toConstantValue(m.snapshots);
-        bind(BACKEND).toConstantValue(new MemoryBackend());
-      }),
-    );
-    m.node = container.get(RaftNode);
-    launches.push(
-      Member.launch(container).then((member) => {
-        members.push(member);
-        services.set(id, member.services);
-      }),
-    );
-  }
-  await cluster.clock.settle(Promise.all(launches));
-  const leader = await cluster.waitForLeader();
+  const { cluster, services, leader } = await assembledCluster(TOKEN);
   const run = <T>(p: Promise<T>): Promise<T> => cluster.clock.settle(p, 10_000);
   const lease = (m: TestMember): LeaseService => services.get(m.id)!.lease!;
   const followers = (): TestMember[] => [...cluster.members.values()].filter((m) => m.id !== cluster.leader()?.id);

@@ -1,5 +1,15 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { int64FromWire, leaseKeepAliveResponseToWire, type LeaseService, type WireLeaseIdRequest, type WireLeaseKeepAliveResponse } from '@cairn/core';
+import {
+  EtcdError,
+  GrpcCode,
+  int64FromWire,
+  leaseKeepAliveResponseToWire,
+  type CairnServices,
+  type LeaseService,
+  type WireLeaseIdRequest,
+  type WireLeaseKeepAliveResponse,
+} from '@cairn/core';
+import { servicesFor } from './caller-credentials.js';
 import { toGrpcStatus } from './grpc-status.js';
 
 type KeepAliveCall = ServerDuplexStream<WireLeaseIdRequest, WireLeaseKeepAliveResponse>;
@@ -39,11 +49,36 @@ function serveKeepAlives(lease: LeaseService, call: KeepAliveCall): void {
     ended = true;
     finish();
   });
-  // A client gone mid-stream leaves nothing to clean up: answers still in flight are dropped.
-  call.on('error', () => undefined);
+}
+
+/**
+ * The caller is authorized once, when the stream opens. etcd checks no token on a keep-alive (the
+ * lease ID is what renews it), so a bad or expired token still renews, as there: clients whose
+ * token lapsed keep their leases. Requests sent meanwhile wait in the call's read buffer: 'data'
+ * is listened to only once the lease service is known.
+ */
+async function authorizeKeepAlives(services: CairnServices, call: KeepAliveCall): Promise<void> {
+  let lease: LeaseService | undefined;
+  try {
+    try {
+      lease = (await servicesFor(services, call)).lease;
+    } catch (err) {
+      if (!(err instanceof EtcdError)) throw err;
+      lease = services.lease;
+    }
+    if (lease === undefined) throw new EtcdError(GrpcCode.Unimplemented, 'The server does not implement the method /etcdserverpb.Lease/LeaseKeepAlive');
+  } catch (err) {
+    if (!call.cancelled) call.emit('error', toGrpcStatus(err));
+    return;
+  }
+  if (!call.cancelled) serveKeepAlives(lease, call);
 }
 
 /** etcd's LeaseKeepAlive stream (the Lease service's unary methods come from the core's table). */
-export function keepAliveHandler(lease: LeaseService): (call: KeepAliveCall) => void {
-  return (call) => serveKeepAlives(lease, call);
+export function keepAliveHandler(services: CairnServices): (call: KeepAliveCall) => void {
+  return (call) => {
+    // A client gone mid-stream leaves nothing to clean up: answers still in flight are dropped.
+    call.on('error', () => undefined);
+    void authorizeKeepAlives(services, call);
+  };
 }

@@ -1,5 +1,6 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { headerToWire, snapshotMessages, type MaintenanceService, type WireEmpty, type WireSnapshotResponse } from '@cairn/core';
+import { headerToWire, maintenanceAuthError, snapshotMessages, type CairnServices, type WireEmpty, type WireSnapshotResponse } from '@cairn/core';
+import { servicesFor } from './caller-credentials.js';
 import { toGrpcStatus } from './grpc-status.js';
 
 type SnapshotCall = ServerWritableStream<WireEmpty, WireSnapshotResponse>;
@@ -17,8 +18,11 @@ function writable(call: SnapshotCall): Promise<void> {
   });
 }
 
-async function streamSnapshot(maintenance: MaintenanceService, call: SnapshotCall): Promise<void> {
+/** The snapshot, for its caller as authorized when the stream opens (etcd lets only root take one). */
+async function streamSnapshot(services: CairnServices, call: SnapshotCall): Promise<void> {
   try {
+    // A bad token on a Maintenance RPC gets etcd's untranslated "auth: invalid auth token".
+    const maintenance = (await servicesFor(services, call).catch((err: unknown) => Promise.reject(maintenanceAuthError(err)))).maintenance;
     const header = headerToWire((await maintenance.status()).header);
     // Leaving the loop early (client gone) returns the generator, which closes the service's stream.
     for await (const message of snapshotMessages(maintenance.snapshot(), header)) {
@@ -32,8 +36,8 @@ async function streamSnapshot(maintenance: MaintenanceService, call: SnapshotCal
 }
 
 /** etcd's Maintenance Snapshot stream (the service's unary methods come from the core's table). */
-export function snapshotHandler(maintenance: MaintenanceService): (call: SnapshotCall) => void {
+export function snapshotHandler(services: CairnServices): (call: SnapshotCall) => void {
   return (call) => {
-    void streamSnapshot(maintenance, call);
+    void streamSnapshot(services, call);
   };
 }

@@ -1,21 +1,12 @@
-import type { Metadata, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { unaryMethodsOf, type EtcdCallContext, type EtcdUnaryMethods } from '@cairn/core';
 import { signalOf } from './call-signal.js';
+import { authTokenOf } from './caller-credentials.js';
+import { commonNameOf } from './peer-certificate.js';
 import { encodedSize } from './request-size.js';
 import { unaryHandler } from './unary-handler.js';
 
-/** Where etcd clients put their auth token (etcd's rpctypes.TokenFieldNameGRPC, then TokenFieldNameSwagger). */
-const TOKEN_METADATA_KEYS = ['token', 'authorization'] as const;
-
-function authTokenOf(metadata: Metadata): string | undefined {
-  for (const key of TOKEN_METADATA_KEYS) {
-    const value = metadata.get(key)[0];
-    if (value !== undefined) return value.toString();
-  }
-  return undefined;
-}
-
-/** The call's context, its signal and token read only if the method asks (most never do). */
+/** The call's context: its signal, token and certificate name read only when the method asks (the table authorizes each call). */
 function callContext(request: object, call: ServerUnaryCall<object, object>): EtcdCallContext {
   let signal: AbortSignal | undefined;
   return {
@@ -25,6 +16,9 @@ function callContext(request: object, call: ServerUnaryCall<object, object>): Et
     },
     get authToken(): string | undefined {
       return authTokenOf(call.metadata);
+    },
+    get commonName(): string | undefined {
+      return commonNameOf(call);
     },
   };
 }

@@ -1,6 +1,17 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
-import { WireWatchStream, type WatchService, type WatchSession, type WireWatchRequest, type WireWatchResponse } from '@cairn/core';
+import {
+  EtcdError,
+  GrpcCode,
+  RefusedWatchSession,
+  WireWatchStream,
+  type CairnServices,
+  type WatchSession,
+  type WatchStreamOptions,
+  type WireWatchRequest,
+  type WireWatchResponse,
+} from '@cairn/core';
+import { servicesFor } from './caller-credentials.js';
 import { etcdServiceDefinition } from './etcd-proto.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { withWatchResponseEncoder } from './watch-encoding.js';
@@ -53,20 +64,48 @@ export function watchServiceDefinition(): ServiceDefinition {
   return withWatchResponseEncoder(etcdServiceDefinition('Watch'));
 }
 
-/** etcd's Watch service over the core's WatchService; fragments are cut at --max-request-bytes, as etcd cuts them. */
-export function watchHandlers(watch: WatchService, maxRequestBytes: number): UntypedServiceImplementation {
+/**
+ * The stream's session, for its caller as authorized when the stream opens: each create is then
+ * checked against the caller's read permission by the view's session, as etcd checks it at create.
+ */
+async function openSession(services: CairnServices, call: WatchCall, options: WatchStreamOptions): Promise<WatchSession> {
+  let view: CairnServices;
+  try {
+    view = await servicesFor(services, call);
+  } catch (err) {
+    if (!(err instanceof EtcdError) || services.watch === undefined) throw err;
+    return new RefusedWatchSession(services.watch.openStream(options), err);
+  }
+  if (view.watch === undefined) throw new EtcdError(GrpcCode.Unimplemented, 'The server does not implement the method /etcdserverpb.Watch/Watch');
+  return view.watch.openStream(options);
+}
+
+/**
+ * Requests that arrive while the caller is authorized wait in the call's read buffer: 'data' is
+ * listened to only once the session exists, and they are then taken in order.
+ */
+async function serveWatch(services: CairnServices, call: WatchCall, maxRequestBytes: number): Promise<void> {
+  let session: WatchSession;
+  try {
+    // etcd clients send "hasleader: true" to have a stream refused or ended while the member has no leader.
+    const requireLeader = call.metadata.get(REQUIRE_LEADER_KEY).some((v) => v.toString() === 'true');
+    session = await openSession(services, call, { requireLeader });
+  } catch (err) {
+    if (!call.cancelled) call.emit('error', toGrpcStatus(err));
+    return;
+  }
+  if (call.cancelled) {
+    session.close();
+    return;
+  }
+  watchCall(call, session, maxRequestBytes);
+}
+
+/** etcd's Watch service over the services' watches; fragments are cut at --max-request-bytes, as etcd cuts them. */
+export function watchHandlers(services: CairnServices, maxRequestBytes: number): UntypedServiceImplementation {
   return {
     Watch: (call: WatchCall): void => {
-      let session: WatchSession;
-      try {
-        // etcd clients send "hasleader: true" to have a stream refused or ended while the member has no leader.
-        const requireLeader = call.metadata.get(REQUIRE_LEADER_KEY).some((v) => v.toString() === 'true');
-        session = watch.openStream({ requireLeader });
-      } catch (err) {
-        call.emit('error', toGrpcStatus(err));
-        return;
-      }
-      watchCall(call, session, maxRequestBytes);
+      void serveWatch(services, call, maxRequestBytes);
     },
   };
 }

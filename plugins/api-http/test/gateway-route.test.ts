@@ -125,13 +125,13 @@ describe('the JSON gateway on a member: unary RPCs', function () {
     expect((await gw.request('GET', '/v3alpha/kv/range')).text).to.equal('404 page not found\n');
   });
 
-  it('answers Auth UNIMPLEMENTED (501, code 12) as the gRPC frontend does until the services have it', async () => {
+  it('serves Auth through the table: Authenticate while auth is off gets etcd’s answer (400, code 9)', async () => {
     const answer = await gw.post('/v3/auth/authenticate', { name: 'root', password: 'x' });
-    expect(answer.status).to.equal(501);
+    expect(answer.status).to.equal(400);
     expect(parse(answer.text)).to.deep.equal({
-      error: 'The server does not implement the method /etcdserverpb.Auth/Authenticate',
-      message: 'The server does not implement the method /etcdserverpb.Auth/Authenticate',
-      code: 12,
+      error: 'etcdserver: authentication is not enabled',
+      message: 'etcdserver: authentication is not enabled',
+      code: 9,
     });
   });
 

@@ -6,25 +6,28 @@ import {
   etcdUnaryMethods,
   headerToWire,
   leaderResponseToWire,
+  maintenanceAuthError,
   maxReceiveBytes,
   receivedMessageTooLarge,
   snapshotMessages,
   WireWatchStream,
+  RefusedWatchSession,
   type CairnServices,
   type ClientHttpRoute,
   type EtcdCallContext,
   type EtcdUnaryMethods,
   type Logger,
-  type MaintenanceService,
   type PluginContext,
   type WireLeaderRequest,
   type WireLeaseIdRequest,
   type WireSnapshotResponse,
   type WireWatchRequest,
   type WireWatchResponse,
+  type WatchSession,
 } from '@cairn/core';
 import { HTTP_LOGGER, HTTP_REQUEST_LIMITS } from '../tokens.js';
 import { authTokenOf } from './auth-token.js';
+import { commonNameOf, servicesFor } from './caller-credentials.js';
 import { CORS_HEADERS, respondWithError, statusOf } from './gateway-error.js';
 import { ETCD_GATEWAY_PATHS, gatewayPath } from './gateway-paths.js';
 import { decodeJsonMessage, type DecodedMessage } from './json-request-decoder.js';
@@ -37,6 +40,7 @@ import { BodyAbortedError, readBody, requestBodyLimit } from './request-body.js'
 import { streamResults } from './server-stream.js';
 import { SseWatchStream, wantsEventStream } from './sse-watch.js';
 import { sseWatchRequest } from './sse-watch-request.js';
+
 import { readStreamRequests } from './stream-requests.js';
 import { WatchResponseJson } from './watch-response-json.js';
 
@@ -104,7 +108,7 @@ export class GatewayRoute implements ClientHttpRoute {
     }
     const method = this.schemas.method(name);
     if (request.method === 'GET' && name === 'etcdserverpb.Watch/Watch' && wantsEventStream(request.headers.accept)) {
-      this.serveSseWatch(request, response, services, query < 0 ? '' : url.slice(query + 1));
+      void this.serveSseWatch(request, response, services, query < 0 ? '' : url.slice(query + 1));
     } else if (request.method !== 'POST') {
       plainText(response, 405, 'Method Not Allowed');
     } else if (method.requestStream || method.responseStream) {
@@ -183,39 +187,67 @@ export class GatewayRoute implements ClientHttpRoute {
       case 'v3electionpb.Election/Observe':
         return void this.serveObserve(method, request, response, services);
       case 'etcdserverpb.Maintenance/Snapshot':
-        return void this.serveSnapshot(method, request, response, services.maintenance);
+        return void this.serveSnapshot(method, request, response, services);
       default:
         respondWithError(response, statusOf(unimplemented(method.name)), { fromServer: true });
     }
   }
 
+  /**
+   * The watch stream's session, for its caller as authorized when the stream opens (each create is
+   * then checked by the view's session). A bad token opens the stream anyway, as etcd's does, and
+   * each create is refused with the token's error.
+   */
+  private async watchSession(services: CairnServices, request: IncomingMessage): Promise<WatchSession> {
+    const options = { requireLeader: requiresLeader(request) };
+    let view: CairnServices;
+    try {
+      view = await servicesFor(services, request);
+    } catch (err) {
+      if (!(err instanceof EtcdError) || services.watch === undefined) throw err;
+      return new RefusedWatchSession(services.watch.openStream(options), err);
+    }
+    if (view.watch === undefined) throw unimplemented('etcdserverpb.Watch/Watch');
+    return view.watch.openStream(options);
+  }
+
   private serveWatch(method: MethodSchema, request: IncomingMessage, response: ServerResponse, services: CairnServices): void {
-    const watch = services.watch;
-    if (watch === undefined) return respondWithError(response, statusOf(unimplemented(method.name)), { fromServer: true });
+    if (services.watch === undefined) return respondWithError(response, statusOf(unimplemented(method.name)), { fromServer: true });
     const out = new JsonLinesResponse(response);
-    let stream: WireWatchStream | undefined;
+    // Requests read while the stream opens wait for it, in order.
+    let opened: Promise<WireWatchStream | undefined> = Promise.resolve(undefined);
+    const open = async (first: WireWatchRequest | undefined): Promise<WireWatchStream | undefined> => {
+      let stream: WireWatchStream;
+      try {
+        const session = await this.watchSession(services, request);
+        if (out.closed) {
+          session.close();
+          return undefined;
+        }
+        // The stream lives until the client goes away, its body ended or not, as etcd's does.
+        const sink = {
+          write: (wire: WireWatchResponse) => out.result(this.watchJson.encode(wire)),
+          writable: () => out.writable(),
+          fail: (err: unknown) => out.fail(err),
+        };
+        stream = new WireWatchStream(session, sink, this.maxRequestBytes);
+      } catch (err) {
+        reader.stop();
+        out.fail(err);
+        return undefined;
+      }
+      const live = stream;
+      out.onClose(() => live.close());
+      out.open();
+      if (first !== undefined) stream.request(first);
+      return stream;
+    };
     const reader = readStreamRequests(request, method.request, this.bodyLimit, {
       first: (first) => {
-        try {
-          // The stream lives until the client goes away, its body ended or not, as etcd's does.
-          const sink = {
-            write: (wire: WireWatchResponse) => out.result(this.watchJson.encode(wire)),
-            writable: () => out.writable(),
-            fail: (err: unknown) => out.fail(err),
-          };
-          stream = new WireWatchStream(watch.openStream({ requireLeader: requiresLeader(request) }), sink, this.maxRequestBytes);
-        } catch (err) {
-          reader.stop();
-          out.fail(err);
-          return;
-        }
-        const opened = stream;
-        out.onClose(() => opened.close());
-        out.open();
-        if (first !== undefined) stream.request(first as unknown as WireWatchRequest);
+        opened = open(first as unknown as WireWatchRequest | undefined);
       },
       firstFailed: (err) => respondWithError(response, { code: GrpcCode.Unknown, message: err.message }),
-      next: (next) => stream?.request(next as unknown as WireWatchRequest),
+      next: (next) => void opened.then((stream) => stream?.request(next as unknown as WireWatchRequest)),
       // The body ended: etcd's watch goes on until the client goes away.
       end: () => undefined,
     });
@@ -223,25 +255,44 @@ export class GatewayRoute implements ClientHttpRoute {
   }
 
   private serveKeepAlive(method: MethodSchema, request: IncomingMessage, response: ServerResponse, services: CairnServices): void {
-    const lease = services.lease;
-    if (lease === undefined) return respondWithError(response, statusOf(unimplemented(method.name)), { fromServer: true });
+    if (services.lease === undefined) return respondWithError(response, statusOf(unimplemented(method.name)), { fromServer: true });
     const out = new JsonLinesResponse(response);
-    const stream = new GatewayKeepAliveStream(out, lease, (message) => encodeJsonMessage(method.response, message));
+    // The caller is authorized once, as the stream opens; requests read meanwhile wait for it, in order.
+    // etcd checks no token on a keep-alive (the lease ID renews it): a bad or expired token still renews, as there.
+    const opened = servicesFor(services, request)
+      .catch((err: unknown) => {
+        if (err instanceof EtcdError) return services;
+        throw err;
+      })
+      .then((view) => {
+        if (view.lease === undefined) throw unimplemented(method.name);
+        return new GatewayKeepAliveStream(out, view.lease, (message) => encodeJsonMessage(method.response, message));
+      })
+      .catch((err: unknown) => {
+        reader.stop();
+        out.fail(err);
+        return undefined;
+      });
     const reader = readStreamRequests(request, method.request, this.bodyLimit, {
       first: (first) => {
-        if (first !== undefined) stream.request(first as unknown as WireLeaseIdRequest);
+        if (first !== undefined) void opened.then((stream) => stream?.request(first as unknown as WireLeaseIdRequest));
       },
       firstFailed: (err) => respondWithError(response, { code: GrpcCode.Unknown, message: err.message }),
-      next: (next) => stream.request(next as unknown as WireLeaseIdRequest),
-      end: () => stream.end(),
+      next: (next) => void opened.then((stream) => stream?.request(next as unknown as WireLeaseIdRequest)),
+      end: () => void opened.then((stream) => stream?.end()),
     });
     out.onClose(() => reader.stop());
   }
 
   private async serveObserve(method: MethodSchema, request: IncomingMessage, response: ServerResponse, services: CairnServices): Promise<void> {
-    const election = services.election;
     const decoded = await this.readRequest(method, request, response);
     if (decoded === undefined) return;
+    let election: CairnServices['election'];
+    try {
+      election = (await servicesFor(services, request)).election;
+    } catch (err) {
+      return respondWithError(response, statusOf(err), { fromServer: true });
+    }
     if (election === undefined) return respondWithError(response, statusOf(unimplemented(method.name)), { fromServer: true });
     const out = new JsonLinesResponse(response);
     const gone = new AbortController();
@@ -250,21 +301,27 @@ export class GatewayRoute implements ClientHttpRoute {
     await streamResults(out, observed, (leader) => encodeJsonMessage(method.response, leaderResponseToWire(leader)));
   }
 
-  private async serveSnapshot(method: MethodSchema, request: IncomingMessage, response: ServerResponse, maintenance: MaintenanceService): Promise<void> {
+  private async serveSnapshot(method: MethodSchema, request: IncomingMessage, response: ServerResponse, services: CairnServices): Promise<void> {
     if ((await this.readRequest(method, request, response)) === undefined) return;
     async function* messages(): AsyncGenerator<WireSnapshotResponse> {
+      // Only root may take a snapshot: the caller's view refuses the others.
+      // A bad token on a Maintenance RPC gets etcd's untranslated "auth: invalid auth token".
+      const maintenance = (await servicesFor(services, request).catch((err: unknown) => Promise.reject(maintenanceAuthError(err)))).maintenance;
       const header = headerToWire((await maintenance.status()).header);
       yield* snapshotMessages(maintenance.snapshot(), header);
     }
     await streamResults(new JsonLinesResponse(response), messages(), (message) => encodeJsonMessage(method.response, message));
   }
 
-  private serveSseWatch(request: IncomingMessage, response: ServerResponse, services: CairnServices, query: string): void {
-    const watch = services.watch;
-    if (watch === undefined) return respondWithError(response, statusOf(unimplemented('etcdserverpb.Watch/Watch')), { fromServer: true });
+  /** An SSE watch, for its caller as authorized when it opens: a bad token or a denied range is an HTTP error, so an EventSource does not retry it. */
+  private async serveSseWatch(request: IncomingMessage, response: ServerResponse, services: CairnServices, query: string): Promise<void> {
+    if (services.watch === undefined) return respondWithError(response, statusOf(unimplemented('etcdserverpb.Watch/Watch')), { fromServer: true });
     const lastEventId = request.headers['last-event-id'];
     try {
       const create = sseWatchRequest(new URLSearchParams(query), typeof lastEventId === 'string' ? lastEventId : undefined);
+      const watch = (await servicesFor(services, request)).watch;
+      if (watch === undefined) throw unimplemented('etcdserverpb.Watch/Watch');
+      if (response.destroyed) return;
       new SseWatchStream(response, watch.openStream({ requireLeader: requiresLeader(request) }), this.watchJson).start(create);
     } catch (err) {
       respondWithError(response, statusOf(err));
@@ -272,7 +329,7 @@ export class GatewayRoute implements ClientHttpRoute {
   }
 }
 
-/** A unary call's context: its size, and a signal and a token only if the method asks. */
+/** A unary call's context: its size, and a signal, a token and a certificate name only if the method asks (the table authorizes each call). */
 function callContext(request: IncomingMessage, response: ServerResponse, encodedSize: number): EtcdCallContext {
   let signal: AbortSignal | undefined;
   return {
@@ -291,6 +348,9 @@ function callContext(request: IncomingMessage, response: ServerResponse, encoded
     },
     get authToken(): string | undefined {
       return authTokenOf(request.headers);
+    },
+    get commonName(): string | undefined {
+      return commonNameOf(request);
     },
   };
 }

@@ -15,6 +15,16 @@ import type { WatchResponseJson } from './watch-response-json.js';
 /** How often an idle SSE watch sends a comment, so that proxies and load balancers keep it open. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
+/** A cancel reason in grpc-go's error text, as etcd words a refused create ("rpc error: code = PermissionDenied desc = ..."). */
+const GRPC_ERROR_TEXT = /^rpc error: code = (\w+) desc = (.*)$/s;
+
+/** The status of a refused create: the code and message its cancel reason names, else the reason as an invalid argument. */
+function refusalStatus(cancelReason: string): GatewayStatus {
+  const match = GRPC_ERROR_TEXT.exec(cancelReason);
+  const code = match === null ? undefined : (GrpcCode as Record<string, GrpcCode | string | undefined>)[match[1]!];
+  return typeof code === 'number' ? { code, message: match![2]! } : { code: GrpcCode.InvalidArgument, message: cancelReason };
+}
+
 /**
  * One SSE watch (a Cairn extension): each etcd event is one SSE event whose data is the event's
  * JSON as the gateway writes it (mvccpb.Event: `type` left out for a PUT, keys and values in
@@ -38,9 +48,9 @@ export class SseWatchStream {
     const created = this.session.create(request);
     const watch = created.watch;
     if (watch === undefined) {
-      // Refused at once (an empty range): an HTTP error, so an EventSource does not retry it.
+      // Refused at once (an empty range, a range the caller may not read): an HTTP error, so an EventSource does not retry it.
       this.session.close();
-      respondWithError(this.response, { code: GrpcCode.InvalidArgument, message: created.response.cancelReason });
+      respondWithError(this.response, refusalStatus(created.response.cancelReason));
       return;
     }
     this.response.writeHead(200, {
