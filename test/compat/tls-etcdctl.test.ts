@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { TestCertificates, type TestAuthority, type TestCertificate } from '@cairn/core/testkit';
+import { ROOT_AND_ALICE } from './auth-servers.js';
 import { curl } from './curl.js';
 import { etcdctl } from './etcdctl.js';
 import { freeMemberPorts, skipWithoutEtcdctl, startCairn, type ServerProcess } from './processes.js';
@@ -129,6 +130,27 @@ describe('TLS on the client port: the real etcdctl 3.4 and curl', function () {
       expect(plain).to.not.be.instanceOf(Error);
       expect((plain as { status: number; body: string }).status).to.equal(400);
       expect((plain as { body: string }).body).to.equal('Client sent an HTTP request to an HTTPS server.\n');
+    });
+
+    it('with auth enabled, the verified certificate’s Common Name is the user: no --user needed', async () => {
+      const asRoot = ['--cacert', ca.caFile, '--cert', client.certFile, '--key', client.keyFile];
+      const alice = certs.issue(ca, 'alice');
+      const asAlice = ['--cacert', ca.caFile, '--cert', alice.certFile, '--key', alice.keyFile];
+      for (const args of ROOT_AND_ALICE) {
+        const r = await etcdctl(endpoint, [...asRoot, ...args]);
+        expect(r.code, `etcdctl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+      }
+      try {
+        expect((await etcdctl(endpoint, [...asAlice, 'put', 'app/x', '1'])).stdout).to.equal('OK\n');
+        expect((await etcdctl(endpoint, [...asAlice, 'get', 'greeting'])).stderr).to.contain('Error: etcdserver: permission denied');
+        expect((await etcdctl(endpoint, [...asAlice, 'user', 'list'])).stderr).to.contain('Error: etcdserver: permission denied');
+        expect((await etcdctl(endpoint, [...asRoot, 'get', 'greeting'])).stdout).to.equal('greeting\nhello\n');
+        expect((await etcdctl(endpoint, [...asRoot, 'user', 'list'])).stdout).to.equal('alice\nroot\n');
+        // A token outranks the certificate (etcd's order): alice's certificate, root's password.
+        expect((await etcdctl(endpoint, [...asAlice, '--user', 'root:root-pw', 'get', 'greeting'])).stdout).to.equal('greeting\nhello\n');
+      } finally {
+        await etcdctl(endpoint, [...asRoot, 'auth', 'disable']);
+      }
     });
   });
 

@@ -40,6 +40,8 @@ export const ETCD_GATEWAY_PATHS: ReadonlyMap<string, string> = new Map([
   ['/v3/auth/enable', 'etcdserverpb.Auth/AuthEnable'],
   ['/v3/auth/disable', 'etcdserverpb.Auth/AuthDisable'],
   ['/v3/auth/authenticate', 'etcdserverpb.Auth/Authenticate'],
+  // AuthStatus is etcd 3.5's RPC, at 3.5's path.
+  ['/v3/auth/status', 'etcdserverpb.Auth/AuthStatus'],
   ['/v3/auth/user/add', 'etcdserverpb.Auth/UserAdd'],
   ['/v3/auth/user/get', 'etcdserverpb.Auth/UserGet'],
   ['/v3/auth/user/list', 'etcdserverpb.Auth/UserList'],
