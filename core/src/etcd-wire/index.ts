@@ -20,3 +20,4 @@ export * from './maintenance-auth-error.js';
 export * from './auth-codec.js';
 export * from './auth-wire-types.js';
 export * from './refused-watch-session.js';
+export * from './services-as.js';

@@ -33,7 +33,8 @@ export interface KvLimits {
 function requestBytes(value: unknown): number {
   if (value instanceof Uint8Array) return value.byteLength + 2;
   if (Array.isArray(value)) return value.reduce((n: number, v) => n + requestBytes(v), 2);
-  if (value !== null && typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + requestBytes(v), 2);
+  // Absent fields (an undefined caller) are not sent, as the command's encoding leaves them out.
+  if (value !== null && typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + (v === undefined ? 0 : requestBytes(v)), 2);
   return 8;
 }
 
@@ -62,18 +63,18 @@ export class RaftKvService implements KvService {
   async put(request: PutRequest, caller?: AuthInfo): Promise<PutResponse> {
     checkPut(request);
     await this.quota.admit(putCost(request));
-    return this.propose(caller === undefined ? { op: 'put', request } : { op: 'put', request, caller });
+    return this.propose({ op: 'put', request, caller });
   }
 
   deleteRange(request: DeleteRangeRequest, caller?: AuthInfo): Promise<DeleteRangeResponse> {
     checkDeleteRange(request);
-    return this.propose(caller === undefined ? { op: 'deleteRange', request } : { op: 'deleteRange', request, caller });
+    return this.propose({ op: 'deleteRange', request, caller });
   }
 
   async txn(request: TxnRequest, caller?: AuthInfo): Promise<TxnResponse> {
     checkTxn(request, this.limits.maxTxnOps);
     await this.quota.admit(txnCost(request));
-    return this.propose(caller === undefined ? { op: 'txn', request } : { op: 'txn', request, caller });
+    return this.propose({ op: 'txn', request, caller });
   }
 
   /** Applied in log order on every member; `physical` changes nothing here since compaction is done when applied. */

@@ -4,3 +4,4 @@ export { PemFiles, type PemMaterial, type PemPaths } from './pem-files.js';
 export { clientTlsOptions, requiresClientCertificate, secureContextOptions, serverTlsOptions } from './node-tls-options.js';
 export { ensureSelfSignedCertificate, type CertificateFiles } from './self-signed-certificate.js';
 export { TlsCredentials, type AutoTlsPlace } from './tls-credentials.js';
+export { commonNameOfCertificate, verifiedCommonName } from './certificate-common-name.js';

@@ -1,5 +1,5 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
-import type { CairnServices, CallerCredentials } from '@cairn/core';
+import { servicesAs, type CairnServices, type CallerCredentials } from '@cairn/core';
 import { commonNameOf } from './peer-certificate.js';
 
 /** What of a grpc-js server call (unary or stream) says who the caller is. */
@@ -27,5 +27,5 @@ export function callerCredentials(call: IdentifiedCall): CallerCredentials {
  * the view `authorize` gives (rejecting with etcd's token errors). Streams call it once, when they open.
  */
 export function servicesFor(services: CairnServices, call: IdentifiedCall): Promise<CairnServices> {
-  return services.authorize === undefined ? Promise.resolve(services) : services.authorize(callerCredentials(call));
+  return servicesAs(services, callerCredentials(call));
 }

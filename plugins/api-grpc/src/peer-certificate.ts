@@ -1,28 +1,12 @@
-import { TLSSocket, type PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import type { Socket } from 'node:net';
+import { commonNameOfCertificate, verifiedCommonName } from '@cairn/core';
 import { ServerInterceptingCall, type Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 
 /** What `commonNameOf` reads of a call: every grpc-js server call (unary, streaming) has both. */
 export interface GrpcCallCredentials {
   readonly metadata: Metadata;
   getAuthContext(): { readonly sslPeerCertificate?: PeerCertificate };
-}
-
-/** The subject CN of a certificate (Go's Subject.CommonName: the last CN when there are several). */
-function commonNameOfCertificate(certificate: PeerCertificate | undefined): string | undefined {
-  const cn: unknown = certificate?.subject?.CN;
-  if (Array.isArray(cn)) return cn.length > 0 ? String(cn[cn.length - 1]) : undefined;
-  return typeof cn === 'string' && cn !== '' ? cn : undefined;
-}
-
-/**
- * The CN of the client certificate on an HTTP/1.1 (gateway) connection of the client port, if the
- * TLS handshake verified it against --trusted-ca-file; undefined on a plain connection or
- * without a verified certificate. `socket` is the request's (`request.socket`).
- */
-export function commonNameOfSocket(socket: Socket): string | undefined {
-  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
-  return commonNameOfCertificate(socket.getPeerCertificate());
 }
 
 /**
@@ -36,7 +20,7 @@ export class VerifiedConnections {
 
   /** `connection` (what grpc-js gets) carries `socket`'s traffic: it gets `socket`'s verified CN, if any. */
   adopt(socket: Socket, connection: object): void {
-    const cn = commonNameOfSocket(socket);
+    const cn = verifiedCommonName(socket);
     if (cn !== undefined && connection !== socket) this.names.set(connection, cn);
   }
 

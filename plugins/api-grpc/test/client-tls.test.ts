@@ -11,7 +11,8 @@ import { TestCertificates, type TestAuthority, type TestCertificate } from '@cai
 import { repairingAuthority } from '../src/authority/authority-route.js';
 import { ClientPortListener } from '../src/client-port-listener.js';
 import { etcdPackageDefinition, GrpcFrontend } from '../src/index.js';
-import { commonNameOf, commonNameOfSocket, verifiedCommonNameInterceptor, VerifiedConnections } from '../src/peer-certificate.js';
+import { verifiedCommonName } from '@cairn/core';
+import { commonNameOf, verifiedCommonNameInterceptor, VerifiedConnections } from '../src/peer-certificate.js';
 import { TlsCredentials } from '@cairn/core';
 import { unaryCall } from './authority/grpc-over-http2.js';
 import { RawClient } from './harness.js';
@@ -37,7 +38,7 @@ const whoRoute: ClientHttpRoute = {
   serve(request, response) {
     if (request.url !== '/who') return false;
     response.writeHead(200, { 'Content-Type': 'text/plain' });
-    response.end(`cn=${commonNameOfSocket(request.socket) ?? ''} alpn=${(request.socket as { alpnProtocol?: string | false }).alpnProtocol || ''}`);
+    response.end(`cn=${verifiedCommonName(request.socket) ?? ''} alpn=${(request.socket as { alpnProtocol?: string | false }).alpnProtocol || ''}`);
     return true;
   },
 };

@@ -1,19 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { TLSSocket } from 'node:tls';
-import type { CairnServices, CallerCredentials } from '@cairn/core';
+import { servicesAs, verifiedCommonName, type CairnServices, type CallerCredentials } from '@cairn/core';
 import { authTokenOf } from './auth-token.js';
 
-/**
- * The Common Name of the client certificate the request's TLS handshake verified against
- * --trusted-ca-file, if any: a certificate the CA did not sign (the socket is not `authorized`) names nobody.
- */
+/** The Common Name of the client certificate the request's TLS handshake verified, if any. */
 export function commonNameOf(request: IncomingMessage): string | undefined {
-  const socket = request.socket;
-  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
-  // Go's Subject.CommonName, as etcd reads it: the last CN when there are several.
-  const cn: unknown = socket.getPeerCertificate().subject?.CN;
-  const name = Array.isArray(cn) ? cn[cn.length - 1] : cn;
-  return typeof name === 'string' && name !== '' ? name : undefined;
+  return verifiedCommonName(request.socket);
 }
 
 /** Who the caller of a gateway request says it is: its Authorization token and its certificate's name. */
@@ -26,5 +17,5 @@ export function callerCredentials(request: IncomingMessage): CallerCredentials {
  * else the view `authorize` gives (rejecting with etcd's token errors). Streams call it once, when they open.
  */
 export function servicesFor(services: CairnServices, request: IncomingMessage): Promise<CairnServices> {
-  return services.authorize === undefined ? Promise.resolve(services) : services.authorize(callerCredentials(request));
+  return servicesAs(services, callerCredentials(request));
 }
