@@ -42,3 +42,8 @@ export { BackendQuota } from './alarm/backend-quota.js';
 export { MemberRegistry } from './cluster/member-registry.js';
 export { FOUNDING_MEMBERS, type ClusterMemberInfo } from './cluster/cluster-member-info.js';
 export { KvStateMachine } from './apply/kv-state-machine.js';
+// Embedding a member (@cairn/embed): the config check, its error, the builtin plugins and the logger the `cairn` command uses.
+export { configFrom } from './assembly/config-loader.js';
+export { ConfigError } from './assembly/config-error.js';
+export { BUILTIN_PLUGINS } from './assembly/cli.js';
+export { SystemLogger } from './ports/system-logger.js';

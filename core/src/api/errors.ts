@@ -21,6 +21,13 @@ export enum GrpcCode {
   Unauthenticated = 16,
 }
 
+/**
+ * Go's names of the gRPC codes, by code (`OK`, `Canceled`, …, `Unauthenticated`): the text of a
+ * Go status error (`rpc error: code = PermissionDenied desc = …`) and go-grpc-prometheus's
+ * `grpc_code` label. GrpcCode's member names are exactly these.
+ */
+export const GRPC_CODE_NAMES: readonly string[] = ['OK', ...Array.from({ length: GrpcCode.Unauthenticated }, (_, i) => GrpcCode[i + 1]!)];
+
 /** An error an API frontend reports to the client as-is: `message` word for word, `code` as the status. */
 export class EtcdError extends Error {
   constructor(

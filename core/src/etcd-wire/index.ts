@@ -21,3 +21,4 @@ export * from './auth-codec.js';
 export * from './auth-wire-types.js';
 export * from './refused-watch-session.js';
 export * from './services-as.js';
+export * from './server-streams.js';

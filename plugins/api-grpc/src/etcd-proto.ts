@@ -1,19 +1,5 @@
 import * as protoLoader from '@grpc/proto-loader';
-import { ETCD_PROTO_FILES, etcdProtoDir } from '@cairn/core';
-
-/**
- * How messages look in JavaScript, the core's wire types (see its etcd-wire layer): proto field
- * names, 64-bit integers as decimal strings, bytes as Buffers, enums as numbers, defaults filled
- * in, and the name of the set member of each oneof as a virtual field.
- */
-export const ETCD_PROTO_LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: Number,
-  bytes: Buffer,
-  defaults: true,
-  oneofs: true,
-};
+import { ETCD_PROTO_FILES, ETCD_PROTO_LOADER_OPTIONS, etcdProtoDir } from '@cairn/core';
 
 let cached: protoLoader.PackageDefinition | undefined;
 

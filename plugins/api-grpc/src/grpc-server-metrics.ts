@@ -12,28 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import { injectable } from 'inversify';
 import type { Registry } from 'prom-client';
-import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries, type MetricsCollector } from '@cairn/core';
-
-/** Go's names of the gRPC codes, by code: go-grpc-prometheus's grpc_code label values. */
-const CODE_NAMES = [
-  'OK',
-  'Canceled',
-  'Unknown',
-  'InvalidArgument',
-  'DeadlineExceeded',
-  'NotFound',
-  'AlreadyExists',
-  'PermissionDenied',
-  'ResourceExhausted',
-  'FailedPrecondition',
-  'Aborted',
-  'OutOfRange',
-  'Unimplemented',
-  'Internal',
-  'Unavailable',
-  'DataLoss',
-  'Unauthenticated',
-] as const;
+import { CounterFamily, GRPC_CODE_NAMES, HistogramFamily, type CounterSeries, type HistogramSeries, type MetricsCollector } from '@cairn/core';
 
 /** Prometheus' default buckets, which go-grpc-prometheus's handling histogram uses. */
 const HANDLING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -53,7 +32,7 @@ interface MethodSeries {
 function codeOf(err: Parameters<sendUnaryData<unknown>>[0] | undefined): number {
   if (err === null || err === undefined) return status.OK;
   const code = err.code;
-  return typeof code === 'number' && code >= 0 && code < CODE_NAMES.length ? code : status.UNKNOWN;
+  return typeof code === 'number' && code >= 0 && code < GRPC_CODE_NAMES.length ? code : status.UNKNOWN;
 }
 
 const secondsSince = (started: number): number => (performance.now() - started) / 1000;
@@ -114,7 +93,7 @@ export class GrpcServerMetrics implements MetricsCollector {
   private seriesOf(labels: Readonly<Record<MethodLabels, string>>): MethodSeries {
     return {
       started: this.started.of(labels),
-      handled: CODE_NAMES.map((code) => this.handled.of({ ...labels, grpc_code: code })),
+      handled: GRPC_CODE_NAMES.map((code) => this.handled.of({ ...labels, grpc_code: code })),
       handling: this.handling.of(labels),
     };
   }
