@@ -98,10 +98,24 @@ module.exports = {
     },
     {
       name: 'package-to-other-package',
-      comment: 'Plugins, adapters and examples do not import each other: a member combines them through its config.',
+      comment: 'Plugins do not import each other, nor adapters or examples: a member combines them through its config.',
       severity: 'error',
-      from: { path: '^(plugins|adapters|examples)/([^/]+)/' },
-      to: { path: ['^(plugins|adapters|examples)/', '^@cairn/(?!core(/|$))'], pathNot: '^$1/$2/' },
+      from: { path: '^plugins/([^/]+)/' },
+      to: { path: ['^(plugins|adapters|examples)/', '^@cairn/(?!core(/|$))'], pathNot: '^plugins/$1/' },
+    },
+    {
+      name: 'adapter-to-other-package',
+      comment: 'An adapter builds on the core and on the client (adapters/client), never on a plugin, an example or another adapter.',
+      severity: 'error',
+      from: { path: '^adapters/([^/]+)/' },
+      to: { path: ['^(plugins|examples)/', '^adapters/(?!client/)', '^@cairn/(?!(core|client)(/|$))'], pathNot: '^adapters/$1/' },
+    },
+    {
+      name: 'example-to-other-package',
+      comment: 'An example uses the core and the adapters (the client, embed) as a user would, never a plugin or another example by import.',
+      severity: 'error',
+      from: { path: '^examples/([^/]+)/' },
+      to: { path: ['^(plugins|examples)/', '^@cairn/(?!(core|client|embed)(/|$))'], pathNot: '^examples/$1/' },
     },
     {
       name: 'not-to-unresolvable',
