@@ -45,42 +45,15 @@ for tool in /usr/bin/etcd etcdctl; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (apt-get install etcd-server etcd-client)" >&2; exit 1; }
 done
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 case " $servers " in *" cairn-nats "*)
   nats_server=$(command -v nats-server || echo /usr/sbin/nats-server)
   [ -x "$nats_server" ] || { echo "nats-server is not installed (apt-get install nats-server)" >&2; exit 1; } ;;
 esac
-for base in "$etcd_port" "$cairn_port" "$cairn_nats_port"; do
-  for port in $base $((base + 1)) $((base + 2)) $((base + 10)) $((base + 11)) $((base + 12)) $((base + 20)); do
-    if port_open "$port"; then
-      echo "127.0.0.1:$port is in use; stop what listens there or move the clusters with ETCD_PORT= / CAIRN_PORT=" >&2
-      exit 1
-    fi
-  done
-done
-
 dir=$(mktemp -d)
-pids=()
-# Not kill -0: our exited children stay zombies until we wait for them, and answer it.
-runs() { local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; stat=${stat##*) }; [ "${stat:0:1}" != Z ]; }
-stop_started() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do runs "$pid" || break; sleep 0.1; done
-    runs "$pid" && { echo "pid $pid ignored SIGTERM for 10 s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-    local code=0
-    wait "$pid" 2>/dev/null || code=$?
-    echo "${member_of[$pid]:-pid $pid} (pid $pid) exited with code $code" >&2
-  done
-  pids=()
-}
-declare -A member_of=() pid_at=()
-trap 'stop_started; rm -rf "$dir"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-endpoints() { echo "127.0.0.1:$1,127.0.0.1:$(($1 + 1)),127.0.0.1:$(($1 + 2))"; }
+declare -A pid_at=()
+# shellcheck source=test/bench/cluster-processes.sh
+source test/bench/cluster-processes.sh
+for base in "$etcd_port" "$cairn_port" "$cairn_nats_port"; do require_free_ports "$base" 20; done
 
 # The endpoint whose member says it leads, and the term: "127.0.0.1:port term". uint64 IDs are
 # compared as digits (JSON.parse would round them).
