@@ -90,9 +90,13 @@ export class Watcher {
     if (this.nextRevision > this.host.store.currentRevision) this.markSynced();
   }
 
-  /** A committed write (called by the hub for synced watchers only). */
+  /**
+   * A committed write (called by the hub for synced watchers only, and only for revisions that may
+   * touch the watcher's keys: the revisions skipped since the last offer held nothing for it).
+   */
   offer(events: readonly MvccEvent[], revision: number): void {
     if (revision < this.nextRevision) return;
+    this.skipTo(revision);
     const wanted = events.filter((e) => this.wants(e));
     if (wanted.length === 0) {
       this.nextRevision = revision + 1;
@@ -115,9 +119,13 @@ export class Watcher {
     this.notify();
   }
 
-  /** The store was replaced by a snapshot: what it brought in is read from the Backend. */
-  restoredUnderneath(): void {
+  /**
+   * The store was replaced by a snapshot: what it brought in is read from the Backend, after
+   * `committedThrough`, the last revision committed (and offered when it mattered) before.
+   */
+  restoredUnderneath(committedThrough: number): void {
     if (!this.isSynced) return;
+    this.skipTo(committedThrough + 1);
     this.isSynced = false;
     this.host.unsynced(this);
     this.notify();
@@ -181,6 +189,13 @@ export class Watcher {
       this.busy = false;
       this.holding = false;
     }
+  }
+
+  /** A synced watcher moves on to `revision`: the revisions before it were committed while it was synced and held nothing for it. */
+  private skipTo(revision: number): void {
+    if (revision <= this.nextRevision) return;
+    this.nextRevision = revision;
+    if (this.backlog.length === 0 && !this.holding) this.handedThrough = Math.max(this.handedThrough, revision - 1);
   }
 
   private notify(): void {

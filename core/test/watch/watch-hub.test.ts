@@ -226,6 +226,56 @@ describe('watch hub', function () {
     follower.hub.close();
   });
 
+  it('offers a write only to the watchers of its key and to range watchers; the others move on all the same', async () => {
+    const f = await fixture();
+    const single = Array.from({ length: 5_000 }, (_, i) => f.hub.watch({ range: key(`k${i}`) }));
+    const ranged = f.hub.watch({ range: prefix('k1') });
+    await f.put('k1234', 'x');
+    await f.put('other', 'y');
+    expect(summary(await events(single[1234]!, 1))).to.deep.equal(['put k1234=x@2']);
+    expect(summary(await events(ranged, 1))).to.deep.equal(['put k1234=x@2']);
+    expect(await within(single[4320]!, 50)).to.equal(undefined);
+    // A watcher that was offered nothing still reports every revision as handed over.
+    expect(single[4321]!.progressRevision()).to.equal(3);
+    expect(single[1234]!.progressRevision()).to.equal(3);
+    await f.put('k4321', 'z');
+    expect(summary(await events(single[4321]!, 1))).to.deep.equal(['put k4321=z@4']);
+    f.hub.close();
+  });
+
+  it('a single-key watcher idle through compacted writes to other keys catches up from where it was, not from before the compaction', async () => {
+    const f = await fixture({ backlogEvents: 2 });
+    const w = f.hub.watch({ range: key('k') });
+    // A full backlog, unread.
+    await f.put('k', 'v0');
+    await f.put('k', 'v1');
+    for (let i = 0; i < 50; i++) await f.put('other', `o${i}`);
+    await f.store.compact(++f.index, 40);
+    // One more than the backlog holds: the watcher falls back to reading the Backend, from revision 54.
+    for (let i = 2; i < 5; i++) await f.put('k', `v${i}`);
+    expect(f.hub.watcherCount.unsynced).to.equal(1);
+    expect(summary(await events(w, 5))).to.deep.equal(['put k=v0@2', 'put k=v1@3', 'put k=v2@54', 'put k=v3@55', 'put k=v4@56']);
+    f.hub.close();
+  });
+
+  it('a restore does not cancel a watcher that was idle through writes to other keys since compacted', async () => {
+    const leader = await fixture();
+    const follower = await fixture();
+    await leader.put('k', 'v0');
+    await follower.put('k', 'v0');
+    const w = follower.hub.watch({ range: key('k') });
+    for (const f of [leader, follower]) {
+      for (let i = 0; i < 20; i++) await f.put('other', `o${i}`);
+      await f.store.compact(++f.index, 20);
+    }
+    await leader.put('k', 'new');
+    const snap = leader.store.snapshot();
+    await follower.store.restore(snap.data, snap.index);
+    expect(summary(await events(w, 1))).to.deep.equal(['put k=new@23']);
+    leader.hub.close();
+    follower.hub.close();
+  });
+
   it('sends progress to an idle progress_notify watcher, and not to a busy one or one that did not ask', async () => {
     const f = await fixture({ progressIntervalMs: 50 });
     const idle = f.hub.watch({ range: key('idle'), progressNotify: true });

@@ -15,7 +15,8 @@ import {
   TlsCredentials,
 } from '@cairn/core';
 import { ClientHttpServer } from './client-http-server.js';
-import { ClientPortListener } from './client-port-listener.js';
+import { ClientPortListener, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './client-port-listener.js';
+import { ClientPortMetrics } from './client-port-metrics.js';
 import { repairingAuthority } from './authority/authority-route.js';
 import { verifiedCommonNameInterceptor, VerifiedConnections } from './peer-certificate.js';
 import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
@@ -56,7 +57,20 @@ export interface GrpcFrontendOptions {
   readonly maxRecvBytes?: number;
   /** Needed when a listen address is `tls`. */
   readonly tls?: GrpcFrontendTls;
+  /**
+   * A client connection that has not completed its TLS handshake, HTTP/2 preface and first frame,
+   * or HTTP/1 request headers within this is closed (default 10 s; grpc-go's ConnectionTimeout is 120 s).
+   */
+  readonly handshakeTimeoutMs?: number;
+  /** etcd's --grpc-keepalive-interval: an HTTP/2 connection idle this long is pinged (default 2 h). */
+  readonly keepaliveIntervalMs?: number;
+  /** etcd's --grpc-keepalive-timeout: a ping unanswered this long closes the connection (default 20 s). */
+  readonly keepaliveTimeoutMs?: number;
 }
+
+/** etcd's defaults for --grpc-keepalive-interval and --grpc-keepalive-timeout. */
+export const DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS = 2 * 60 * 60 * 1000;
+export const DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /** How long stop() lets calls in flight finish before cancelling them. */
 const STOP_GRACE_MS = 1000;
@@ -80,6 +94,7 @@ export class GrpcFrontend implements ApiFrontend {
     @inject(GRPC_LOGGER) @optional() private readonly logger?: Logger,
     @multiInject(CLIENT_HTTP_ROUTE) @optional() private readonly httpRoutes: readonly ClientHttpRoute[] = [],
     @inject(GrpcServerMetrics) @optional() private readonly metrics?: GrpcServerMetrics,
+    @inject(ClientPortMetrics) @optional() private readonly portMetrics?: ClientPortMetrics,
   ) {}
 
   /** The addresses actually listened on (ports resolved), in the order of `options.listen`. */
@@ -95,6 +110,9 @@ export class GrpcFrontend implements ApiFrontend {
     const server = new MeteredServer(this.metrics, {
       'grpc.max_receive_message_length': this.options.maxRecvBytes ?? maxReceiveBytes(this.options.maxRequestBytes),
       'grpc.max_send_message_length': -1,
+      // A client that vanished without a FIN (host gone, cable cut) is found by a ping, as etcd finds it.
+      'grpc.keepalive_time_ms': this.options.keepaliveIntervalMs ?? DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS,
+      'grpc.keepalive_timeout_ms': this.options.keepaliveTimeoutMs ?? DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS,
       ...(verified === undefined ? {} : { interceptors: [verifiedCommonNameInterceptor(verified)] }),
     });
     // The unary RPCs come from the core's table (the JSON gateway serves the same); streams are this frontend's.
@@ -117,7 +135,13 @@ export class GrpcFrontend implements ApiFrontend {
     // Auth lights up when the services have it (the table then has its methods); until then grpc-js answers it UNIMPLEMENTED.
     if (unaryMethodsOf(unary, 'etcdserverpb.Auth').size > 0) server.addService(etcdServiceDefinition('Auth'), unaryHandlers(unary, 'etcdserverpb.Auth'));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-    const http1 = new ClientHttpServer(this.httpRoutes, services);
+    const handshakeTimeoutMs = this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const portMetrics = this.portMetrics;
+    const http1 = new ClientHttpServer(this.httpRoutes, services, {
+      headersTimeoutMs: handshakeTimeoutMs,
+      ...(this.logger === undefined ? {} : { logger: this.logger }),
+      ...(portMetrics === undefined ? {} : { onRefused: (reason) => portMetrics.refused(reason) }),
+    });
     this.http1 = http1;
     this.server = server;
     this.injector = injector;
@@ -141,6 +165,8 @@ export class GrpcFrontend implements ApiFrontend {
           {
             ...(this.logger === undefined ? {} : { logger: this.logger }),
             ...(secure ? { tls: credentials } : {}),
+            handshakeTimeoutMs,
+            ...(portMetrics === undefined ? {} : { onRefused: (reason) => portMetrics.refused(reason) }),
           },
         );
         this.listeners.push(listener);

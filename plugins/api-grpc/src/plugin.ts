@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
 import { API_FRONTEND, METRICS_COLLECTOR, openSslCipherList, PluginEntryBindings, TlsCredentials, type CairnPlugin, type PluginContext } from '@cairn/core';
 import { GrpcFrontend, type GrpcFrontendOptions, type ListenAddress } from './grpc-frontend.js';
+import { ClientPortMetrics } from './client-port-metrics.js';
 import { GrpcServerMetrics } from './grpc-server-metrics.js';
 import { parseListenAddress } from './listen-address.js';
 import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
@@ -14,6 +15,12 @@ export interface GrpcPluginOptions {
   readonly listen?: string;
   /** Largest gRPC message accepted; default --max-request-bytes + 512 KiB, as etcd. */
   readonly maxRecvBytes?: number;
+  /** A client connection that has not completed its handshake (TLS, HTTP/2 preface, HTTP/1 headers) within this is closed. */
+  readonly handshakeTimeoutMs?: number;
+  /** etcd's --grpc-keepalive-interval, in milliseconds. */
+  readonly keepaliveIntervalMs?: number;
+  /** etcd's --grpc-keepalive-timeout, in milliseconds. */
+  readonly keepaliveTimeoutMs?: number;
 }
 
 const hostPort = '(https?://)?(\\[[^\\]]+\\]|[^:/,\\s\\[\\]]*):[0-9]{1,5}/?';
@@ -60,6 +67,25 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
           minimum: 1,
           description: 'Largest gRPC message accepted; defaults to --max-request-bytes plus 512 KiB.',
         },
+        handshakeTimeoutMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 10000,
+          description:
+            'A client connection that has not completed its TLS handshake, HTTP/2 preface and first frame, or HTTP/1 request headers within this is closed (a slowloris).',
+        },
+        keepaliveIntervalMs: {
+          type: 'integer',
+          minimum: 1000,
+          default: 7200000,
+          description: "etcd's --grpc-keepalive-interval: an idle client connection is pinged this often.",
+        },
+        keepaliveTimeoutMs: {
+          type: 'integer',
+          minimum: 1000,
+          default: 20000,
+          description: "etcd's --grpc-keepalive-timeout: a ping unanswered this long closes the connection.",
+        },
       },
     },
   },
@@ -70,6 +96,9 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
       listen,
       maxRequestBytes: context.limits.maxRequestBytes,
       ...(options.maxRecvBytes !== undefined ? { maxRecvBytes: options.maxRecvBytes } : {}),
+      ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+      ...(options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
+      ...(options.keepaliveTimeoutMs !== undefined ? { keepaliveTimeoutMs: options.keepaliveTimeoutMs } : {}),
       ...clientTlsOf(urls, listen, context),
     };
     return new ContainerModule(({ bind, isBound }) => {
@@ -83,6 +112,8 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
       if (!isBound(GrpcServerMetrics)) {
         bind(GrpcServerMetrics).toSelf().inSingletonScope();
         bind(METRICS_COLLECTOR).toService(GrpcServerMetrics);
+        bind(ClientPortMetrics).toSelf().inSingletonScope();
+        bind(METRICS_COLLECTOR).toService(ClientPortMetrics);
       }
     });
   },

@@ -17,6 +17,76 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: st
   });
 }
 
+/** An HTTP/2 SETTINGS frame with no settings: length 0, type 4, no flags, stream 0. */
+const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+
+/** Opens a raw connection, writes `bytes`, then nothing; resolves with how long the server kept it open and what it answered. */
+function slowloris(port: number, bytes: string | Buffer, giveUpMs: number): Promise<{ closedAfterMs: number | undefined; answer: string }> {
+  return new Promise((resolve) => {
+    const began = Date.now();
+    const answer: Buffer[] = [];
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      resolve({ closedAfterMs: undefined, answer: Buffer.concat(answer).toString('latin1') });
+    }, giveUpMs);
+    socket.on('data', (chunk: Buffer) => answer.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      resolve({ closedAfterMs: Date.now() - began, answer: Buffer.concat(answer).toString('latin1') });
+    });
+  });
+}
+
+describe('gRPC frontend: client connections that never complete a handshake', () => {
+  const TIMEOUT_MS = 400;
+  let harness: Harness;
+
+  before(async () => {
+    harness = await startHarness({ handshakeTimeoutMs: TIMEOUT_MS });
+  });
+  after(async () => {
+    await harness.close();
+  });
+
+  it('closes a connection that sends nothing, half an HTTP/2 preface, or a preface without its SETTINGS, after the timeout', async () => {
+    const cases = await Promise.all([
+      slowloris(harness.port, Buffer.alloc(0), 5_000),
+      slowloris(harness.port, PREFACE.slice(0, 10), 5_000),
+      slowloris(harness.port, PREFACE, 5_000),
+      slowloris(harness.port, Buffer.concat([Buffer.from(PREFACE), EMPTY_SETTINGS.subarray(0, 5)]), 5_000),
+    ]);
+    for (const c of cases) {
+      expect(c.closedAfterMs).to.be.a('number');
+      expect(c.closedAfterMs!).to.be.within(TIMEOUT_MS - 50, TIMEOUT_MS + 1_500);
+    }
+  });
+
+  it('answers a partial HTTP/1.1 request 408 and closes it after the timeout', async () => {
+    const c = await slowloris(harness.port, 'POST /v3/kv/range HTTP/1.1\r\nHost: cairn\r\nContent-Ty', 5_000);
+    expect(c.closedAfterMs).to.be.a('number');
+    expect(c.closedAfterMs!).to.be.within(TIMEOUT_MS - 50, TIMEOUT_MS + 1_500);
+    expect(c.answer).to.match(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  it("answers unparsable HTTP/1 bytes with Go's 400", async () => {
+    const c = await slowloris(harness.port, 'GET / HTTP/1.1\r\nBad Header Line\r\n\r\n', 5_000);
+    expect(c.closedAfterMs).to.be.below(TIMEOUT_MS);
+    expect(c.answer).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
+  it('serves a client that completes its preface, and keeps it open while idle', async () => {
+    const idle = await slowloris(harness.port, Buffer.concat([Buffer.from(PREFACE), EMPTY_SETTINGS]), 3 * TIMEOUT_MS);
+    expect(idle.closedAfterMs).to.equal(undefined);
+    // The server's first frame is its SETTINGS.
+    expect(idle.answer.charCodeAt(3)).to.equal(4);
+    const kv = harness.client('KV');
+    await kv.call('Put', { key: Buffer.from('after-slowloris'), value: Buffer.from('1') });
+  });
+});
+
 describe('gRPC frontend: one client port', () => {
   let harness: Harness;
 
@@ -52,6 +122,9 @@ describe('gRPC frontend: one client port', () => {
     socket.write('PRI * HTTP/2.0\r\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.write('\r\nSM\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The client's preface ends with its SETTINGS frame (empty here); a connection is routed once it has it.
+    socket.write(EMPTY_SETTINGS);
     // An HTTP/2 server answers the preface with its SETTINGS frame (type 0x4).
     const frame = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
     expect(frame[3]).to.equal(0x4);

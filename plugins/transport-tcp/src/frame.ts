@@ -56,6 +56,13 @@ function sealFrame(frame: Buffer): void {
   frame.writeUInt32BE(crc32(body), 4);
 }
 
+/** A frame header announcing more bytes than the connection allows: refused before any of them is buffered. */
+export class FrameTooLargeError extends WireError {
+  constructor(announced: number, max: number) {
+    super(`frame length ${announced} outside 1..${max}`);
+  }
+}
+
 export interface DecodedFrame {
   readonly type: FrameType;
   /** A view into the read buffer; decode or copy it before the next push. */
@@ -71,7 +78,17 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
+
+  /** Bytes of a frame begun but not complete: a peer that stops in the middle of a frame leaves them here. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** A new bound for the frames after this (a connection allows small frames until its handshake, then full-size ones). */
+  limitTo(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /**
    * Feed bytes; `onFrame` gets each frame they complete, in order, before a bad frame after them
@@ -84,9 +101,8 @@ export class FrameDecoder {
       if (this.buffered < FRAME_HEADER_BYTES) return;
       const head = this.peek(FRAME_HEADER_BYTES);
       const bodyBytes = head.readUInt32BE(0);
-      if (bodyBytes < 1 || bodyBytes > this.maxFrameBytes) {
-        throw new WireError(`frame length ${bodyBytes} outside 1..${this.maxFrameBytes}`);
-      }
+      if (bodyBytes > this.maxFrameBytes) throw new FrameTooLargeError(bodyBytes, this.maxFrameBytes);
+      if (bodyBytes < 1) throw new WireError('frame length 0');
       const total = FRAME_HEADER_BYTES + bodyBytes;
       if (this.buffered < total) return;
       const frame = this.take(total);

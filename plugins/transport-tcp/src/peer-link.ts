@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { BoundedQueue, WireError, type Logger, type MemberId, type Message } from '@cairn/core';
+import { BoundedQueue, raftMessageSize, WireError, type Logger, type MemberId, type Message } from '@cairn/core';
 import { FrameDecoder, FrameType } from './frame.js';
 import { ConnectionKind, PROTOCOL_VERSION } from './handshake.js';
 import type { PeerAddress } from './peer-address.js';
@@ -21,6 +21,14 @@ export interface PeerLinkOptions {
   /** Read at each connect: a joining member learns it after its links exist. */
   readonly clusterId: () => string;
   readonly queueSize: number;
+  /** Bytes of messages the queue may hold (one larger message goes when the queue is empty). */
+  readonly queueBytes: number;
+  /** A peer unreachable this long has its queue emptied at each failed attempt after. */
+  readonly releaseQueueAfterMs: number;
+  /** A dial whose Welcome has not come after this long is abandoned (and retried). */
+  readonly readTimeoutMs: number;
+  /** A connection whose peer has read nothing for this long (the socket full all along) is closed. */
+  readonly writeTimeoutMs: number;
   readonly backoff: ReconnectBackoff;
   readonly logger: Logger;
   readonly metrics: TransportMetrics;
@@ -39,6 +47,12 @@ const MAX_SOCKET_BUFFER_BYTES = 1 << 20;
 
 type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed';
 
+/** A queued message and its encoded size, counted against the queue's byte bound. */
+interface QueuedMessage {
+  readonly message: Message;
+  readonly bytes: number;
+}
+
 /**
  * The outbound message connection to one peer: a bounded queue in front of one TCP connection,
  * so messages to the peer stay in order. Messages queued in one turn of the event loop go out in
@@ -46,7 +60,8 @@ type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed';
  * in the socket when it broke is lost (Raft resends).
  */
 export class PeerLink {
-  private readonly queue: BoundedQueue<Message>;
+  private readonly queue: BoundedQueue<QueuedMessage>;
+  private bytesQueued = 0;
   private addresses: PeerAddress[] = [];
   private addressCursor = 0;
   private state: LinkState = 'idle';
@@ -56,15 +71,24 @@ export class PeerLink {
   private flushScheduled = false;
   /** Failures since the last accepted handshake, to log a dead peer once rather than per retry. */
   private failures = 0;
+  /** When the first of the current run of failures happened (undefined while the peer answers). */
+  private unreachableSince: number | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** Armed while the socket is full: fires when the peer has read nothing for the write timeout. */
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PeerLinkOptions) {
-    this.queue = new BoundedQueue<Message>(options.queueSize);
+    this.queue = new BoundedQueue<QueuedMessage>(options.queueSize);
     this.backoffMs = options.backoff.initialMs;
   }
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Encoded bytes of the queued messages. */
+  get queuedBytes(): number {
+    return this.bytesQueued;
   }
 
   setAddresses(addresses: readonly PeerAddress[]): void {
@@ -81,12 +105,15 @@ export class PeerLink {
     if (this.state === 'idle') this.connect();
   }
 
-  /** Queue `message`; drops (and counts) it when the queue is full. Never blocks. */
+  /** Queue `message`; drops (and counts) it when the queue is full, in messages or bytes. Never blocks. */
   enqueue(message: Message): void {
-    if (this.state === 'closed' || !this.queue.push(message)) {
+    const bytes = raftMessageSize(message);
+    const overBytes = this.queue.length > 0 && this.bytesQueued + bytes > this.options.queueBytes;
+    if (this.state === 'closed' || overBytes || !this.queue.push({ message, bytes })) {
       this.dropped(1);
       return;
     }
+    this.bytesQueued += bytes;
     if (this.state === 'idle') this.connect();
     else if (this.state === 'open') this.scheduleFlush();
   }
@@ -96,16 +123,23 @@ export class PeerLink {
     this.state = 'closed';
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.stopProbing();
+    this.clearStall();
     this.socket?.destroy();
     this.socket = undefined;
+    this.release();
+  }
+
+  /** Empty the queue: its messages count as dropped. */
+  private release(): void {
     this.dropped(this.queue.clear());
+    this.bytesQueued = 0;
   }
 
   private connect(): void {
     const address = this.addresses[this.addressCursor % Math.max(1, this.addresses.length)];
     if (address === undefined) {
       this.state = 'idle';
-      this.dropped(this.queue.clear());
+      this.release();
       return;
     }
     this.state = 'connecting';
@@ -121,6 +155,12 @@ export class PeerLink {
     });
     this.socket = socket;
     socket.setNoDelay(true);
+    // A peer that never answers (a black hole, a stopped process, a listener that is not Cairn) must not hold the link.
+    const handshakeTimer = setTimeout(() => {
+      failure = `no Welcome within ${this.options.readTimeoutMs} ms`;
+      socket.destroy();
+    }, this.options.readTimeoutMs);
+    handshakeTimer.unref();
     socket.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk, (frame) => {
@@ -140,8 +180,10 @@ export class PeerLink {
           }
           if (this.failures > 0) logger.info({ peer, address: `${address.host}:${address.port}`, after: this.failures }, 'peer connection restored');
           this.failures = 0;
+          this.unreachableSince = undefined;
           this.backoffMs = this.options.backoff.initialMs;
           welcomed = true;
+          clearTimeout(handshakeTimer);
           this.options.series?.connected();
           this.startProbing(socket);
           return true;
@@ -151,14 +193,19 @@ export class PeerLink {
         socket.destroy();
       }
     });
-    socket.on('drain', () => this.scheduleFlush());
+    socket.on('drain', () => {
+      this.clearStall();
+      this.scheduleFlush();
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       failure ??= err.code ?? err.message;
     });
     socket.on('close', () => {
+      clearTimeout(handshakeTimer);
       if (welcomed) this.options.series?.disconnected();
       if (this.socket !== socket) return;
       this.stopProbing();
+      this.clearStall();
       this.socket = undefined;
       if (this.state === 'closed') return;
       if (this.failures === 0)
@@ -169,8 +216,39 @@ export class PeerLink {
       else logger.debug({ peer, reason: failure ?? 'closed by peer', failures: this.failures }, 'peer still unreachable');
       this.failures++;
       this.addressCursor++;
+      this.releaseIfLongUnreachable();
       this.scheduleRetry();
     });
+  }
+
+  /**
+   * A peer down for long (every attempt failed for releaseQueueAfterMs) gets nothing kept for it:
+   * Raft resends what matters once it answers again, and a member that never comes back must not
+   * hold memory here. A short outage keeps its queue, so the messages go on reconnect.
+   */
+  private releaseIfLongUnreachable(): void {
+    const now = performance.now();
+    this.unreachableSince ??= now;
+    if (now - this.unreachableSince < this.options.releaseQueueAfterMs || this.queue.length === 0) return;
+    const { messages, bytes } = { messages: this.queue.length, bytes: this.bytesQueued };
+    this.release();
+    this.options.logger.debug({ peer: this.options.peer, messages, bytes }, 'released the queue of an unreachable peer');
+  }
+
+  private clearStall(): void {
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  /** The socket is full: unless the peer reads within the write timeout, the connection is closed (etcd's ConnWriteTimeout). */
+  private armStall(socket: Socket): void {
+    if (this.stallTimer !== undefined) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      // The error becomes the reason the close logs.
+      if (this.socket === socket && socket.writableNeedDrain) socket.destroy(new Error(`the peer read nothing for ${this.options.writeTimeoutMs} ms`));
+    }, this.options.writeTimeoutMs);
+    this.stallTimer.unref();
   }
 
   /** Messages that will not reach the peer: the transport's count, and etcd's sent failures to this peer. */
@@ -228,7 +306,8 @@ export class PeerLink {
     let bytes = 0;
     socket.cork();
     while (this.queue.length > 0 && socket.writableLength < MAX_SOCKET_BUFFER_BYTES) {
-      const message = this.queue.shift()!;
+      const { message, bytes: queuedBytes } = this.queue.shift()!;
+      this.bytesQueued -= queuedBytes;
       let frame: Buffer;
       try {
         frame = encodeMessageFrame(message);
@@ -244,6 +323,7 @@ export class PeerLink {
     socket.uncork();
     if (this.options.series !== undefined) this.options.series.sentBytes.value += bytes;
     // Either 'drain' reschedules (socket full) or there is nothing left.
-    if (this.queue.length > 0 && !socket.writableNeedDrain) this.scheduleFlush();
+    if (socket.writableNeedDrain) this.armStall(socket);
+    else if (this.queue.length > 0) this.scheduleFlush();
   }
 }

@@ -48,6 +48,12 @@ export class PeerNetworkMetrics implements MetricsCollector {
     // 0.1 ms to 3.2768 s, doubling.
     buckets: exponentialBuckets(0.0001, 2, 16),
   });
+  // Cairn's own (etcd has none): connections the peer listener turned away, by reason.
+  private readonly refusals = new CounterFamily<'reason'>({
+    name: 'cairn_network_peer_refused_connections_total',
+    help: 'The total number of peer connections refused or dropped: a failed handshake, a timeout, or bytes that are not Cairn frames.',
+    labelNames: ['reason'],
+  });
   private readonly disconnects = new CounterFamily<'Local' | 'Remote'>({
     name: 'etcd_network_disconnected_peers_total',
     help: 'The total number of disconnected peers.',
@@ -68,6 +74,12 @@ export class PeerNetworkMetrics implements MetricsCollector {
     this.sentFailures.register(registry);
     this.roundTrip.register(registry);
     this.disconnects.register(registry);
+    this.refusals.register(registry);
+  }
+
+  /** Connections refused for `reason` (the `reason` label). */
+  refused(reason: string): CounterSeries {
+    return this.refusals.of({ reason });
   }
 
   /** The series of the link from `local` to `remote` (member IDs as the transport knows them). */

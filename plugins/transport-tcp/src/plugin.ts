@@ -13,6 +13,14 @@ export interface TcpPluginOptions {
   readonly listen?: string;
   /** Messages queued per peer before new ones are dropped. */
   readonly queueSize: number;
+  /** Bytes queued per peer before new messages are dropped. */
+  readonly queueBytes?: number;
+  /** A peer unreachable this long has nothing kept for it. */
+  readonly releaseQueueAfterMs?: number;
+  /** etcd's rafthttp ConnReadTimeout: handshake deadline, and the longest silence inside a frame. */
+  readonly readTimeoutMs?: number;
+  /** etcd's rafthttp ConnWriteTimeout: a peer that reads nothing this long has its connection closed. */
+  readonly writeTimeoutMs?: number;
   /** First reconnect delay; doubles per failure up to reconnectMaxMs. */
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
@@ -71,6 +79,31 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
             'host:port (or tcp://host:port; https://host:port: TLS with the --peer-* flags) to accept peer connections on; defaults to the first --listen-peer-urls entry.',
         },
         queueSize: { type: 'integer', minimum: 1, default: 4096, description: 'Messages queued per peer; more are dropped and counted.' },
+        queueBytes: {
+          type: 'integer',
+          minimum: 65536,
+          default: 33554432,
+          description: "Bytes of messages queued per peer (Raft's default bytes in flight to a follower); more are dropped and counted.",
+        },
+        releaseQueueAfterMs: {
+          type: 'integer',
+          minimum: 0,
+          default: 5000,
+          description: 'A peer unreachable this long has its queue emptied at every failed attempt after (Raft resends once it answers).',
+        },
+        readTimeoutMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 5000,
+          description:
+            "etcd's rafthttp ConnReadTimeout: a connection without a complete handshake after this long, or silent this long inside a frame, is dropped.",
+        },
+        writeTimeoutMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 5000,
+          description: "etcd's rafthttp ConnWriteTimeout: a peer that reads nothing for this long has its connection closed.",
+        },
         reconnectInitialMs: { type: 'integer', minimum: 1, default: 50, description: 'First delay before reconnecting to a lost peer.' },
         reconnectMaxMs: { type: 'integer', minimum: 1, default: 2000, description: 'Longest delay between reconnect attempts.' },
         maxFrameBytes: { type: 'integer', minimum: 65536, default: 67108864, description: 'Largest frame accepted from a peer; bigger drops the connection.' },
@@ -120,6 +153,10 @@ const tcpTransportPlugin: CairnPlugin<TcpPluginOptions> = {
       listen,
       clusterId: context.clusterId,
       queueSize: options.queueSize,
+      ...(options.queueBytes === undefined ? {} : { queueBytes: options.queueBytes }),
+      ...(options.releaseQueueAfterMs === undefined ? {} : { releaseQueueAfterMs: options.releaseQueueAfterMs }),
+      ...(options.readTimeoutMs === undefined ? {} : { readTimeoutMs: options.readTimeoutMs }),
+      ...(options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: options.writeTimeoutMs }),
       reconnect: { initialMs: options.reconnectInitialMs, maxMs: options.reconnectMaxMs },
       maxFrameBytes: options.maxFrameBytes,
       snapshotChunkBytes: options.snapshotChunkBytes,

@@ -1,20 +1,11 @@
 import type { Server, Socket } from 'node:net';
 import { inject, injectable, optional } from 'inversify';
-import {
-  RateLimitedWarning,
-  TlsCredentials,
-  type Logger,
-  type LogFields,
-  type MemberId,
-  type Message,
-  type TlsSettings,
-  type Transport,
-  type TransportHandler,
-} from '@cairn/core';
+import { TlsCredentials, type Logger, type LogFields, type MemberId, type Message, type TlsSettings, type Transport, type TransportHandler } from '@cairn/core';
 import { PROTOCOL_VERSION, type Hello } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import { parsePeerAddress, type PeerAddress } from './peer-address.js';
 import { PeerNetworkMetrics } from './peer-network-metrics.js';
+import { PeerRefusals } from './peer-refusals.js';
 import { PeerLink, type ReconnectBackoff } from './peer-link.js';
 import {
   credentialsPeerTls,
@@ -40,6 +31,24 @@ export interface TcpTransportOptions {
   readonly clusterId?: string;
   /** Messages queued per peer before new ones are dropped (default 4096). */
   readonly queueSize?: number;
+  /**
+   * Bytes of messages queued per peer before new ones are dropped (default 32 MiB, Raft's default
+   * bytes in flight to one follower); one message larger than this still goes when the queue is empty.
+   */
+  readonly queueBytes?: number;
+  /**
+   * A peer unreachable this long (every attempt since failed) has its queue emptied at each failed
+   * attempt after, so a member that never comes back holds nothing for it (default 5 s; Raft resends).
+   */
+  readonly releaseQueueAfterMs?: number;
+  /**
+   * etcd's rafthttp ConnReadTimeout (default 5 s): an accepted connection without a complete Hello
+   * after this long, or silent this long in the middle of a frame, is dropped; a dialled one whose
+   * Welcome has not come by then is abandoned and retried.
+   */
+  readonly readTimeoutMs?: number;
+  /** etcd's rafthttp ConnWriteTimeout (default 5 s): a connection whose peer has read nothing for this long is closed. */
+  readonly writeTimeoutMs?: number;
   readonly reconnect?: Partial<ReconnectBackoff>;
   /** Largest frame accepted from a peer (default 64 MiB); a bigger one drops the connection. */
   readonly maxFrameBytes?: number;
@@ -81,6 +90,10 @@ const silentLogger: Logger = {
 @injectable()
 export class TcpTransport implements Transport {
   private readonly queueSize: number;
+  private readonly queueBytes: number;
+  private readonly releaseQueueAfterMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly writeTimeoutMs: number;
   private readonly backoff: ReconnectBackoff;
   private readonly maxFrameBytes: number;
   private readonly snapshotChunkBytes: number;
@@ -107,6 +120,10 @@ export class TcpTransport implements Transport {
   ) {
     this.listenAddress = parsePeerAddress(options.listen);
     this.queueSize = options.queueSize ?? 4096;
+    this.queueBytes = options.queueBytes ?? 32 * 1024 * 1024;
+    this.releaseQueueAfterMs = options.releaseQueueAfterMs ?? 5_000;
+    this.readTimeoutMs = options.readTimeoutMs ?? 5_000;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
     this.backoff = { initialMs: options.reconnect?.initialMs ?? 50, maxMs: options.reconnect?.maxMs ?? 2_000 };
     this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
@@ -119,12 +136,11 @@ export class TcpTransport implements Transport {
     this.self = self;
     this.handler = handler;
     this.clusterId = clusterId ?? this.options.clusterId ?? '';
-    // Refusals at the TLS handshake, either way: counted, and logged at a rate a flood cannot turn into a disk full of lines.
-    const refusals = new RateLimitedWarning(this.logger, 'refused a peer connection at the TLS handshake');
-    const refused = (error: Error, remote: string, direction: 'inbound' | 'outbound'): void => {
-      this.counters.refusedConnections++;
-      refusals.warn({ remote, reason: error.message, direction });
-    };
+    // Every refusal is counted, and logged at a rate a flood cannot turn into a disk full of lines.
+    const network = this.network;
+    const refusals = new PeerRefusals(this.logger, this.counters, network === undefined ? undefined : (reason) => network.refused(reason));
+    const refused = (error: Error, remote: string, direction: 'inbound' | 'outbound'): void =>
+      refusals.refuse('tls_handshake', { remote, reason: error.message, direction });
     const tlsSource = await this.tlsSource();
     if (tlsSource !== undefined) this.peerSockets = tlsPeerSockets(tlsSource, (error, remote) => refused(error, remote, 'outbound'));
     const inbound = {
@@ -136,6 +152,8 @@ export class TcpTransport implements Transport {
       metrics: this.counters,
       ...(this.network === undefined ? {} : { network: this.network }),
       maxFrameBytes: this.maxFrameBytes,
+      readTimeoutMs: this.readTimeoutMs,
+      refusals,
       snapshotHighWaterBytes: 4 * this.snapshotChunkBytes,
     };
     const server = this.peerSockets.createServer(
@@ -240,6 +258,12 @@ export class TcpTransport implements Transport {
     return { ...this.counters };
   }
 
+  /** What waits in the queue to `peer` (none when there is no link to it). */
+  queued(peer: MemberId): { readonly messages: number; readonly bytes: number } {
+    const link = this.links.get(peer);
+    return { messages: link?.queued ?? 0, bytes: link?.queuedBytes ?? 0 };
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.close();
     return this.stopping;
@@ -291,6 +315,10 @@ export class TcpTransport implements Transport {
         peer,
         clusterId: () => this.clusterId,
         queueSize: this.queueSize,
+        queueBytes: this.queueBytes,
+        releaseQueueAfterMs: this.releaseQueueAfterMs,
+        readTimeoutMs: this.readTimeoutMs,
+        writeTimeoutMs: this.writeTimeoutMs,
         backoff: this.backoff,
         logger: this.logger,
         metrics: this.counters,
