@@ -12,6 +12,13 @@ export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 const PUT_OVERHEAD_BYTES = 256;
 /** Sizes are read from the Backend at most this often: a size query may walk engine metadata. */
 const SIZE_MAX_AGE_MS = 100;
+/**
+ * Free space a write must leave on the backend's file system. An engine that meets ENOSPC in the
+ * middle of applying a committed entry cannot refuse it (every member must apply it alike), so the
+ * member stops; refusing writes while this much is still free raises NOSPACE in time instead, and
+ * leaves room for the engine's own bookkeeping (free lists, compactions) and for the log.
+ */
+export const DISK_RESERVE_BYTES = 32 * 1024 * 1024;
 
 /** Bytes a put would add, as etcd estimates them. */
 export function putCost(request: PutRequest): number {
@@ -32,17 +39,25 @@ export function txnCost(request: TxnRequest): number {
   return Math.max(opsCost(request.success), opsCost(request.failure));
 }
 
+interface Measured {
+  readonly inUse: number;
+  readonly available: number | undefined;
+  readonly at: number;
+}
+
 /**
  * `--quota-backend-bytes`: a write that would grow the backend past the quota raises the NOSPACE
  * alarm (through Raft, so every member caps writes) and fails with etcd's error. The size compared
  * is the space the data occupies (`inUse`), not the file: engines here differ in whether they hand
  * free pages back to the file system, and an operator's compact + defrag + disarm must work on all.
+ * The disk counts too, quota or not: a write that would leave less than DISK_RESERVE_BYTES free on
+ * the backend's file system does the same, so a filling disk gives NOSPACE, not a crash.
  */
 @injectable()
 export class BackendQuota {
   private readonly limit: number;
-  private measured: { inUse: number; at: number } | undefined;
-  private measuring: Promise<number> | undefined;
+  private measured: Measured | undefined;
+  private measuring: Promise<Measured> | undefined;
 
   /** `quotaBackendBytes` as the flag: 0 means etcd's default, a negative value turns the quota off. */
   constructor(
@@ -61,20 +76,23 @@ export class BackendQuota {
 
   /** Resolves when `cost` more bytes fit; otherwise raises NOSPACE and rejects with etcd's error. */
   async admit(cost: number): Promise<void> {
-    if (this.limit < 0 || cost === 0) return;
-    if ((await this.inUse()) + cost < this.limit) return;
+    if (cost === 0) return;
+    const { inUse, available } = await this.measure();
+    const overQuota = this.limit >= 0 && inUse + cost >= this.limit;
+    const diskFull = available !== undefined && available - cost < DISK_RESERVE_BYTES;
+    if (!overQuota && !diskFull) return;
     await this.noSpace.raise();
     throw EtcdErrors.noSpace();
   }
 
-  private async inUse(): Promise<number> {
+  private async measure(): Promise<Measured> {
     const now = this.clock.now();
-    if (this.measured !== undefined && now - this.measured.at < SIZE_MAX_AGE_MS) return this.measured.inUse;
+    if (this.measured !== undefined && now - this.measured.at < SIZE_MAX_AGE_MS) return this.measured;
     this.measuring ??= this.backend
       .size()
       .then((size) => {
-        this.measured = { inUse: size.inUse, at: this.clock.now() };
-        return size.inUse;
+        this.measured = { inUse: size.inUse, available: size.available, at: this.clock.now() };
+        return this.measured;
       })
       .finally(() => {
         this.measuring = undefined;

@@ -21,6 +21,7 @@ export const MEMORY_DISK = Symbol.for('cairn.memory.MemoryDisk');
 @injectable()
 export class MemoryDisk {
   private crashed = false;
+  private failing = false;
   private lastCompletion = 0;
   private pending = 0;
   /** Completed syncs, for tests that count fsyncs. */
@@ -38,6 +39,20 @@ export class MemoryDisk {
     return this.pending;
   }
 
+  /** True once `failSyncs()` was called: every write since has failed. */
+  get syncsFailing(): boolean {
+    return this.failing;
+  }
+
+  /**
+   * The device fails: from now on each write's sync fails with EIO after its delay and nothing it
+   * carried becomes durable (what a store shows in memory is no longer backed by the disk: the
+   * page cache after a failed fsync). Writes already issued fail too.
+   */
+  failSyncs(): void {
+    this.failing = true;
+  }
+
   /** Run `makeDurable` once the write is on stable storage, then resolve. */
   write(makeDurable: () => void): Promise<void> {
     if (this.crashed)
@@ -45,10 +60,14 @@ export class MemoryDisk {
         /* a dead disk never answers */
       });
     this.pending++;
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       const complete = (): void => {
         if (this.crashed) return;
         this.pending--;
+        if (this.failing) {
+          reject(Object.assign(new Error('EIO: i/o error, fdatasync (simulated disk failure)'), { code: 'EIO', errno: -5, syscall: 'fdatasync' }));
+          return;
+        }
         this.syncs++;
         makeDurable();
         resolve();

@@ -30,6 +30,11 @@ export interface BackendSize {
   readonly total: number;
   /** Bytes of it holding live data (the rest is free space a defragment would return). */
   readonly inUse: number;
+  /**
+   * Bytes the file system holding the store can still give it (statfs: blocks available to an
+   * unprivileged writer × block size). Absent when the engine cannot tell (a store in memory).
+   */
+  readonly available?: number;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface PlantedBugs {
   readonly commitPreviousTermByCount?: boolean;
   /** Answer readIndex at once from local commit, without confirming leadership. */
   readonly readWithoutReadIndex?: boolean;
+  /** The node driver: carry on after a failed log append as if it were durable (etcd treats it as fatal). */
+  readonly ackAfterFailedSync?: boolean;
 }
 
 export interface RaftConfig {

@@ -8,6 +8,7 @@ import type { PeerTable } from './peer-table.js';
 import { decodeEnvelope } from './proposal-envelope.js';
 import type { StateMachine } from './state-machine.js';
 import type { WaitingCalls } from './waiting-calls.js';
+import { DurabilityError, durably } from './durability-error.js';
 
 /**
  * Applies committed entries to the state machine, in index order and each once, and completes the
@@ -42,8 +43,10 @@ export class EntryApplier {
       try {
         result = await sm.apply(entry.index, envelope.payload);
       } catch (err) {
-        waiter?.reject(err instanceof Error ? err : new Error(String(err)));
-        throw err;
+        const error = err instanceof Error ? err : new Error(String(err));
+        waiter?.reject(error);
+        // A disk error under the apply (the backend's write or sync): the member stops, saying so.
+        throw isErrno(error) ? new DurabilityError(`applying entry ${entry.index} to the state machine`, error) : error;
       }
       waiter?.resolve(result);
     }
@@ -59,7 +62,7 @@ export class EntryApplier {
     this.peers.publish();
     // Membership is durable before the state machine records the entry as applied, so a crash
     // in between replays only this change.
-    await this.stableStore.save(this.state.stableState());
+    await durably(() => `saving the membership of entry ${entry.index}`, this.stableStore.save(this.state.stableState()));
     if (this.state.halted) return;
     const sm = this.stateMachine;
     if (sm.applyConfChange !== undefined) await sm.applyConfChange(entry.index, change);
@@ -70,6 +73,12 @@ export class EntryApplier {
     this.calls.confChangeApplied(change, this.state.confState);
     if (change.type === ConfChangeType.RemoveMember && change.memberId === this.state.id) this.removed();
   }
+}
+
+/** An error of the operating system (EIO, ENOSPC, ...), as Node's fs and the storage engines raise them. */
+function isErrno(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 /** True when `conf` already reflects `change`. */

@@ -12,6 +12,7 @@ import type { NodeState } from './node-state.js';
 import type { SnapshotTransfer } from './snapshot-transfer.js';
 import type { StateMachine } from './state-machine.js';
 import type { WaitingCalls } from './waiting-calls.js';
+import { durably } from './durability-error.js';
 
 const decoder = new TextDecoder();
 
@@ -51,6 +52,8 @@ export class ReadyHandler {
     private readonly logger: Logger,
     private readonly snapshotCount: number,
     private readonly catchUpEntries: number,
+    /** Test only: the planted bug `ackAfterFailedSync` (see PlantedBugs). */
+    private readonly ackAfterFailedSync = false,
   ) {}
 
   async handle(rd: Ready): Promise<void> {
@@ -83,7 +86,7 @@ export class ReadyHandler {
       state.identityUnsaved = false;
       stableDirty = true;
     }
-    if (stableDirty) writes.push(stableStore.save(state.stableState()));
+    if (stableDirty) writes.push(durably(() => 'saving the stable state (term, vote, membership)', stableStore.save(state.stableState())));
     if (writes.length > 0) await Promise.all(writes);
     if (state.halted) return;
     this.send(rd.messages);
@@ -117,9 +120,13 @@ export class ReadyHandler {
   /** LogStore.append, timed when a DiskLatency listens: each resolved append is one sync (etcd's WAL fsync histogram). */
   private append(entries: Ready['entries']): Promise<void> {
     const { logStore, clock, diskLatency } = this.ports;
-    if (diskLatency === undefined) return logStore.append(entries);
+    const what = (): string => `the Raft log append of entries ${entries[0]!.index}..${entries[entries.length - 1]!.index}`;
+    const appended = this.ackAfterFailedSync
+      ? logStore.append(entries).catch((err: unknown) => this.logger.warn({ error: String(err) }, 'planted bug: log append failed, carrying on'))
+      : logStore.append(entries);
+    if (diskLatency === undefined) return durably(what, appended);
     const started = clock.now();
-    return logStore.append(entries).then(() => diskLatency.logSynced((clock.now() - started) / 1000));
+    return durably(what, appended).then(() => diskLatency.logSynced((clock.now() - started) / 1000));
   }
 
   /** Resolves at the end of this turn of the event loop, after what was scheduled before it. */

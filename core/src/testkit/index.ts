@@ -18,3 +18,6 @@ export * from './test-member.js';
 export * from './plugin-harness.js';
 export * from './child-processes.js';
 export * from './test-certificates.js';
+export * from './faulty-storage.js';
+export { DISK_FAULT_PLUGIN_PATH, diskFaultPlugin, type DiskFaultPluginOptions } from './disk-fault-plugin.js';
+export { diskFaultConformance, type DiskFaultConformanceOptions, type StoragePluginEntry } from './disk-fault-conformance.js';

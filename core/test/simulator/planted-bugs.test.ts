@@ -24,7 +24,17 @@ describe('the simulator catches planted Raft bugs', function () {
       {
         members: 3,
         durationMs: 3_000,
-        faultWeights: { 'crash': 3, 'restart': 3, 'isolate-leader': 2, 'partition': 2, 'heal': 2, 'remove-member': 0, 'add-learner': 0, 'promote-learner': 0 },
+        faultWeights: {
+          'crash': 3,
+          'restart': 3,
+          'isolate-leader': 2,
+          'partition': 2,
+          'heal': 2,
+          'remove-member': 0,
+          'add-learner': 0,
+          'promote-learner': 0,
+          'disk-failure': 0,
+        },
       },
       200,
     );
@@ -58,6 +68,7 @@ describe('the simulator catches planted Raft bugs', function () {
           'add-learner': 0,
           'promote-learner': 0,
           'transfer-leader': 0,
+          'disk-failure': 0,
         },
       },
       600,
@@ -71,11 +82,25 @@ describe('the simulator catches planted Raft bugs', function () {
       {
         members: 3,
         durationMs: 3_000,
-        faultWeights: { 'isolate-leader': 4, 'heal': 2, 'crash': 0, 'restart': 0, 'remove-member': 0, 'add-learner': 0, 'promote-learner': 0 },
+        faultWeights: {
+          'isolate-leader': 4,
+          'heal': 2,
+          'crash': 0,
+          'restart': 0,
+          'remove-member': 0,
+          'add-learner': 0,
+          'promote-learner': 0,
+          'disk-failure': 0,
+        },
       },
       200,
     );
     expect(found, 'a violation within 200 seeds').to.not.equal(undefined);
     expect(found!.property).to.equal('linearizability');
+  });
+
+  it('ackAfterFailedSync: a member whose log sync failed carries on, and a write it acknowledged is lost', async () => {
+    const found = await findViolation({ ackAfterFailedSync: true }, { members: 3, durationMs: 3_000 }, 50);
+    expect(found, 'a violation within 50 seeds').to.not.equal(undefined);
   });
 });

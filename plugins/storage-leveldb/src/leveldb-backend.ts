@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable, optional } from 'inversify';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendReader, BackendSize } from '@cairn/core';
@@ -141,6 +141,7 @@ export class LevelDbBackend implements Backend {
    * `total`: every file of the database directory. `inUse`: LevelDB's estimate of the table bytes
    * holding the key range plus the write-ahead log not yet turned into tables. LevelDB keeps
    * overwritten and deleted values until a compaction passes over them; that is the difference.
+   * `available`: what the directory's file system has left.
    */
   async size(): Promise<BackendSize> {
     const database = this.open_();
@@ -156,7 +157,8 @@ export class LevelDbBackend implements Backend {
       }
     }
     const tables = await database.approximateSize(BACKEND_START, BACKEND_END);
-    return { total, inUse: Math.min(total, tables + logBytes) };
+    const disk = await statfs(database.location);
+    return { total, inUse: Math.min(total, tables + logBytes), available: disk.bavail * disk.bsize };
   }
 
   /** Compact the whole key space: LevelDB rewrites every table, dropping overwritten and deleted values. */

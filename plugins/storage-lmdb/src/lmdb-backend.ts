@@ -1,7 +1,7 @@
 import { inject, injectable, optional } from 'inversify';
 import type { Backend, BackendOp, BackendRange, BackendReadView, BackendSize } from '@cairn/core';
 import { checkBackendKey, encodeBackendRecord } from './backend-record.js';
-import { LmdbEnvironment } from './lmdb-environment.js';
+import { LmdbEnvironment, quietly } from './lmdb-environment.js';
 import { LmdbBackendView, lookup, type ViewState } from './lmdb-backend-view.js';
 import type { ReleaseLease } from './storage-gate.js';
 import { LMDB_BACKEND_BATCH } from './tokens.js';
@@ -170,8 +170,8 @@ export class LmdbBackend implements Backend {
     this.committing.push(layer);
     const { committed, durable } = this.env.write(({ backend }) => {
       for (const { key, record } of layer.values()) {
-        if (record === undefined) void backend.remove(key);
-        else void backend.put(key, record);
+        if (record === undefined) quietly(backend.remove(key));
+        else quietly(backend.put(key, record));
       }
     });
     const fail = (err: unknown): never => {

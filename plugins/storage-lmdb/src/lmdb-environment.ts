@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { CorruptStorageError, openRecord, sealRecord, type BackendSize } from '@cairn/core';
+import { commitFailure } from './commit-failure.js';
 import { checkLmdbFileHeader } from './lmdb-file-header.js';
 import { verifyEnvironment } from './lmdb-verifier.js';
 import { StorageGate } from './storage-gate.js';
@@ -78,7 +79,8 @@ function fsyncPath(path: string, flags: string): void {
   }
 }
 
-const quietly = (p: Promise<unknown>): void => {
+/** Observe `p`'s rejection so it is never unhandled: lmdb-js rejects every write of a failed commit, and the commit itself reports the failure. */
+export const quietly = (p: Promise<unknown>): void => {
   p.catch(() => {
     /* observed by whoever awaits it */
   });
@@ -155,7 +157,11 @@ export class LmdbEnvironment {
       const dbs = this.databases;
       const pending = this.requireRoot().batch(() => write(dbs)) as CommitPromise;
       flushed = pending.flushed;
-      await pending;
+      try {
+        await pending;
+      } catch (err) {
+        throw await commitFailure(err, this.dataFile);
+      }
     });
     // lmdb-js's flush promise never rejects, so it is awaited only after the commit succeeded.
     const durable = committed.then(() => flushed);
@@ -169,7 +175,7 @@ export class LmdbEnvironment {
     return this.requireRoot().useReadTransaction();
   }
 
-  /** File size, and the bytes of it in pages that hold data (the rest is LMDB's free list). */
+  /** File size, the bytes of it in pages that hold data (the rest is LMDB's free list), and the space left on its file system. */
   size(): Promise<BackendSize> {
     return this.gate.run(async () => {
       const root = this.requireRoot();
@@ -177,7 +183,8 @@ export class LmdbEnvironment {
       const env = root.getStats() as EnvironmentStats;
       let pages = META_PAGES + pagesOf(env) + pagesOf(env.free);
       for (const db of Object.values(this.databases) as Database[]) pages += pagesOf(db.getStats() as DatabaseStats);
-      return { total, inUse: Math.min(total, pages * env.pageSize) };
+      const disk = statfsSync(this.directory);
+      return { total, inUse: Math.min(total, pages * env.pageSize), available: disk.bavail * disk.bsize };
     });
   }
 

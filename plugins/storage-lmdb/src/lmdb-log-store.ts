@@ -1,6 +1,6 @@
 import { CorruptStorageError, decodeEntryRecord, encodeEntryRecord, openRecord, sealRecord, type Entry, type LogStore } from '@cairn/core';
 import { inject, injectable } from 'inversify';
-import { LmdbEnvironment, type LmdbDatabases } from './lmdb-environment.js';
+import { LmdbEnvironment, type LmdbDatabases, quietly } from './lmdb-environment.js';
 
 /** Key in the raft-state database: the index and term of the last entry compacted away. */
 const LOG_HEAD_KEY = 'log-head';
@@ -116,9 +116,9 @@ export class LmdbLogStore implements LogStore {
     this.last = end;
     this.lastTerm = entries[entries.length - 1]!.term;
     return this.track(({ raftLog }) => {
-      for (let i = 0; i < records.length; i++) void raftLog.put(first + i, records[i]!);
+      for (let i = 0; i < records.length; i++) quietly(raftLog.put(first + i, records[i]!));
       // The rest of a conflicting suffix goes in the same transaction.
-      for (let i = end + 1; i <= replacedTo; i++) void raftLog.remove(i);
+      for (let i = end + 1; i <= replacedTo; i++) quietly(raftLog.remove(i));
     });
   }
 
@@ -184,7 +184,7 @@ export class LmdbLogStore implements LogStore {
     this.last = from - 1;
     this.lastTerm = this.last === this.offset ? this.offsetTerm : undefined;
     return this.track(({ raftLog }) => {
-      for (let i = from; i <= to; i++) void raftLog.remove(i);
+      for (let i = from; i <= to; i++) quietly(raftLog.remove(i));
     });
   }
 
@@ -202,8 +202,8 @@ export class LmdbLogStore implements LogStore {
     this.offset = index;
     this.offsetTerm = term;
     return this.track(({ raftLog, raftState }) => {
-      for (let i = from; i <= to; i++) void raftLog.remove(i);
-      void raftState.put(LOG_HEAD_KEY, head);
+      for (let i = from; i <= to; i++) quietly(raftLog.remove(i));
+      quietly(raftState.put(LOG_HEAD_KEY, head));
     });
   }
 

@@ -12,7 +12,7 @@ import {
   type StoredSnapshot,
 } from '@cairn/core';
 import { inject, injectable } from 'inversify';
-import { LmdbEnvironment } from './lmdb-environment.js';
+import { LmdbEnvironment, quietly } from './lmdb-environment.js';
 import { SnapshotChunker } from './snapshot-chunker.js';
 import { readSnapshotFrames, SnapshotFileWriter, syncDirectory } from './snapshot-file.js';
 import { LMDB_SNAPSHOT_STORE_OPTIONS } from './tokens.js';
@@ -199,8 +199,8 @@ export class LmdbSnapshotStore implements SnapshotStore {
     const record = encodeCatalogRecord(entry);
     try {
       await this.env.write(({ snapshotCatalog }) => {
-        void snapshotCatalog.put(entry.seq, record);
-        for (const old of dropped) void snapshotCatalog.remove(old.seq);
+        quietly(snapshotCatalog.put(entry.seq, record));
+        for (const old of dropped) quietly(snapshotCatalog.remove(old.seq));
       }).durable;
     } catch (err) {
       await rm(this.fileOf(entry.seq), { force: true });

@@ -1,6 +1,6 @@
 import { decodeStableStateRecord, encodeStableStateRecord, type StableState, type StableStore } from '@cairn/core';
 import { inject, injectable } from 'inversify';
-import { LmdbEnvironment } from './lmdb-environment.js';
+import { LmdbEnvironment, quietly } from './lmdb-environment.js';
 
 /** Key in the raft-state database. */
 const STABLE_STATE_KEY = 'stable-state';
@@ -57,7 +57,7 @@ export class LmdbStableStore implements StableStore {
     const record = encodeStableStateRecord(saved);
     this.current = saved;
     const { durable } = this.env.write(({ raftState }) => {
-      void raftState.put(STABLE_STATE_KEY, record);
+      quietly(raftState.put(STABLE_STATE_KEY, record));
     });
     this.lastDurable = durable;
     return durable;

@@ -10,11 +10,11 @@ const USAGE = `Cairn cluster simulator: seeded runs of a Raft cluster under faul
 options:
   --members 3|5        cluster size (default 3)
   --duration MS        virtual milliseconds of faults and traffic (default 3000)
-  --bug NAME           plant a bug: voteWithoutLogCheck | commitPreviousTermByCount | readWithoutReadIndex
+  --bug NAME           plant a bug: voteWithoutLogCheck | commitPreviousTermByCount | readWithoutReadIndex | ackAfterFailedSync
   --keep-going         with --seeds: do not stop at the first failing seed
 From sources: node --conditions=source --import tsx core/src/testkit/simulator/cli.ts --seed N`;
 
-const BUGS = ['voteWithoutLogCheck', 'commitPreviousTermByCount', 'readWithoutReadIndex'] as const;
+const BUGS = ['voteWithoutLogCheck', 'commitPreviousTermByCount', 'readWithoutReadIndex', 'ackAfterFailedSync'] as const;
 
 function replayCommand(seed: number, members: number, duration: number, bug: string | undefined): string {
   return `npm run sim -- --seed ${seed} --members ${members}${duration !== 3000 ? ` --duration ${duration}` : ''}${bug ? ` --bug ${bug}` : ''}`;

@@ -42,6 +42,7 @@ export const FAULT_KINDS = [
   'add-learner',
   'promote-learner',
   'transfer-leader',
+  'disk-failure',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -266,6 +267,11 @@ export class Simulation {
       });
     });
     node.onFatal((error) => {
+      if (m.node === node && m.disk.syncsFailing) {
+        // The failed disk stopped the member, as it must: a crash, from which it restarts on a new disk.
+        this.crashAndMaybeRestart(m);
+        return;
+      }
       if (this.failure === undefined) {
         const violation = this.checker.violation;
         this.failure =
@@ -300,6 +306,19 @@ export class Simulation {
     m.state = 'crashed';
   }
 
+  /** Crash `m`; most crashed members come back by themselves after a while. */
+  private crashAndMaybeRestart(m: Member): void {
+    this.crash(m);
+    if (this.random.chance(0.7)) {
+      this.clock.setTimeout(
+        () => {
+          if (m.state === 'crashed' && !this.workloadOver && this.failure === undefined) void this.restart(m);
+        },
+        this.random.int(20, 500),
+      );
+    }
+  }
+
   private async restart(m: Member): Promise<void> {
     const disk = this.newDisk();
     m.disk = disk;
@@ -307,7 +326,13 @@ export class Simulation {
     m.stable = m.stable.recover(disk);
     m.snapshots = m.snapshots.recover(disk);
     // A member added after bootstrap must never bootstrap itself as a voter, even if its first save was lost.
-    await this.startMember(m, this.peerMap(), m.generation > 0);
+    try {
+      await this.startMember(m, this.peerMap(), m.generation > 0);
+    } catch (err) {
+      // A member that cannot restart from its own disk lost what it had made durable (or never had it).
+      this.failure ??= { property: 'recovery', message: `member ${m.id} cannot restart: ${(err as Error).message}` };
+      m.node?.halt();
+    }
   }
 
   private peerMap(): Map<MemberId, readonly string[]> {
@@ -438,17 +463,15 @@ export class Simulation {
       case 'crash': {
         const candidates = this.up();
         if (candidates.length === 0) return false;
-        const m = this.random.pick(candidates);
-        this.crash(m);
-        // Most crashed members come back by themselves after a while.
-        if (this.random.chance(0.7)) {
-          this.clock.setTimeout(
-            () => {
-              if (m.state === 'crashed' && !this.workloadOver && this.failure === undefined) void this.restart(m);
-            },
-            this.random.int(20, 500),
-          );
-        }
+        this.crashAndMaybeRestart(this.random.pick(candidates));
+        return true;
+      }
+      case 'disk-failure': {
+        // The member's disk starts failing every sync (EIO, nothing made durable): it must stop at
+        // its next durable write without acknowledging what that write carried.
+        const candidates = this.up().filter((m) => !m.disk.syncsFailing);
+        if (candidates.length === 0) return false;
+        this.random.pick(candidates).disk.failSyncs();
         return true;
       }
       case 'restart': {

@@ -1,0 +1,3 @@
+import { diskFaultConformance } from '@cairn/core/testkit';
+
+diskFaultConformance('LMDB (every storage port)', { plugins: { storage: { use: '@cairn/storage-lmdb' } } });
