@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { etcdctl, normalize } from './etcdctl.js';
 import { freeLoopbackPort } from '@cairn/core/testkit';
-import { ETCD_BIN, type ServerProcess, startCairn, startEtcd, skipWithoutEtcdctl } from './processes.js';
+import { CAIRN_BIN, ETCD_BIN, type ServerProcess, startCairn, startEtcd, skipWithoutEtcdctl } from './processes.js';
 import { restoreSnapshot, runCairnCommand, startRestoredCairn } from './restored-member.js';
 
 /**
@@ -204,6 +205,38 @@ describe('cairn snapshot restore of etcdctl snapshot save files', function () {
     const good2 = await runCairnCommand(['snapshot', 'restore', 'good.db', '--config-file', configFile, '--data-dir', join(work, 'new-dir')], work);
     expect(good2.code, good2.stderr).to.equal(0);
     expect(readdirSync(join(work, 'new-dir')).length).to.be.greaterThan(0);
+  });
+
+  it('draws a progress bar on a terminal (a pseudo-terminal through script) and nothing when piped', async function () {
+    if (!existsSync('/usr/bin/script')) {
+      console.log('      skipped: /usr/bin/script (util-linux) is missing; the core test draws on an injected terminal');
+      this.skip();
+    }
+    const work = join(dir, 'progress');
+    await mkdir(work);
+    const source = await startCairn(join(work, 'source.cairn'));
+    servers.push(source);
+    await writeHistory(source.endpoint, false);
+    const snapshot = join(work, 'history.db');
+    expect((await etcdctl(source.endpoint, ['snapshot', 'save', snapshot])).code).to.equal(0);
+    const restoreArgs = (dataDir: string): string[] => ['snapshot', 'restore', snapshot, '--config-file', configFile, '--data-dir', join(work, dataDir)];
+
+    // stdout and stderr on a pseudo-terminal: script copies what the terminal showed to its stdout.
+    const command = [process.execPath, CAIRN_BIN, ...restoreArgs('on-tty')].map((a) => `'${a}'`).join(' ');
+    const tty = await new Promise<{ code: number; shown: string }>((done) => {
+      execFile('/usr/bin/script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: work, timeout: 120_000 }, (err, stdout) => {
+        done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, shown: stdout });
+      });
+    });
+    expect(tty.code, tty.shown).to.equal(0);
+    expect(tty.shown).to.match(/\rchecking sha256 \[#+\] 100% /);
+    expect(tty.shown).to.match(/\rrestoring \d+ revisions/);
+    expect(tty.shown).to.contain('restored ');
+
+    const piped = await runCairnCommand(restoreArgs('piped'), work);
+    expect(piped.code, piped.stderr).to.equal(0);
+    expect(piped.stderr, 'no bar and no control characters when stderr is a pipe').to.equal('');
+    expect(piped.stdout).to.contain('restored ');
   });
 
   it('is listed in cairn --help', async () => {

@@ -157,10 +157,14 @@ describe('a 3-member cluster of real processes', function () {
       const r = await m.etcdctl(['put', `after-remove/${m.spec.name}`, 'ok']);
       expect(r.code, `${m.spec.name}: ${r.stderr}`).to.equal(0);
     }
-    // etcd never lets a removed ID back; Cairn derives IDs from peer URLs, so the same URL is refused.
+    // As in etcd, the same peer URL can be added again, under a new ID (the time is mixed in): a removed ID never comes back.
     const again = await leader.etcdctl(['member', 'add', gone.spec.name, `--peer-urls=${gone.peerUrl}`]);
-    expect(again.code).to.not.equal(0);
-    expect(again.stderr).to.include('was removed from this cluster');
+    expect(again.code, again.stderr).to.equal(0);
+    const newId = /Member +([0-9a-f]+) added/.exec(again.stdout)?.[1];
+    expect(newId).to.be.a('string').and.not.equal(id);
+    // Not started here (test/e2e/member-readd.test.ts starts one): take it out again so the quorum stays as it was.
+    const out = await leader.etcdctl(['member', 'remove', newId!]);
+    expect(out.code, out.stderr).to.equal(0);
   });
 
   it('move-leader hands leadership to the member named', async () => {

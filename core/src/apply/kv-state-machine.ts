@@ -111,6 +111,10 @@ export class KvStateMachine implements StateMachine {
     return this.members?.peerUrls() ?? new Map();
   }
 
+  wasRemoved(id: MemberId): boolean {
+    return this.members?.wasRemoved(id) ?? false;
+  }
+
   async appliedIndex(): Promise<number | undefined> {
     // A restore cut short left the store half old, half new: the driver must restore again.
     return this.store.restoreInterrupted ? undefined : this.store.appliedIndex;

@@ -10,6 +10,7 @@ import { loadConfig } from './config-loader.js';
 import { helpText } from './flags.js';
 import { Member } from './member.js';
 import type { CairnPlugin } from '../ports/plugin.js';
+import type { ProgressStream } from './progress-bar.js';
 import { runSnapshotCommand, SNAPSHOT_RESTORE_USAGE } from './snapshot-restore-command.js';
 
 export interface CliIo {
@@ -22,6 +23,8 @@ export interface CliIo {
   readonly env?: Environment;
   /** Overrides the structured logger (tests). */
   readonly logger?: Logger;
+  /** Where long operations draw a progress bar (the real command: stderr, drawn only on a terminal). */
+  readonly progress?: ProgressStream;
 }
 
 export const BUILTIN_PLUGINS: ReadonlyMap<string, CairnPlugin> = new Map([
@@ -68,6 +71,7 @@ export async function runCairn(argv: readonly string[], application: ContainerMo
       builtins: BUILTIN_PLUGINS,
       defaults,
       logger,
+      stopRequested: io.stopRequested,
       ...(io.env === undefined ? {} : { environment: io.env }),
     });
     const fatal = new Promise<string>((resolve) => member!.node.onFatal((e) => resolve(`fatal: ${e.message}`)));

@@ -26,6 +26,7 @@ const code = await runCairn(
     env: process.env,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+    progress: process.stderr,
     stopRequested,
   },
 );

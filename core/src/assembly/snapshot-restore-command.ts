@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { CorruptBoltFileError } from '../etcd-snapshot/bolt-file-reader.js';
 import { openEtcdSnapshot } from '../etcd-snapshot/etcd-snapshot-reader.js';
 import { authRestoreOps } from '../auth/auth-snapshot.js';
-import { loadSnapshotIntoBackend, type SnapshotLoadOptions, type SnapshotLoadResult } from '../mvcc/mvcc-snapshot-loader.js';
+import { loadSnapshotIntoBackend, type SnapshotLoadOptions, type SnapshotLoadResult, type SnapshotLoadSource } from '../mvcc/mvcc-snapshot-loader.js';
 import { checkSnapshotTrailer, SnapshotHashError, snapshotTrailerOf } from '../etcd-snapshot/snapshot-hash-trailer.js';
 import type { Logger } from '../ports/logger.js';
 import { SystemLogger } from '../ports/system-logger.js';
@@ -16,6 +16,7 @@ import type { CairnConfig } from './config-schema.js';
 import { FLAGS, type FlagSpec } from './flags.js';
 import { clusterIdOf } from '../cluster/member-id.js';
 import { memberTopology } from './member.js';
+import { progressOn, type ProgressStream } from './progress-bar.js';
 import type { BuiltinPlugins } from './plugin-loader.js';
 
 /** The server flags that matter to a restore: where the data goes and the new cluster it founds. */
@@ -42,6 +43,9 @@ export function snapshotRestoreHelp(): string {
     'Refuses (exit 2, nothing written) a missing or damaged file, a sha256 mismatch, a data dir that',
     'already holds data, and the in-memory storage plugin.',
     '',
+    'On a terminal, stderr shows a progress bar (the sha256 check, then the revisions restored);',
+    'piped or redirected, the command prints only its result.',
+    '',
     'flags:',
   ];
   for (const f of RESTORE_FLAGS) {
@@ -57,6 +61,8 @@ export interface SnapshotCommandIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
   readonly logger?: Logger;
+  /** Where the progress bar draws (stderr): only when it is a terminal. */
+  readonly progress?: ProgressStream;
 }
 
 export interface SnapshotCommandContext {
@@ -127,7 +133,16 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
   // meta page and size (a file that is not bbolt at all is named as such before a missing
   // trailer is), then each page and record as they load.
   const { databaseLength, hasTrailer } = snapshotTrailerOf(size);
-  const verified = hasTrailer && !skipHashCheck && (await checkSnapshotTrailer(snapshotPath, size, false)).verified;
+  const progress = progressOn(io.progress);
+  let verified = false;
+  if (hasTrailer && !skipHashCheck) {
+    progress.phase('checking sha256', size, 'bytes');
+    try {
+      verified = (await checkSnapshotTrailer(snapshotPath, size, false, (read) => progress.update(read))).verified;
+    } finally {
+      progress.finish();
+    }
+  }
   const snapshot = await openEtcdSnapshot(snapshotPath, { length: databaseLength });
   let result: SnapshotLoadResult;
   const identity = newClusterIdentity(config);
@@ -144,7 +159,17 @@ async function restore(argv: readonly string[], context: SnapshotCommandContext)
         // Possible only for a plugin told to keep its data outside the data dir (an absolute path option).
         for await (const _ of ports.backend.range({ limit: 1 }))
           throw new RestoreRefusal('the backend the config chooses already holds data (outside the data dir?); restore only into an empty one');
-        const loaded = await loadSnapshotIntoBackend(ports.backend, snapshot, context.loadOptions);
+        progress.phase('restoring', undefined, 'revisions');
+        let loaded: SnapshotLoadResult;
+        try {
+          loaded = await loadSnapshotIntoBackend(
+            ports.backend,
+            countingRecords(snapshot, (n) => progress.update(n)),
+            context.loadOptions,
+          );
+        } finally {
+          progress.finish();
+        }
         // Users, roles and the enabled flag come along (etcd's auth buckets, from Cairn or etcd).
         if (snapshot.auth !== undefined) {
           await ports.backend.write(authRestoreOps(snapshot.auth));
@@ -187,6 +212,23 @@ function parseRestoreArgs(argv: readonly string[]): { file: string; skipHashChec
     if (typeof value === 'string') configArgs.push(`--${name}`, value);
   }
   return { file: parsed.positionals[0]!, skipHashCheck: values['skip-hash-check'] === true, help, configArgs };
+}
+
+/** `source` whose records are counted as they stream (a progress bar). */
+function countingRecords(source: SnapshotLoadSource, counted: (records: number) => void): SnapshotLoadSource {
+  return {
+    consistentIndex: source.consistentIndex,
+    compactRevision: source.compactRevision,
+    ...(source.scheduledCompactRevision === undefined ? {} : { scheduledCompactRevision: source.scheduledCompactRevision }),
+    ...(source.auth === undefined ? {} : { auth: source.auth }),
+    records: async function* () {
+      let n = 0;
+      for await (const record of source.records()) {
+        yield record;
+        counted(++n);
+      }
+    },
+  };
 }
 
 /** The in-memory backend would drop everything when the command exits. */

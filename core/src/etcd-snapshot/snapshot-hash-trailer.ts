@@ -40,7 +40,13 @@ export function snapshotTrailerOf(fileSize: number): { databaseLength: number; h
  * Checks the trailer of the snapshot at `path` (of `fileSize` bytes) by streaming the file once.
  * With `skipHashCheck` nothing is read, and a file without a trailer is accepted.
  */
-export async function checkSnapshotTrailer(path: string, fileSize: number, skipHashCheck: boolean): Promise<SnapshotTrailer> {
+export async function checkSnapshotTrailer(
+  path: string,
+  fileSize: number,
+  skipHashCheck: boolean,
+  /** Told the bytes read so far, as the hash goes (a progress bar). */
+  onBytes?: (read: number) => void,
+): Promise<SnapshotTrailer> {
   const { databaseLength, hasTrailer } = snapshotTrailerOf(fileSize);
   if (skipHashCheck) return { databaseLength, hasTrailer, verified: false };
   if (!hasTrailer) {
@@ -54,6 +60,7 @@ export async function checkSnapshotTrailer(path: string, fileSize: number, skipH
     if (dataPart > 0) hash.update(chunk.subarray(0, dataPart));
     if (dataPart < chunk.length) trailer = Buffer.concat([trailer, chunk.subarray(dataPart)]);
     seen += chunk.length;
+    onBytes?.(seen);
   }
   if (seen !== fileSize) throw new SnapshotHashError(path, `the file changed size while it was read (${fileSize} then ${seen} bytes)`);
   const actual = hash.digest();

@@ -17,6 +17,13 @@ export interface TransportHandler {
    * check cluster IDs never call it.
    */
   onClusterId?(clusterId: string): void;
+  /**
+   * A transport started with `self` = '' (a member joining a cluster that has not learned the ID
+   * the cluster gave it: etcd's `member add` mixes the time in, so the member cannot compute it)
+   * saw a peer of cluster `clusterId` address member `memberId` at this member's listen URL. The
+   * transport refuses that traffic all the same; the member restarts it under the learned ID.
+   */
+  onAddressed?(memberId: MemberId, clusterId: string, from: MemberId): void;
 }
 
 /**
@@ -33,7 +40,9 @@ export interface Transport {
   /**
    * Start listening and remember who we are; `handler` receives everything inbound. `clusterId`,
    * when given, is the cluster peers must belong to (refuse others); '' means not known yet: take
-   * it from the first peer that reaches us and report it through `handler.onClusterId`.
+   * it from the first peer that reaches us and report it through `handler.onClusterId`. `self` = ''
+   * means this member's ID is not known yet: accept nothing, and report the member ID and cluster
+   * ID of the first peer traffic addressed to our listen URL through `handler.onAddressed`.
    */
   start(self: MemberId, handler: TransportHandler, clusterId?: string): Promise<void>;
   /** Replace the peer table: member ID → addresses (URLs whose scheme the transport understands). */

@@ -8,6 +8,8 @@ import type { StateMachine } from './state-machine.js';
  */
 export class PeerTable {
   private readonly urls = new Map<MemberId, readonly string[]>();
+  /** Removed while this node ran (the state machine remembers those removed before). */
+  private readonly removed = new Set<MemberId>();
 
   constructor(
     private readonly self: MemberId,
@@ -38,12 +40,18 @@ export class PeerTable {
   /** Follow an applied membership change. */
   applyConfChange(change: ConfChange): void {
     if (change.type === ConfChangeType.RemoveMember) {
+      this.removed.add(change.memberId);
       if (change.memberId !== this.self) this.urls.delete(change.memberId);
     } else if (change.type !== ConfChangeType.PromoteLearner || !this.urls.has(change.memberId)) {
       const urls = this.peerUrlsOf(change);
       // An update without URLs, or a promote of a member we know, keeps the URLs we have.
       if (urls.length > 0 || !this.urls.has(change.memberId)) this.urls.set(change.memberId, urls);
     }
+  }
+
+  /** True once `id` was removed from the cluster: etcd refuses what a removed member still sends. */
+  wasRemoved(id: MemberId): boolean {
+    return this.removed.has(id) || this.stateMachine.wasRemoved?.(id) === true;
   }
 
   /** Hand the table to the transport. */

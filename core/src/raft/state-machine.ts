@@ -56,6 +56,8 @@ export interface StateMachine {
    * at start and after a restore, so members added at runtime stay reachable across restarts.
    */
   memberPeerUrls?(): ReadonlyMap<MemberId, readonly string[]>;
+  /** Optional: whether `id` was removed from the cluster (such an ID never comes back; what it sends is refused). */
+  wasRemoved?(id: MemberId): boolean;
   /** Make every applied effect durable. The driver calls it before it compacts the log behind the applied index. */
   flush(): Promise<void>;
   /**

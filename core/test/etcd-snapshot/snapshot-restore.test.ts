@@ -441,6 +441,44 @@ describe('restoring etcd snapshots', function () {
       expect(existsSync(join(work, 'empty', 'backend.json'))).to.equal(true);
     });
 
+    /** A stream that records what is drawn on it, a terminal or not. */
+    const recordingStream = (isTTY: boolean): { isTTY: boolean; columns: number; written: string[]; write(chunk: string): boolean } => ({
+      isTTY,
+      columns: 100,
+      written: [],
+      write(chunk: string) {
+        this.written.push(chunk);
+        return true;
+      },
+    });
+    const restoreWithProgress = (stream: ReturnType<typeof recordingStream>, dataDir: string): Promise<number> =>
+      runSnapshotCommand(['restore', snapshotPath, '--config-file', config, '--data-dir', dataDir], {
+        defaults: DEFAULTS,
+        builtins: BUILTINS,
+        io: { cwd: work, out: () => undefined, err: () => undefined, progress: stream },
+        loadOptions: { batchOps: 100 },
+      });
+
+    it('draws a progress bar on a terminal: the sha256 check by bytes, then the revisions restored', async () => {
+      const tty = recordingStream(true);
+      expect(await restoreWithProgress(tty, 'with-bar')).to.equal(0);
+      const drawn = tty.written.join('');
+      const size = (await readFile(snapshotPath)).length;
+      expect(drawn).to.match(/^\rchecking sha256 \[/);
+      expect(drawn).to.include(`] 100% ${(size / 1024 / 1024).toFixed(1)} MiB/${(size / 1024 / 1024).toFixed(1)} MiB`);
+      const restored = /\rrestoring (\d+) revisions\s*\n$/.exec(drawn);
+      expect(restored, JSON.stringify(drawn.slice(-200))).to.not.equal(null);
+      expect(Number(restored![1])).to.be.greaterThan(100);
+      // Each phase ends its line; nothing else is printed between the redraws.
+      expect(drawn.split('\n').filter((l) => l !== '')).to.have.length(2);
+    });
+
+    it('stays quiet when stderr is not a terminal (a pipe, a file, CI)', async () => {
+      const pipe = recordingStream(false);
+      expect(await restoreWithProgress(pipe, 'no-bar')).to.equal(0);
+      expect(pipe.written).to.deep.equal([]);
+    });
+
     const text5k = 'not a snapshot\n'.repeat(350);
     const refusals: { name: string; prepare: (work: string) => Promise<string[]>; message: RegExp }[] = [
       { name: 'a missing file', prepare: async () => ['missing.db'], message: /cannot read the snapshot .*missing\.db: ENOENT/ },

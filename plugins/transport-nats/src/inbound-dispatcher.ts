@@ -59,6 +59,8 @@ export class InboundDispatcher {
 
   private refusalOf(header: EnvelopeHeader): { reason: 'foreign-cluster' | 'misaddressed'; detail: string } | undefined {
     const { self } = this.context;
+    // A member that does not know its ID yet learns it from the first member addressing it (refused below all the same).
+    if (self === '' && header.to !== '' && header.clusterId !== '') this.context.handler.onAddressed?.(header.to, header.clusterId, header.from);
     if (header.to !== self) return { reason: 'misaddressed', detail: `addressed to member ${header.to}, this is member ${self}` };
     if (this.context.clusterId() === '') this.context.adoptClusterOf(header);
     const clusterId = this.context.clusterId();

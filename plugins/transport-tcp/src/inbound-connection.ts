@@ -1,13 +1,19 @@
 import type { Socket } from 'node:net';
 import { decodeRaftMessage, SnapshotInbox, WireError, type CounterSeries, type Logger, type MemberId, type Message, type TransportHandler } from '@cairn/core';
-import { FrameDecoder, FrameType, type DecodedFrame } from './frame.js';
+import { FrameDecoder, FrameTooLargeError, FrameType, type DecodedFrame } from './frame.js';
 import { ConnectionKind, refusalOf, type Hello } from './handshake.js';
 import type { PeerNetworkMetrics } from './peer-network-metrics.js';
+import type { PeerRefusalReason, PeerRefusals } from './peer-refusals.js';
 import type { TransportMetrics } from './transport-metrics.js';
 import { decodeHello, decodeProbe, encodeProbeFrame, encodeSnapshotAckFrame, encodeWelcomeFrame } from './wire-codec.js';
 
 /** How long a refused connector gets to read the refusal and hang up. */
 const REFUSAL_LINGER_MS = 5_000;
+/**
+ * The largest frame before the Hello: a Hello is well under 1 KiB, so a stranger cannot make the
+ * listener buffer a full-size frame before saying who it is.
+ */
+export const HELLO_MAX_FRAME_BYTES = 16 * 1024;
 
 export interface InboundContext {
   readonly self: MemberId;
@@ -21,6 +27,13 @@ export interface InboundContext {
   /** etcd's peer metrics (bytes received per peer), when the member collects them. */
   readonly network?: PeerNetworkMetrics;
   readonly maxFrameBytes: number;
+  /**
+   * A connection without a complete Hello after this long, or silent this long in the middle of a
+   * frame, is dropped (etcd's rafthttp.ConnReadTimeout). Silence between frames is allowed.
+   */
+  readonly readTimeoutMs: number;
+  /** Counts and logs (rate-limited) every connection turned away. */
+  readonly refusals: PeerRefusals;
   /** Unread snapshot bytes held before the socket is paused. */
   readonly snapshotHighWaterBytes: number;
 }
@@ -45,8 +58,10 @@ export class InboundConnection {
     private readonly socket: Socket,
     private readonly context: InboundContext,
   ) {
-    this.decoder = new FrameDecoder(context.maxFrameBytes);
+    this.decoder = new FrameDecoder(Math.min(HELLO_MAX_FRAME_BYTES, context.maxFrameBytes));
     socket.setNoDelay(true);
+    socket.setTimeout(context.readTimeoutMs);
+    socket.on('timeout', () => this.onReadTimeout());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -68,7 +83,21 @@ export class InboundConnection {
       });
       if (this.received !== undefined) this.received.value += chunk.byteLength;
     } catch (err) {
-      this.drop(err instanceof WireError ? err.message : `unreadable frame: ${(err as Error).message}`);
+      if (err instanceof FrameTooLargeError) this.drop('oversized_frame', err.message);
+      else this.drop('bad_frame', err instanceof WireError ? err.message : `unreadable frame: ${(err as Error).message}`);
+    }
+  }
+
+  /** Socket inactivity: fatal before the Hello and in the middle of a frame (unless paused for a slow snapshot reader). */
+  private onReadTimeout(): void {
+    if (this.done) return;
+    const ms = this.context.readTimeoutMs;
+    if (this.hello === undefined) {
+      this.drop('handshake_timeout', `no handshake within ${ms} ms (${this.decoder.pendingBytes} bytes received)`);
+      return;
+    }
+    if (this.decoder.pendingBytes > 0 && !this.pausedForSnapshot) {
+      this.drop('truncated_frame', `silent for ${ms} ms after ${this.decoder.pendingBytes} bytes of a frame`);
     }
   }
 
@@ -108,13 +137,14 @@ export class InboundConnection {
   }
 
   private onHello(hello: Hello): void {
-    const { self, logger, metrics } = this.context;
+    const { self } = this.context;
+    // A member that does not know its ID yet learns it from the first member addressing it (refused below all the same).
+    if (self === '' && hello.to !== '' && hello.clusterId !== '') this.context.handler.onAddressed?.(hello.to, hello.clusterId, hello.from);
     if (this.context.clusterId() === '') this.context.adoptClusterOf(hello);
     const clusterId = this.context.clusterId();
     const refusal = refusalOf(hello, clusterId, self);
     if (refusal !== undefined) {
-      metrics.refusedConnections++;
-      logger.error({ remote: this.remote, peer: hello.from, reason: refusal }, 'refused a peer connection');
+      this.context.refusals.refuse('handshake_refused', { remote: this.remote, peer: hello.from, reason: refusal });
       this.done = true;
       // Keep reading (and discarding) until the connector hangs up: closing with unread bytes
       // would reset the connection and lose the refusal the connector should log.
@@ -123,6 +153,8 @@ export class InboundConnection {
       return;
     }
     this.hello = hello;
+    // A member of the cluster may send frames as large as the transport allows.
+    this.decoder.limitTo(this.context.maxFrameBytes);
     this.received = this.context.network?.receivedFrom(hello.from);
     this.socket.write(encodeWelcomeFrame({ accepted: true, clusterId, memberId: self, reason: '' }));
   }
@@ -192,11 +224,10 @@ export class InboundConnection {
     }
   }
 
-  private drop(reason: string): void {
+  private drop(kind: PeerRefusalReason, reason: string): void {
     if (this.done) return;
     this.done = true;
-    this.context.metrics.refusedConnections++;
-    this.context.logger.warn({ remote: this.remote, peer: this.hello?.from, reason }, 'dropped a peer connection that broke the wire format');
+    this.context.refusals.refuse(kind, { remote: this.remote, peer: this.hello?.from, reason });
     this.socket.destroy();
     this.inbox?.fail(new Error(`snapshot stream from ${this.hello?.from ?? 'a peer'} was corrupt: ${reason}`));
   }
