@@ -33,12 +33,13 @@ export { createMemberContainer, Member as RunningMember, type MemberContainerOpt
 export { startOrder } from './assembly/lifecycle-runner.js';
 // Kernel components, bound by class: a plugin module may `rebind(Lessor).to(MyLessor)` and so on.
 export { RaftNode } from './raft/node.js';
+export { DurabilityError } from './raft/durability-error.js';
 export { MvccStore } from './mvcc/mvcc-store.js';
 export { WatchHub } from './mvcc/watch-hub.js';
 export { Lessor, LESSOR_OPTIONS, type LessorOptions } from './lease/lessor.js';
 export { LeaseStore } from './lease/lease-store.js';
 export { AlarmRegistry } from './alarm/alarm-registry.js';
-export { BackendQuota } from './alarm/backend-quota.js';
+export { BackendQuota, DISK_RESERVE_BYTES } from './alarm/backend-quota.js';
 export { MemberRegistry } from './cluster/member-registry.js';
 export { FOUNDING_MEMBERS, type ClusterMemberInfo } from './cluster/cluster-member-info.js';
 export { KvStateMachine } from './apply/kv-state-machine.js';

@@ -8,6 +8,7 @@ import { FLAGS } from './flags.js';
 import { validateAgainst } from './schema-validator.js';
 import { checkTlsKeys } from './tls-config.js';
 import { checkAuthToken } from './auth-token-config.js';
+import { parseGoDuration } from '../auth/auth-token-option.js';
 
 export interface LoadedConfig {
   readonly config: CairnConfig;
@@ -103,7 +104,21 @@ export function configFrom(keys: Readonly<Record<string, unknown>>): CairnConfig
   }
   checkTlsKeys(config);
   checkAuthToken(config);
+  leaseCheckpointIntervalMs(config);
   return config;
+}
+
+/** `experimental-lease-checkpoint-interval` in ms; a ConfigError naming the key when it is not a positive Go duration. */
+export function leaseCheckpointIntervalMs(config: Pick<CairnConfig, 'experimental-lease-checkpoint-interval'>): number {
+  const text = config['experimental-lease-checkpoint-interval'];
+  let ms: number;
+  try {
+    ms = parseGoDuration(text);
+  } catch (err) {
+    throw new ConfigError(`config: experimental-lease-checkpoint-interval: ${(err as Error).message}`);
+  }
+  if (!(ms > 0)) throw new ConfigError(`config: experimental-lease-checkpoint-interval: "${text}" must be a positive duration`);
+  return ms;
 }
 
 /** "n1=http://a:2380,n1=http://b:2380,n2=..." → name → peer URLs. */

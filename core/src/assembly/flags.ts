@@ -28,6 +28,24 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'entries the leader keeps behind a snapshot for slow followers (etcd 3.5: --experimental-snapshot-catchup-entries)',
     defaultText: '5000',
   },
+  {
+    name: 'experimental-enable-lease-checkpoint',
+    kind: 'boolean',
+    description: "replicate leases' remaining TTLs, so a new leader does not renew them (=false: etcd's default)",
+    defaultText: 'true',
+  },
+  {
+    name: 'experimental-enable-lease-checkpoint-persist',
+    kind: 'boolean',
+    description: 'accepted for etcd 3.5; checkpoints are always persisted (etcd 3.6)',
+    defaultText: 'true',
+  },
+  {
+    name: 'experimental-lease-checkpoint-interval',
+    kind: 'string',
+    description: 'how long after its last renewal or checkpoint a lease is checkpointed (Go duration; etcd: 5m)',
+    defaultText: '5s',
+  },
   { name: 'max-request-bytes', kind: 'integer', description: 'largest client request accepted', defaultText: '1572864' },
   { name: 'max-txn-ops', kind: 'integer', description: 'most operations in one txn', defaultText: '128' },
   {

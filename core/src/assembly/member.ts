@@ -17,7 +17,8 @@ import { RAFT_NODE_CONFIG, type RaftNodeConfig } from '../raft/node-config.js';
 import { RaftNode } from '../raft/node.js';
 import { loadPluginModules, type DefaultPlugins } from './assembled-ports.js';
 import { ConfigError } from './config-error.js';
-import { parseInitialCluster } from './config-loader.js';
+import { holdsMemberState, learnIdentityFromCluster, readJoinedIdentity, saveJoinedIdentity, type JoinedIdentity } from './join-identity.js';
+import { leaseCheckpointIntervalMs, parseInitialCluster } from './config-loader.js';
 import type { CairnConfig } from './config-schema.js';
 import { ApiFrontendParticipant } from './lifecycle-participants.js';
 import { LifecycleRunner } from './lifecycle-runner.js';
@@ -41,6 +42,8 @@ export interface MemberOptions {
    * rebind CLOCK, RANDOM, DEFERRAL, TRANSPORT or the storage tokens here, and nothing else changes.
    */
   readonly overrides?: readonly ContainerModule[];
+  /** Resolves when the process is asked to stop: a member still waiting to learn its ID gives up. */
+  readonly stopRequested?: Promise<string>;
 }
 
 /** Tests shorten etcd's 10-minute progress_notify interval with CAIRN_WATCH_PROGRESS_NOTIFY_INTERVAL_MS. */
@@ -49,31 +52,39 @@ function watchLimitsFrom(environment: Environment): Partial<WatchLimits> {
   return Number.isInteger(interval) && interval > 0 ? { progressIntervalMs: interval } : {};
 }
 
-/** The member's founders, itself, and its identity, as etcd derives them from the flags. */
-export function memberTopology(config: CairnConfig): { founders: ClusterMemberInfo[]; self: ClusterMemberInfo; identity: MemberIdentity; join: boolean } {
+/**
+ * The member's founders, itself, and its identity, as etcd derives them from the flags; a member
+ * that joined under an ID the cluster gave it (`joined`: etcd's `member add` mixes the time in) is
+ * that ID in the cluster that gave it.
+ */
+export function memberTopology(
+  config: CairnConfig,
+  joined?: JoinedIdentity,
+): { founders: ClusterMemberInfo[]; self: ClusterMemberInfo; identity: MemberIdentity; join: boolean } {
   const token = config['initial-cluster-token'];
-  const founders: ClusterMemberInfo[] = [...parseInitialCluster(config['initial-cluster'])].map(([name, peerUrls]) => ({
+  const listed: ClusterMemberInfo[] = [...parseInitialCluster(config['initial-cluster'])].map(([name, peerUrls]) => ({
     id: memberIdOf(peerUrls, token),
     name,
     peerUrls,
     clientUrls: name === config.name ? config['advertise-client-urls'].split(',') : [],
   }));
+  const founders = joined === undefined ? listed : listed.map((m) => (m.name === config.name ? { ...m, id: joined.memberId } : m));
   const self = founders.find((m) => m.name === config.name) ?? {
-    id: memberIdOf(config['initial-advertise-peer-urls'].split(','), token),
+    id: joined?.memberId ?? memberIdOf(config['initial-advertise-peer-urls'].split(','), token),
     name: config.name,
     peerUrls: config['initial-advertise-peer-urls'].split(','),
     clientUrls: config['advertise-client-urls'].split(','),
   };
   const join = config['initial-cluster-state'] === 'existing';
   // A new cluster's ID follows from its founders; a member joining one learns it from the
-  // cluster (and keeps it in its stable store), so it starts unknown ('').
-  const clusterId = join ? '' : clusterIdOf(founders.map((m) => m.id));
+  // cluster (and keeps it in its stable store), so it starts unknown ('') unless it learned it.
+  const clusterId = join ? (joined?.clusterId ?? '') : clusterIdOf(founders.map((m) => m.id));
   return { founders, self, identity: { clusterId, memberId: self.id, name: config.name }, join };
 }
 
 /** The values the kernel's components inject, from the validated config. */
-function bindMemberValues(container: Container, config: CairnConfig, logger: Logger, environment: Environment): MemberIdentity {
-  const { founders, self, identity, join } = memberTopology(config);
+function bindMemberValues(container: Container, config: CairnConfig, logger: Logger, environment: Environment, joined?: JoinedIdentity): MemberIdentity {
+  const { founders, self, identity, join } = memberTopology(config, joined);
   const heartbeat = config['heartbeat-interval'];
   const settings: MemberSettings = {
     heartbeatIntervalMs: heartbeat,
@@ -91,13 +102,17 @@ function bindMemberValues(container: Container, config: CairnConfig, logger: Log
     id: self.id,
     peers: new Map(founders.map((m) => [m.id, m.peerUrls])),
     join,
-    ...(join ? {} : { clusterId: identity.clusterId }),
+    ...(identity.clusterId === '' ? {} : { clusterId: identity.clusterId }),
     raft: { electionTick: Math.max(2, Math.round(config['election-timeout'] / heartbeat)), heartbeatTick: 1 },
     tickMs: heartbeat,
     snapshotCount: config['snapshot-count'],
     snapshotCatchUpEntries: config['snapshot-catchup-entries'],
   };
-  const lessor: LessorOptions = { electionTimeoutMs: config['election-timeout'] };
+  const lessor: LessorOptions = {
+    electionTimeoutMs: config['election-timeout'],
+    checkpointEnabled: config['experimental-enable-lease-checkpoint'],
+    checkpointIntervalMs: leaseCheckpointIntervalMs(config),
+  };
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(ENVIRONMENT).toConstantValue(environment);
   container.bind(MEMBER_IDENTITY).toConstantValue(identity);
@@ -116,6 +131,8 @@ export interface MemberContainerOptions {
   /** The member's logger (its lines carry the member's name). */
   readonly logger: Logger;
   readonly environment?: Environment;
+  /** The IDs the cluster gave this member when it joined (see join-identity.ts); else they follow from the flags. */
+  readonly joined?: JoinedIdentity;
 }
 
 /**
@@ -124,7 +141,7 @@ export interface MemberContainerOptions {
  */
 export async function createMemberContainer(options: MemberContainerOptions): Promise<{ container: Container; identity: MemberIdentity }> {
   const container = new Container();
-  const identity = bindMemberValues(container, options.config, options.logger, options.environment ?? {});
+  const identity = bindMemberValues(container, options.config, options.logger, options.environment ?? {}, options.joined);
   await container.loadAsync(systemModule, raftModule, options.application);
   return { container, identity };
 }
@@ -151,17 +168,48 @@ export class Member {
       throw new ConfigError(`config: data-dir: cannot create ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const logger = options.logger.child({ name: config.name });
+    const joined = await Member.joinedIdentity(options, dataDir, logger);
+    const { container, identity } = await Member.assemble(options, dataDir, logger, joined);
+    const member = await Member.launch(container);
+    logger.info({ member: identity.memberId, cluster: identity.clusterId, dataDir, clientUrls: config['listen-client-urls'] }, 'member ready to serve clients');
+    return member;
+  }
+
+  /** The container of a member: its values, the core's modules, the plugins' and the overrides. */
+  private static async assemble(
+    options: MemberOptions,
+    dataDir: string,
+    logger: Logger,
+    joined?: JoinedIdentity,
+  ): Promise<{ container: Container; identity: MemberIdentity }> {
+    const { config } = options;
     const { container, identity } = await createMemberContainer({
       config,
       application: options.application,
       logger,
       ...(options.environment === undefined ? {} : { environment: options.environment }),
+      ...(joined === undefined ? {} : { joined }),
     });
     await loadPluginModules(container, config, options.baseDir, dataDir, options.builtins, options.defaults, identity, options.logger);
     if (options.overrides !== undefined) await container.loadAsync(...options.overrides);
-    const member = await Member.launch(container);
-    logger.info({ member: identity.memberId, cluster: identity.clusterId, dataDir, clientUrls: config['listen-client-urls'] }, 'member ready to serve clients');
-    return member;
+    return { container, identity };
+  }
+
+  /**
+   * Who a member started with `--initial-cluster-state existing` is. One that joined under an ID
+   * the cluster gave it saved it; a fresh data dir learns it from the cluster (join-identity.ts); a
+   * data dir of a founder, or of a member that joined when IDs followed from the peer URLs alone,
+   * is the ID the flags give (the stable store refuses a mismatch).
+   */
+  private static async joinedIdentity(options: MemberOptions, dataDir: string, logger: Logger): Promise<JoinedIdentity | undefined> {
+    if (options.config['initial-cluster-state'] !== 'existing') return undefined;
+    const saved = await readJoinedIdentity(dataDir);
+    if (saved !== undefined) return saved;
+    if (await holdsMemberState(dataDir)) return undefined;
+    const probe = await Member.assemble(options, dataDir, logger);
+    const learned = await learnIdentityFromCluster(probe.container, logger, options.stopRequested);
+    await saveJoinedIdentity(dataDir, learned);
+    return learned;
   }
 
   /** Start the member a container holds: its lifecycle participants, then its API frontends. */

@@ -2,15 +2,19 @@ import { inject, injectable } from 'inversify';
 import { MvccStore, type ApplyOutcome } from '../mvcc/mvcc-store.js';
 import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
 import { EtcdErrors } from '../api/errors.js';
+import type { BackendOp } from '../ports/backend.js';
 import type { ResponseHeader } from '../api/kv-types.js';
-import type { LeaseCommand } from './lease-command.js';
+import { checkpointsOf, type LeaseCheckpoint, type LeaseCommand } from './lease-command.js';
 import { LeaseStore, type LeaseRecord } from './lease-store.js';
 
 /** What an applied lease entry changed, for the member's lessor (its expiry clock). */
 export type LeaseApplyEvent =
   | { readonly type: 'grant'; readonly record: LeaseRecord }
   | { readonly type: 'revoke'; readonly id: bigint }
-  | { readonly type: 'renew'; readonly ids: readonly bigint[]; readonly byLeader: boolean }
+  /** Keep-alives a follower sent through the log (their checkpoints are cleared). */
+  | { readonly type: 'renew'; readonly ids: readonly bigint[] }
+  /** Remaining TTLs the leader replicated (0: cleared, the whole TTL again), of leases that still exist. */
+  | { readonly type: 'checkpoint'; readonly checkpoints: readonly LeaseCheckpoint[] }
   /** The leases were read again from the Backend (a snapshot replaced them): no grant or revoke events for what changed. */
   | { readonly type: 'reload' };
 
@@ -23,9 +27,10 @@ export interface GrantOutcome {
 
 /**
  * Applies lease entries: grants and revokes change the lease store and the Backend (a revoke
- * deletes every attached key in one MVCC revision, in the same batch as the lease record), renewals
- * only tell the lessor. Everything here is deterministic: the same log gives every member the
- * same leases and keys.
+ * deletes every attached key in one MVCC revision, in the same batch as the lease record);
+ * checkpoints record each lease's remaining TTL with it, and renewals clear that, then tell the
+ * lessor. Everything here is deterministic: the same log gives every member the same leases,
+ * remaining TTLs and keys.
  */
 @injectable()
 export class LeaseApplier {
@@ -69,16 +74,33 @@ export class LeaseApplier {
         this.emit({ type: 'revoke', id: command.id });
         return outcome;
       }
-      case 'leaseRenew':
-      case 'leaseCheckpoint': {
-        await this.store.skip(index);
+      case 'leaseRenew': {
         const live = command.ids.filter((id) => this.leases.exists(id));
-        this.emit({ type: 'renew', ids: live, byLeader: command.op === 'leaseCheckpoint' });
+        // A renewed lease has its whole TTL again, also for a leader elected after this entry.
+        await this.writeOrSkip(
+          index,
+          live.flatMap((id) => this.leases.checkpoint(id, 0)),
+        );
+        this.emit({ type: 'renew', ids: live });
         // Per lease, the TTL it was renewed to, 0 for one that is gone (etcd's keep-alive answer).
         const ttls = new Map<bigint, number>(command.ids.map((id) => [id, this.leases.get(id)?.ttl ?? 0]));
         return { ok: ttls };
       }
+      case 'leaseCheckpoint': {
+        const live = checkpointsOf(command).filter((checkpoint) => this.leases.exists(checkpoint.id));
+        await this.writeOrSkip(
+          index,
+          live.flatMap((checkpoint) => this.leases.checkpoint(checkpoint.id, checkpoint.remainingMs)),
+        );
+        this.emit({ type: 'checkpoint', checkpoints: live });
+        return { ok: live.length };
+      }
     }
+  }
+
+  /** Record the entry as applied, with `ops` when there are any. */
+  private writeOrSkip(index: number, ops: readonly BackendOp[]): Promise<void> {
+    return ops.length === 0 ? this.store.skip(index) : this.store.writeMeta(index, ops);
   }
 
   private async refuse(index: number, error: Error): Promise<ApplyOutcome<never>> {

@@ -8,6 +8,15 @@ export interface LeaseRecord {
   readonly id: bigint;
   /** Granted TTL in seconds (the minimum already applied). */
   readonly ttl: number;
+  /** The last checkpointed remaining TTL in ms (etcd's remainingTTL); absent when the lease has its whole TTL. */
+  readonly remainingMs?: number;
+}
+
+/** The record as the Backend holds it (JSON). */
+interface StoredLease {
+  readonly id: string;
+  readonly ttl: number;
+  readonly remainingMs?: number;
 }
 
 const PREFIX = 'lease/';
@@ -16,6 +25,11 @@ const RANGE = { gte: metaKey(PREFIX), lt: metaKey('lease0') };
 
 /** The record's Backend key: the ID as 16 hex digits of its two's complement, so each int64 has one key. */
 const recordKey = (id: bigint): Uint8Array => metaKey(PREFIX + BigInt.asUintN(64, id).toString(16).padStart(16, '0'));
+
+function putRecord(record: LeaseRecord): BackendOp {
+  const stored: StoredLease = { id: record.id.toString(), ttl: record.ttl, ...(record.remainingMs === undefined ? {} : { remainingMs: record.remainingMs }) };
+  return { type: 'put', key: recordKey(record.id), value: Buffer.from(JSON.stringify(stored), 'utf8') };
+}
 
 const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 
@@ -39,8 +53,10 @@ export class LeaseStore implements LeaseLookup {
     this.keysOf = new Map();
     this.leaseOf = new Map();
     for await (const [, v] of this.backend.range(RANGE)) {
-      const stored = JSON.parse(Buffer.from(v).toString('utf8')) as { id: string; ttl: number };
-      this.leases.set(BigInt(stored.id), { id: BigInt(stored.id), ttl: stored.ttl });
+      const stored = JSON.parse(Buffer.from(v).toString('utf8')) as StoredLease;
+      const id = BigInt(stored.id);
+      const remaining = stored.remainingMs ?? 0;
+      this.leases.set(id, remaining > 0 ? { id, ttl: stored.ttl, remainingMs: remaining } : { id, ttl: stored.ttl });
     }
     for (const [key, lease] of leasedKeys) this.attach(key, lease);
   }
@@ -65,7 +81,20 @@ export class LeaseStore implements LeaseLookup {
   /** The Backend write of a grant; the store changes with it. */
   grant(record: LeaseRecord): BackendOp[] {
     this.leases.set(record.id, record);
-    return [{ type: 'put', key: recordKey(record.id), value: Buffer.from(JSON.stringify({ id: record.id.toString(), ttl: record.ttl }), 'utf8') }];
+    return [putRecord(record)];
+  }
+
+  /**
+   * The Backend write of a checkpoint of `id` (0 clears it): none when the lease is gone or the
+   * record already says so. The store changes with it.
+   */
+  checkpoint(id: bigint, remainingMs: number): BackendOp[] {
+    const lease = this.leases.get(id);
+    const remaining = Math.max(0, Math.round(remainingMs));
+    if (lease === undefined || (lease.remainingMs ?? 0) === remaining) return [];
+    const record: LeaseRecord = remaining > 0 ? { id, ttl: lease.ttl, remainingMs: remaining } : { id, ttl: lease.ttl };
+    this.leases.set(id, record);
+    return [putRecord(record)];
   }
 
   /** The Backend write of a revoke's lease removal (its keys are deleted by the MVCC store, in the same batch). */

@@ -2,6 +2,9 @@ import type { ConfChange, ConfState, MemberId } from '../protocol/raft-types.js'
 import type { RaftStatus } from './core-api.js';
 import type { LeaderRequestHandler } from './leader-requests.js';
 
+/** Checks a membership change against Raft's status right before it is proposed: an Error refuses it. */
+export type ConfChangeGuard = (status: RaftStatus) => Error | undefined;
+
 /** Told the leader this member now knows of (NO_MEMBER when none) and the term. */
 export type LeaderChangeListener = (leader: MemberId, term: number) => void;
 
@@ -18,8 +21,11 @@ export interface Consensus {
   propose(payload: Uint8Array): Promise<unknown>;
   /** A linearizable read barrier: resolves (with the read index) once everything committed before the call is applied here. */
   readIndex(): Promise<number>;
-  /** Replicate a membership change; resolves with the membership once it is applied here. */
-  proposeConfChange(change: ConfChange): Promise<ConfState>;
+  /**
+   * Replicate a membership change; resolves with the membership once it is applied here. `guard`,
+   * if given, decides in the node's loop right before the proposal (see ConfChangeGuard).
+   */
+  proposeConfChange(change: ConfChange, guard?: ConfChangeGuard): Promise<ConfState>;
   /** Ask the leader to hand leadership to `to`; resolves when this member sees `to` lead. */
   transferLeadership(to: MemberId): Promise<void>;
   /** The Raft core's view: term, role, leader, commit and (on the leader) each member's match index. */
@@ -34,8 +40,8 @@ export interface Consensus {
   cluster(): string;
   /** Peer URLs of every member this node knows of (founders and applied membership changes). */
   peerUrls(): ReadonlyMap<MemberId, readonly string[]>;
-  /** Ask the leader outside the log; rejects with LeaderRequestError when it cannot or does not answer. */
-  askLeader(kind: string, payload: Uint8Array): Promise<Uint8Array>;
+  /** Ask the leader outside the log; rejects with LeaderRequestError when it cannot or does not answer (in `timeoutMs`, else an election timeout). */
+  askLeader(kind: string, payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
   /** Answer `kind` requests from the other members while this member leads. */
   serveLeaderRequests(kind: string, handler: LeaderRequestHandler): void;
   /** Called on every change of the leader this member knows of. */

@@ -3,8 +3,12 @@ import { message } from '../protocol/message.js';
 import { MessageType, NO_MEMBER, type MemberId, type Message } from '../protocol/raft-types.js';
 import { PendingCalls } from './pending-calls.js';
 
-/** Answers a request on the leader; a throw becomes a refusal the asker sees as an error. */
-export type LeaderRequestHandler = (payload: Uint8Array, from: MemberId) => Uint8Array;
+/**
+ * Answers a request on the leader, at once or later (a lease renewal that must first clear a
+ * checkpoint, a promotion that must commit); a throw or a rejection becomes a refusal the asker
+ * sees as an error.
+ */
+export type LeaderRequestHandler = (payload: Uint8Array, from: MemberId) => Uint8Array | Promise<Uint8Array>;
 
 /** The leader refused, or no answer came in time: the asker may take the log's way instead. */
 export class LeaderRequestError extends Error {}
@@ -105,10 +109,15 @@ export class LeaderRequests {
       respond(true, encoder.encode(`member ${this.self()} is not the leader`));
       return;
     }
+    const refuse = (err: unknown): void => respond(true, encoder.encode(err instanceof Error ? err.message : String(err)));
+    let answer: Uint8Array | Promise<Uint8Array>;
     try {
-      respond(false, handler(request.payload, m.from));
+      answer = handler(request.payload, m.from);
     } catch (err) {
-      respond(true, encoder.encode(err instanceof Error ? err.message : String(err)));
+      refuse(err);
+      return;
     }
+    if (answer instanceof Uint8Array) respond(false, answer);
+    else answer.then((context) => respond(false, context), refuse);
   }
 }

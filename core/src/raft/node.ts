@@ -9,9 +9,9 @@ import { RANDOM, type Random } from '../ports/random.js';
 import { SNAPSHOT_STORE, type SnapshotStore } from '../ports/snapshot-store.js';
 import { STABLE_STORE, type StableStore } from '../ports/stable-store.js';
 import { TRANSPORT, type Transport, type TransportHandler } from '../ports/transport.js';
-import { MessageType, NO_MEMBER, type ConfChange, type ConfState, type MemberId, type Message } from '../protocol/raft-types.js';
+import { MessageType, NO_MEMBER, Role, type ConfChange, type ConfState, type MemberId, type Message } from '../protocol/raft-types.js';
 import { peerUrlsOfContext } from './conf-change.js';
-import type { Consensus, LeaderChangeListener } from './consensus.js';
+import type { ConfChangeGuard, Consensus, LeaderChangeListener } from './consensus.js';
 import type { RaftCore, RaftStatus } from './core-api.js';
 import { EntryApplier } from './entry-applier.js';
 import { LeaderRequests, type LeaderRequestHandler } from './leader-requests.js';
@@ -63,6 +63,10 @@ export class RaftNode implements Consensus {
   private readonly leaderListeners: LeaderChangeListener[] = [];
   private readonly removedListeners: (() => void)[] = [];
   private readonly fatalListeners: ((error: Error) => void)[] = [];
+  /** A lone voter that has not campaigned yet (see campaignWhenAlone). */
+  private campaignAlone = false;
+  /** Removed members whose messages were refused (each logged once). */
+  private readonly refusedRemoved = new Set<MemberId>();
 
   constructor(
     @inject(RAFT_NODE_CONFIG) private readonly config: RaftNodeConfig,
@@ -118,6 +122,7 @@ export class RaftNode implements Consensus {
       this.logger,
       config.snapshotCount ?? 10_000,
       config.snapshotCatchUpEntries ?? 5_000,
+      config.raft?.bugs?.ackAfterFailedSync === true,
     );
     this.leaderRequests = new LeaderRequests(
       () => this.id,
@@ -159,9 +164,8 @@ export class RaftNode implements Consensus {
       this.kick();
     }, this.tickMs);
     const { voters, learners } = this.state.confState;
-    if (voters.length === 1 && voters[0] === this.id && learners.length === 0) {
-      this.inbox.push(() => this.raft!.campaign());
-    }
+    // A lone voter has nobody to wait for: it campaigns at once instead of after an election timeout.
+    this.campaignAlone = voters.length === 1 && voters[0] === this.id && learners.length === 0;
     const { term, commit } = this.state.hardState;
     this.logger.info({ term, commit, applied: initial.applied, snapshot: initial.snapshot?.index ?? 0 }, 'raft node started');
     this.kick();
@@ -226,14 +230,23 @@ export class RaftNode implements Consensus {
     return read;
   }
 
-  /** Propose a membership change; resolves with the new membership once it is applied here. */
-  proposeConfChange(change: ConfChange): Promise<ConfState> {
+  /**
+   * Propose a membership change; resolves with the new membership once it is applied here.
+   * `guard` runs in the loop right before the change goes to Raft, on the status of that moment
+   * (no leader change can come between): an Error it returns refuses the call instead.
+   */
+  proposeConfChange(change: ConfChange, guard?: ConfChangeGuard): Promise<ConfState> {
     const refused = this.refusedWhenStopped();
     if (refused !== undefined) return refused;
     const key = this.calls.nextKey();
     const applied = this.calls.confChange(key, change);
     this.enqueue(() => {
       if (!this.calls.confChanges.has(key)) return;
+      const refusal = guard?.(this.raft!.status());
+      if (refusal !== undefined) {
+        this.calls.refuse(this.calls.confChanges, key, () => refusal);
+        return;
+      }
       if (!this.raft!.proposeConfChange(change)) {
         this.calls.refuse(this.calls.confChanges, key, () =>
           this.raft!.status().leader === NO_MEMBER ? EtcdErrors.noLeader() : new Error('raft proposal dropped'),
@@ -290,11 +303,11 @@ export class RaftNode implements Consensus {
   /**
    * Ask the leader, outside the log (see LeaderRequests): for what needs the leader's answer but
    * changes no replicated state. Rejects with LeaderRequestError when this member leads or knows
-   * no leader, the leader refuses, or no answer comes within an election timeout.
+   * no leader, the leader refuses, or no answer comes within `timeoutMs` (an election timeout).
    */
-  askLeader(kind: string, payload: Uint8Array): Promise<Uint8Array> {
+  askLeader(kind: string, payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
     if (this.state.halted) return Promise.reject(EtcdErrors.stopped());
-    return this.leaderRequests.ask(kind, payload, this.tickMs * (this.config.raft?.electionTick ?? 10));
+    return this.leaderRequests.ask(kind, payload, timeoutMs ?? this.tickMs * (this.config.raft?.electionTick ?? 10));
   }
 
   /** Answer `kind` requests from the other members while this member leads. */
@@ -326,10 +339,36 @@ export class RaftNode implements Consensus {
 
   private receive(m: Message): void {
     if (this.state.halted || this.raft === undefined) return;
+    if (m.from !== this.id && this.peers.wasRemoved(m.from)) {
+      this.refuseRemoved(m.from);
+      return;
+    }
     if (this.leaderRequests.receive(m)) return;
     // A Snap message travels only with its data, through onSnapshot.
     if (m.type === MessageType.Snap) return;
     this.enqueue(() => this.raft!.step(m));
+  }
+
+  /**
+   * Raft campaigns only once every committed membership change is applied (it may change who
+   * votes): a lone voter whose log holds such entries not yet applied (the bootstrap entries of a
+   * fresh member, or those a crash left unapplied) asks again after each Ready until it ran.
+   */
+  private campaignWhenAlone(raft: RaftCore): void {
+    const { role, leader, confState } = raft.status();
+    if (leader !== NO_MEMBER || role !== Role.Follower || confState.voters.length !== 1 || confState.voters[0] !== this.id) {
+      this.campaignAlone = false;
+      return;
+    }
+    raft.campaign();
+    if (raft.status().role !== Role.Follower) this.campaignAlone = false;
+  }
+
+  /** etcd's peers refuse a removed member's traffic (it may not know it was removed); logged once per member. */
+  private refuseRemoved(from: MemberId): void {
+    if (this.refusedRemoved.has(from)) return;
+    this.refusedRemoved.add(from);
+    this.logger.warn({ from }, 'refused messages from a removed member');
   }
 
   private kick(): void {
@@ -352,6 +391,7 @@ export class RaftNode implements Consensus {
           this.pendingTicks--;
           raft.tick();
         }
+        if (this.campaignAlone) this.campaignWhenAlone(raft);
         if (this.state.halted || !raft.hasReady()) {
           this.snapshots.settled();
           break;

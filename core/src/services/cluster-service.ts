@@ -4,20 +4,26 @@ import { FOUNDING_MEMBERS, type ClusterMemberInfo } from '../cluster/cluster-mem
 import { MvccStore } from '../mvcc/mvcc-store.js';
 import { MEMBER_SETTINGS, type MemberSettings } from '../ports/member-settings.js';
 import { RESPONSE_HEADERS, type ResponseHeaders } from '../api/response-headers.js';
-import { memberIdOf } from '../cluster/member-id.js';
+import { addedMemberIdOf } from '../cluster/member-id.js';
+import { CLOCK, type Clock } from '../ports/clock.js';
 import { memberChangeContext } from '../raft/conf-change.js';
 import { LeaderRequestError } from '../raft/leader-requests.js';
 import { CONSENSUS, type Consensus } from '../raft/consensus.js';
-import { ConfChangeType, type MemberId } from '../protocol/raft-types.js';
-import { EtcdError, EtcdErrors, GrpcCode } from '../api/errors.js';
+import { ConfChangeType, type ConfState, type MemberId } from '../protocol/raft-types.js';
+import type { RaftStatus } from '../raft/core-api.js';
+import { EtcdErrors } from '../api/errors.js';
 import type { ResponseHeader } from '../api/kv-types.js';
 import { LeaderWait } from './leader-wait.js';
 import type { ClusterService, Member, MemberChangeResponse, MemberListResponse } from '../api/services.js';
 
 /** etcd promotes a learner only once its log is within this fraction of the leader's. */
 const LEARNER_READY_FRACTION = 0.9;
-/** The leader request a follower checks a learner's readiness with: payload = member ID, answer = 1 byte (1 = ready). */
-const LEARNER_READY_REQUEST = 'learner-ready';
+/** The leader request a follower forwards a promotion with: payload = member ID, answer = empty, once applied on the leader. */
+const MEMBER_PROMOTE_REQUEST = 'member-promote';
+/** Leaders a promotion is tried on before the caller is told the leader changed. */
+const PROMOTE_ATTEMPTS = 3;
+/** The refusals a leader answers a forwarded promotion with, by message, so the follower throws the same error. */
+const PROMOTE_REFUSALS = [EtcdErrors.learnerNotReady, EtcdErrors.memberNotLearner, EtcdErrors.memberNotFound];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -32,12 +38,16 @@ export class MemberClusterService implements ClusterService {
     @inject(CONSENSUS) private readonly node: Consensus,
     @inject(MemberRegistry) private readonly registry: MemberRegistry,
     @inject(FOUNDING_MEMBERS) private readonly founders: readonly ClusterMemberInfo[],
-    @inject(MEMBER_SETTINGS) private readonly settings: Pick<MemberSettings, 'initialClusterToken'>,
+    @inject(MEMBER_SETTINGS) private readonly settings: Pick<MemberSettings, 'initialClusterToken' | 'electionTimeoutMs'>,
     @inject(MvccStore) private readonly store: Pick<MvccStore, 'currentRevision'>,
     @inject(RESPONSE_HEADERS) private readonly headers: ResponseHeaders,
     @inject(LeaderWait) private readonly leader: LeaderWait,
+    @inject(CLOCK) private readonly clock: Pick<Clock, 'epochMs'>,
   ) {
-    node.serveLeaderRequests(LEARNER_READY_REQUEST, (payload) => Uint8Array.of(this.learnerReadyHere(decoder.decode(payload)) ? 1 : 0));
+    node.serveLeaderRequests(MEMBER_PROMOTE_REQUEST, async (payload) => {
+      await this.promoteAsLeader(decoder.decode(payload));
+      return new Uint8Array(0);
+    });
   }
 
   private header(): ResponseHeader {
@@ -56,15 +66,10 @@ export class MemberClusterService implements ClusterService {
     if (peerURLs.length === 0 || !peerURLs.every(isUrl)) throw EtcdErrors.memberBadUrls();
     const taken = new Set([...this.node.peerUrls().values()].flat());
     if (peerURLs.some((u) => taken.has(u))) throw EtcdErrors.peerUrlExist();
-    // Derived like a founder's ID, so the new member computes its own from its flags.
-    const id = memberIdOf(peerURLs, this.settings.initialClusterToken);
-    if (this.registry.wasRemoved(id)) {
-      throw new EtcdError(
-        GrpcCode.FailedPrecondition,
-        `cairn: member ${id} (peer URLs ${peerURLs.join(',')}) was removed from this cluster and cannot come back under the same ID; add it with another peer URL`,
-      );
-    }
-    if (this.isMember(id)) throw EtcdErrors.memberExist();
+    // etcd's rule: the peer URLs, the cluster token and the time, so a member added again at the
+    // URLs of a removed one gets a fresh ID (a removed ID never comes back). The new member learns
+    // it from the cluster when it starts.
+    const id = this.newMemberId(peerURLs);
     await this.leader.known();
     await this.node.proposeConfChange({
       type: isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter,
@@ -73,6 +78,14 @@ export class MemberClusterService implements ClusterService {
     });
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };
+  }
+
+  /** A new ID for `member add`; on the (unlikely) hit of a taken or removed ID, a later second. */
+  private newMemberId(peerURLs: readonly string[]): MemberId {
+    for (let ms = this.clock.epochMs(); ; ms += 1000) {
+      const id = addedMemberIdOf(peerURLs, this.settings.initialClusterToken, ms);
+      if (!this.registry.wasRemoved(id) && !this.isMember(id)) return id;
+    }
   }
 
   async memberRemove(id: string): Promise<MemberChangeResponse> {
@@ -85,34 +98,49 @@ export class MemberClusterService implements ClusterService {
   async memberPromote(id: string): Promise<MemberChangeResponse> {
     this.requireMember(id);
     if (!this.node.membership().learners.includes(id)) throw EtcdErrors.memberNotLearner();
-    await this.leader.known();
-    // Only the leader knows how far the learner's log is: a follower asks it (etcd forwards the
-    // whole request to the leader).
-    const raft = this.node.status();
-    const ready = raft.leader === raft.id ? this.learnerReadyHere(id) : await this.learnerReadyOnLeader(id);
-    if (!ready) throw EtcdErrors.learnerNotReady();
-    await this.node.proposeConfChange({ type: ConfChangeType.PromoteLearner, memberId: id, context: new Uint8Array(0) });
+    await this.promoteThroughLeader(id);
     const members = this.members();
     return { header: this.header(), member: members.find((m) => m.id === id)!, members };
   }
 
-  /** On the leader: is the learner's log within 90% of ours? */
-  private learnerReadyHere(id: MemberId): boolean {
-    const raft = this.node.status();
-    if (raft.leader !== raft.id) throw new Error(`member ${raft.id} is not the leader`);
-    const learner = raft.match.get(id) ?? 0;
-    const leader = raft.match.get(raft.id) ?? 0;
-    return learner >= leader * LEARNER_READY_FRACTION;
+  /**
+   * etcd checks on the leader that the learner is in sync before it proposes the promotion (a
+   * follower forwards the whole request to the leader). Here the check runs in the leader's Raft
+   * loop at the moment of the proposal, so no leader change can come between the two; a follower
+   * forwards the request, and forwards it again to the next leader when the one it asked no
+   * longer leads, so whichever member proposes the promotion has checked the learner itself.
+   */
+  private async promoteThroughLeader(id: MemberId): Promise<void> {
+    // etcd's request timeout: a promotion commits through a quorum's fsync before the leader answers.
+    const timeoutMs = 5_000 + 2 * this.settings.electionTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      await this.leader.known();
+      const raft = this.node.status();
+      try {
+        if (raft.leader === raft.id) {
+          await this.promoteAsLeader(id);
+          return;
+        }
+        await this.node.askLeader(MEMBER_PROMOTE_REQUEST, encoder.encode(id), timeoutMs);
+        // Applied on the leader: wait until it is applied here too, so the answer lists it.
+        await this.node.readIndex();
+        return;
+      } catch (err) {
+        const refusal = err instanceof LeaderRequestError ? promoteRefusal(err) : err;
+        const leaderChanged = refusal instanceof Error && refusal.message === EtcdErrors.leaderChanged().message;
+        if (!leaderChanged || attempt >= PROMOTE_ATTEMPTS) throw refusal;
+      }
+    }
   }
 
-  private async learnerReadyOnLeader(id: MemberId): Promise<boolean> {
-    try {
-      return (await this.node.askLeader(LEARNER_READY_REQUEST, encoder.encode(id)))[0] === 1;
-    } catch (err) {
-      // The leader changed or did not answer: the client may retry, as with a lost proposal.
-      if (err instanceof LeaderRequestError) throw EtcdErrors.leaderChanged();
-      throw err;
-    }
+  /** On the leader: propose the promotion, refused unless this member still leads and the learner is in sync when it is proposed. */
+  private promoteAsLeader(id: MemberId): Promise<ConfState> {
+    return this.node.proposeConfChange({ type: ConfChangeType.PromoteLearner, memberId: id, context: new Uint8Array(0) }, (raft) => {
+      if (raft.leader !== raft.id) return EtcdErrors.leaderChanged();
+      const { voters, learners } = raft.confState;
+      if (!learners.includes(id)) return voters.includes(id) ? EtcdErrors.memberNotLearner() : EtcdErrors.memberNotFound();
+      return learnerInSync(raft, id) ? undefined : EtcdErrors.learnerNotReady();
+    });
   }
 
   async memberUpdate(id: string, peerURLs: readonly string[]): Promise<MemberChangeResponse> {
@@ -151,6 +179,21 @@ export class MemberClusterService implements ClusterService {
     };
     return [...voters.map((id) => describe(id, false)), ...learners.map((id) => describe(id, true))];
   }
+}
+
+/** etcd's rule: the learner's log is within 90% of the leader's (`raft` is the leader's status). */
+function learnerInSync(raft: RaftStatus, id: MemberId): boolean {
+  const learner = raft.match.get(id) ?? 0;
+  const leader = raft.match.get(raft.id) ?? 0;
+  return learner >= leader * LEARNER_READY_FRACTION;
+}
+
+/** A leader's refusal of a forwarded promotion as the error it stands for: etcd's refusals as they are, no answer in time a timeout, the rest (a member that no longer leads) "leader changed". */
+function promoteRefusal(err: LeaderRequestError): Error {
+  const known = PROMOTE_REFUSALS.map((refusal) => refusal()).find((refusal) => refusal.message === err.message);
+  if (known !== undefined) return known;
+  if (err.message.includes('did not answer')) return EtcdErrors.timeout();
+  return EtcdErrors.leaderChanged();
 }
 
 function isUrl(u: string): boolean {

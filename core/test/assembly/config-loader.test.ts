@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/assembly/config-error.js';
-import { loadConfig } from '../../src/assembly/config-loader.js';
+import { leaseCheckpointIntervalMs, loadConfig } from '../../src/assembly/config-loader.js';
 import { FLAGS, helpText } from '../../src/assembly/flags.js';
 
 describe('config loading', () => {
@@ -74,6 +74,23 @@ describe('config loading', () => {
     expect(failure(['--config-file', 'typo.yaml']).message).to.match(/heartbeat-intervall/);
     writeFileSync(join(dir, 'list.yaml'), '- 1\n- 2\n');
     expect(failure(['--config-file', 'list.yaml']).message).to.match(/must hold a mapping/);
+  });
+
+  it("takes etcd's lease checkpoint flags: on by default here, every 5 s; Go durations; off with =false", () => {
+    const defaults = loadConfig([], dir).config;
+    expect(defaults['experimental-enable-lease-checkpoint']).to.equal(true);
+    expect(leaseCheckpointIntervalMs(defaults)).to.equal(5_000);
+    const set = loadConfig(
+      ['--experimental-enable-lease-checkpoint=false', '--experimental-lease-checkpoint-interval', '1m30s', '--experimental-enable-lease-checkpoint-persist'],
+      dir,
+    ).config;
+    expect(set['experimental-enable-lease-checkpoint']).to.equal(false);
+    expect(leaseCheckpointIntervalMs(set)).to.equal(90_000);
+    for (const bad of ['soon', '0s']) {
+      const err = failure(['--experimental-lease-checkpoint-interval', bad]);
+      expect(err.message).to.match(/experimental-lease-checkpoint-interval/);
+      expect(err.exitCode).to.equal(2);
+    }
   });
 
   it('--help lists every flag', () => {

@@ -75,6 +75,24 @@ describe('leader requests (outside the log)', () => {
     expect(err.message).to.equal('member b is not the leader');
   });
 
+  it('a handler may answer later (a promise): its value, or its rejection as a refusal', async () => {
+    const p = pair();
+    let settle: ((answer: Uint8Array) => void) | undefined;
+    p.b.serve('later', () => new Promise<Uint8Array>((resolve) => (settle = resolve)));
+    p.b.serve('refused-later', async () => {
+      await Promise.resolve();
+      throw new Error('etcdserver: can only promote a learner member which is in sync with leader');
+    });
+    const later = p.a.ask('later', bytes(''), 100);
+    await new Promise((r) => setImmediate(r));
+    expect(p.wire.map((m) => m.type)).to.deep.equal([MessageType.LeaderRequest]);
+    settle!(bytes('done'));
+    expect(text(await later)).to.equal('done');
+    const refused = await failure(p.a.ask('refused-later', bytes(''), 100));
+    expect(refused).to.be.instanceOf(LeaderRequestError);
+    expect(refused.message).to.equal('etcdserver: can only promote a learner member which is in sync with leader');
+  });
+
   it('gives up with LeaderRequestError when no answer comes in time, and ignores the late answer', async () => {
     const p = pair();
     p.b.serve('echo', (payload) => payload);
