@@ -198,7 +198,10 @@ export class OutgoingSnapshot {
 
   private onReply(reply: NatsInbound): void {
     if (reply.status === 503) {
-      this.fail(`no member subscribes to ${this.context.subject} (is ${this.context.peer} running?)`);
+      // Before the receiver accepted: nobody runs there, fail fast. After: it was there and is
+      // subscribing again (both reconnected after a nats-server restart, the receiver later);
+      // the retransmit timer sends again, and the idle timeout bounds the wait.
+      if (!this.accepted) this.fail(`no member subscribes to ${this.context.subject} (is ${this.context.peer} running?)`);
       return;
     }
     let ack;
