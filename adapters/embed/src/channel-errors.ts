@@ -31,7 +31,7 @@ export function deadlineExceeded(): ChannelError {
   return new ChannelError(GrpcCode.DeadlineExceeded, 'Deadline exceeded');
 }
 
-/** Calls on a channel that was closed, or whose member stopped. */
-export function channelClosed(): ChannelError {
-  return new ChannelError(GrpcCode.Unavailable, 'in-process channel closed');
+/** Calls on a channel that was closed, or whose member stopped (`reason` says why, when it halted). */
+export function channelClosed(reason?: string): ChannelError {
+  return new ChannelError(GrpcCode.Unavailable, reason === undefined ? 'in-process channel closed' : `in-process channel closed: ${reason}`);
 }

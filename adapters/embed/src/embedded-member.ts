@@ -23,6 +23,12 @@ export interface EmbeddedMemberHandle {
   readonly channel: InProcessChannel;
   /** Closes the channel (its streams end) and stops the member: its storage is closed and the data dir can be opened again. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Called when the member halts on an error it cannot recover from (a failed fsync of its log,
+   * say: `cairn` exits 1 on the same). By then the channel is closed, every call failing
+   * UNAVAILABLE with the error's message, and the member is stopping; `close()` still waits for it.
+   */
+  onFatal(listener: (error: Error) => void): void;
 }
 
 /**
@@ -44,15 +50,29 @@ export async function startEmbeddedMember(keys: EmbeddedConfig, options: EmbedOp
   });
   const channel = new InProcessChannel(member.services, { maxRequestBytes: config['max-request-bytes'] });
   let closing: Promise<void> | undefined;
+  const close = (reason?: string): Promise<void> => {
+    closing ??= (async () => {
+      channel.close(reason);
+      await member.stop();
+    })();
+    return closing;
+  };
+  const fatalListeners: ((error: Error) => void)[] = [];
+  let fatal: Error | undefined;
+  member.node.onFatal((error) => {
+    if (fatal !== undefined) return;
+    fatal = error;
+    // As `cairn` does: a halted member answers nothing more and releases its data dir.
+    void close(`member halted: ${error.message}`).catch(() => undefined);
+    for (const listener of fatalListeners) listener(error);
+  });
   return {
     member,
     channel,
-    close: () => {
-      closing ??= (async () => {
-        channel.close();
-        await member.stop();
-      })();
-      return closing;
+    close: () => close(),
+    onFatal: (listener) => {
+      if (fatal !== undefined) queueMicrotask(() => listener(fatal!));
+      else fatalListeners.push(listener);
     },
   };
 }

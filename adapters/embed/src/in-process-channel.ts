@@ -55,6 +55,8 @@ export class InProcessChannel implements EtcdChannel {
   private readonly maxReceive: number;
   private readonly streams = new Set<InProcessStream>();
   private closed = false;
+  /** Why the channel closed, when not by its owner (the member halted). */
+  private closedBecause: string | undefined;
 
   constructor(
     private readonly services: CairnServices,
@@ -66,7 +68,7 @@ export class InProcessChannel implements EtcdChannel {
   }
 
   async unary(service: EtcdServiceName, method: string, request: WireMessage, options?: ChannelCallOptions): Promise<WireMessage> {
-    if (this.closed) throw channelClosed();
+    if (this.closed) throw channelClosed(this.closedBecause);
     const rpc = this.codec.method(service, method);
     const serve = rpc === undefined || rpc.requestStream || rpc.responseStream ? undefined : this.unaryMethods.get(rpc.name);
     if (rpc === undefined || serve === undefined) throw unimplemented(EtcdWireCodec.pathOf(service, method));
@@ -124,11 +126,15 @@ export class InProcessChannel implements EtcdChannel {
     return stream;
   }
 
-  /** Ends every open stream with UNAVAILABLE; later calls fail the same way. Calls in flight finish. */
-  close(): void {
+  /**
+   * Ends every open stream with UNAVAILABLE; later calls fail the same way, with `reason` in the
+   * message when given (the member halted). Calls in flight finish.
+   */
+  close(reason?: string): void {
     if (this.closed) return;
     this.closed = true;
-    for (const stream of [...this.streams]) stream.fail(channelClosed());
+    this.closedBecause = reason;
+    for (const stream of [...this.streams]) stream.fail(channelClosed(reason));
     this.streams.clear();
   }
 
@@ -145,7 +151,7 @@ export class InProcessChannel implements EtcdChannel {
     options: ChannelCallOptions | undefined,
   ): boolean {
     if (this.closed) {
-      stream.fail(channelClosed());
+      stream.fail(channelClosed(this.closedBecause));
       return false;
     }
     if (rpc === undefined || !rpc.responseStream || rpc.requestStream !== duplex) {

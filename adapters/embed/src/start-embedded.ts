@@ -13,6 +13,8 @@ export interface EmbeddedCairn {
   readonly channel: InProcessChannel;
   /** Closes the client (its watches and keep-alives end; leases are not revoked), then stops the member. Idempotent. */
   close(): Promise<void>;
+  /** Called when the member halts on an unrecoverable error; its calls then fail UNAVAILABLE (see EmbeddedMemberHandle.onFatal). */
+  onFatal(listener: (error: Error) => void): void;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function startEmbedded(config: EmbeddedConfig, options: EmbedOption
     client,
     member: embedded.member,
     channel: embedded.channel,
+    onFatal: (listener) => embedded.onFatal(listener),
     close: () => {
       closing ??= (async () => {
         try {

@@ -1,9 +1,10 @@
 import { readdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { API_FRONTEND, ConfigError } from '@cairn/core';
-import { rejection, runCommand, TemporaryDirectories } from '@cairn/core/testkit';
+import { DISK_FAULT_PLUGIN_PATH, diskFaultsNamed, forgetDiskFaults, MemoryLogger, rejection, runCommand, TemporaryDirectories } from '@cairn/core/testkit';
 import { type ChannelError } from '@cairn/client';
 import { startEmbeddedMember, type EmbeddedConfig } from '../src/index.js';
 import { StreamRecorder } from './stream-recorder.js';
@@ -82,6 +83,45 @@ describe('startEmbeddedMember: a member from config keys, in this process', func
       expect(`cairn: ${error.message}`).to.equal(command.line);
     });
   }
+});
+
+describe('startEmbeddedMember: a member that halts', function () {
+  this.timeout(30_000);
+  const dirs = new TemporaryDirectories('cairn-embed-fatal');
+  after(() => dirs.removeAll());
+
+  it('closes its channel with the fatal error, tells onFatal, and its data dir opens again with every acknowledged write', async () => {
+    const dataDir = await dirs.make('fatal');
+    const faults = 'embedded-fatal';
+    const wal = createRequire(import.meta.url).resolve('@cairn/storage-wal');
+    const faulty = { 'name': 'fatal', 'data-dir': dataDir, 'plugins': { logStore: { use: DISK_FAULT_PLUGIN_PATH, wrap: wal, faults } } };
+    const logger = new MemoryLogger({ level: 'error' });
+    const embedded = await startEmbeddedMember(faulty, { logger });
+    try {
+      await embedded.channel.unary('KV', 'Put', { key: bytes('before'), value: bytes('acknowledged') });
+      const halted = new Promise<Error>((resolve) => embedded.onFatal(resolve));
+      diskFaultsNamed(faults).arm({ target: 'log', kind: 'eio' });
+      const put = (await rejection(embedded.channel.unary('KV', 'Put', { key: bytes('after'), value: bytes('never acknowledged') }))) as ChannelError;
+      const error = await halted;
+      expect(error.message, 'the fatal error names the failed write').to.match(/EIO/);
+      expect(put.code, 'the write in flight is not acknowledged').to.not.equal(0);
+      const later = (await rejection(embedded.channel.unary('KV', 'Range', { key: bytes('before') }))) as ChannelError;
+      expect({ code: later.code, halted: later.details.includes('member halted') }).to.deep.equal({ code: 14, halted: true });
+      const late = await new Promise<Error>((resolve) => embedded.onFatal(resolve));
+      expect(late, 'a listener added after the halt hears of it too').to.equal(error);
+    } finally {
+      await embedded.close();
+      forgetDiskFaults(faults);
+    }
+
+    const reopened = await startEmbeddedMember({ 'name': 'fatal', 'data-dir': dataDir, 'log-level': 'error' });
+    try {
+      const got = (await reopened.channel.unary('KV', 'Range', { key: bytes('before') })) as { kvs: { value: Buffer }[] };
+      expect(got.kvs.map((kv) => kv.value.toString())).to.deep.equal(['acknowledged']);
+    } finally {
+      await reopened.close();
+    }
+  });
 });
 
 describe('InProcessChannel with auth: the token option is the call’s token', function () {
