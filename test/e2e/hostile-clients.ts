@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { EMPTY_SETTINGS, HTTP2_PREFACE } from '@cairn/core/testkit';
 import { RawWatchStream } from './watch-client.js';
+
+export { EMPTY_SETTINGS, HTTP2_PREFACE, silentAfter, type RawOutcome } from '@cairn/core/testkit';
 
 /**
  * Hostile and merely numerous clients for the hostile-input test and the RSS bench: raw sockets
@@ -14,41 +17,7 @@ export async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** The HTTP/2 client preface (RFC 9113 §3.4). */
-export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-/** An empty SETTINGS frame, and the acknowledgement of the server's. */
-export const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
 const SETTINGS_ACK = Buffer.from([0, 0, 0, 4, 1, 0, 0, 0, 0]);
-
-/** What became of a raw connection that sent some bytes and then nothing. */
-export interface RawOutcome {
-  /** Milliseconds from connect until the server closed it; undefined: still open when the test gave up. */
-  readonly closedAfterMs: number | undefined;
-  /** Everything the server wrote (latin1). */
-  readonly answer: string;
-}
-
-/** Connects to 127.0.0.1:`port`, writes `chunks`, then stays silent until the server closes or `giveUpMs` passes. */
-export function silentAfter(port: number, chunks: readonly Uint8Array[], giveUpMs: number): Promise<RawOutcome> {
-  return new Promise((resolve) => {
-    let began = Date.now();
-    const answer: Buffer[] = [];
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      began = Date.now();
-      for (const c of chunks) socket.write(c);
-    });
-    const giveUp = setTimeout(() => {
-      socket.destroy();
-      resolve({ closedAfterMs: undefined, answer: Buffer.concat(answer).toString('latin1') });
-    }, giveUpMs);
-    socket.on('data', (chunk: Buffer) => answer.push(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(giveUp);
-      resolve({ closedAfterMs: Date.now() - began, answer: Buffer.concat(answer).toString('latin1') });
-    });
-  });
-}
 
 /** Bytes that look like nothing: xorshift noise from `seed`. */
 export function noise(bytes: number, seed: number): Buffer {

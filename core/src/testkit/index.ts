@@ -21,3 +21,4 @@ export * from './test-certificates.js';
 export * from './faulty-storage.js';
 export { DISK_FAULT_PLUGIN_PATH, diskFaultPlugin, type DiskFaultPluginOptions } from './disk-fault-plugin.js';
 export { diskFaultConformance, type DiskFaultConformanceOptions, type StoragePluginEntry } from './disk-fault-conformance.js';
+export * from './raw-connections.js';

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { expect } from 'chai';
+import { EMPTY_SETTINGS, HTTP2_PREFACE, silentAfter, type RawOutcome } from '@cairn/core/testkit';
 import { guessProtocol } from '../src/client-port-listener.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -17,28 +18,11 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: st
   });
 }
 
-/** An HTTP/2 SETTINGS frame with no settings: length 0, type 4, no flags, stream 0. */
-const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
-const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+const PREFACE = HTTP2_PREFACE.toString('latin1');
 
 /** Opens a raw connection, writes `bytes`, then nothing; resolves with how long the server kept it open and what it answered. */
-function slowloris(port: number, bytes: string | Buffer, giveUpMs: number): Promise<{ closedAfterMs: number | undefined; answer: string }> {
-  return new Promise((resolve) => {
-    const began = Date.now();
-    const answer: Buffer[] = [];
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
-    const giveUp = setTimeout(() => {
-      socket.destroy();
-      resolve({ closedAfterMs: undefined, answer: Buffer.concat(answer).toString('latin1') });
-    }, giveUpMs);
-    socket.on('data', (chunk: Buffer) => answer.push(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(giveUp);
-      resolve({ closedAfterMs: Date.now() - began, answer: Buffer.concat(answer).toString('latin1') });
-    });
-  });
-}
+const slowloris = (port: number, bytes: string | Buffer, giveUpMs: number): Promise<RawOutcome> =>
+  silentAfter(port, [typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes], giveUpMs);
 
 describe('gRPC frontend: client connections that never complete a handshake', () => {
   const TIMEOUT_MS = 400;

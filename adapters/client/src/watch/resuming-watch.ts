@@ -23,7 +23,7 @@ const RETRY_MAX_MS = 2000;
 const COMPACTED = 'etcdserver: mvcc: required revision has been compacted';
 
 /** gRPC codes that say the request itself is wrong: resuming would fail again. */
-const FATAL_CODES = new Set<number>([GrpcCode.InvalidArgument, GrpcCode.PermissionDenied, 12 /* Unimplemented */]);
+const FATAL_CODES = new Set<number>([GrpcCode.InvalidArgument, GrpcCode.PermissionDenied, GrpcCode.Unimplemented]);
 
 /**
  * One watch on its own Watch stream, re-created after any failure (stream error, end, member
