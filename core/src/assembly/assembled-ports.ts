@@ -7,7 +7,7 @@ import { STABLE_STORE, type StableStore } from '../ports/stable-store.js';
 import { TRANSPORT, type Transport } from '../ports/transport.js';
 import { ConfigError } from './config-error.js';
 import type { CairnConfig, PluginChoice } from './config-schema.js';
-import { parseInitialCluster } from './config-loader.js';
+import { clientKeepaliveOf, parseInitialCluster } from './config-loader.js';
 import type { PortName } from '../ports/plugin.js';
 import { loadPlugin, type BuiltinPlugins } from './plugin-loader.js';
 import { systemModule } from './system-module.js';
@@ -99,7 +99,8 @@ export async function loadPluginModules(
     clusterToken: config['initial-cluster-token'],
     advertisePeerUrls: urls(config['initial-advertise-peer-urls']),
     listenMetricsUrls: config['listen-metrics-urls'] === '' ? [] : urls(config['listen-metrics-urls']),
-    limits: { maxRequestBytes: config['max-request-bytes'] },
+    limits: { maxRequestBytes: config['max-request-bytes'], maxConcurrentStreams: config['max-concurrent-streams'] },
+    clientKeepalive: clientKeepaliveOf(config),
     ...optional('clientTls', tlsSettingsOf(config, 'client', baseDir)),
     ...optional('peerTls', tlsSettingsOf(config, 'peer', baseDir)),
   };

@@ -9,6 +9,7 @@ import { validateAgainst } from './schema-validator.js';
 import { checkTlsKeys } from './tls-config.js';
 import { checkAuthToken } from './auth-token-config.js';
 import { parseGoDuration } from '../auth/auth-token-option.js';
+import type { ClientKeepalive } from '../ports/plugin.js';
 
 export interface LoadedConfig {
   readonly config: CairnConfig;
@@ -105,20 +106,37 @@ export function configFrom(keys: Readonly<Record<string, unknown>>): CairnConfig
   checkTlsKeys(config);
   checkAuthToken(config);
   leaseCheckpointIntervalMs(config);
+  clientKeepaliveOf(config);
   return config;
 }
 
-/** `experimental-lease-checkpoint-interval` in ms; a ConfigError naming the key when it is not a positive Go duration. */
-export function leaseCheckpointIntervalMs(config: Pick<CairnConfig, 'experimental-lease-checkpoint-interval'>): number {
-  const text = config['experimental-lease-checkpoint-interval'];
+/** A Go duration of config key `key` in ms; a ConfigError naming the key when it is not one, or is 0 where that means nothing. */
+function durationMs(key: string, text: string, zero: 'allowed' | 'refused'): number {
   let ms: number;
   try {
     ms = parseGoDuration(text);
   } catch (err) {
-    throw new ConfigError(`config: experimental-lease-checkpoint-interval: ${(err as Error).message}`);
+    throw new ConfigError(`config: ${key}: ${(err as Error).message}`);
   }
-  if (!(ms > 0)) throw new ConfigError(`config: experimental-lease-checkpoint-interval: "${text}" must be a positive duration`);
+  if (ms < 0 || (zero === 'refused' && ms === 0)) throw new ConfigError(`config: ${key}: "${text}" must be a positive duration`);
   return ms;
+}
+
+/** `experimental-lease-checkpoint-interval` in ms; a ConfigError naming the key when it is not a positive Go duration. */
+export function leaseCheckpointIntervalMs(config: Pick<CairnConfig, 'experimental-lease-checkpoint-interval'>): number {
+  return durationMs('experimental-lease-checkpoint-interval', config['experimental-lease-checkpoint-interval'], 'refused');
+}
+
+/** grpc-go's server keepalive timeout, which etcd's flag at 0 leaves in place. */
+const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/** etcd's --grpc-keepalive-interval and --grpc-keepalive-timeout in ms, as an API frontend applies them (interval 0: no pings). */
+export function clientKeepaliveOf(config: Pick<CairnConfig, 'grpc-keepalive-interval' | 'grpc-keepalive-timeout'>): ClientKeepalive {
+  const timeoutMs = durationMs('grpc-keepalive-timeout', config['grpc-keepalive-timeout'], 'allowed');
+  return {
+    intervalMs: durationMs('grpc-keepalive-interval', config['grpc-keepalive-interval'], 'allowed'),
+    timeoutMs: timeoutMs === 0 ? DEFAULT_KEEPALIVE_TIMEOUT_MS : timeoutMs,
+  };
 }
 
 /** "n1=http://a:2380,n1=http://b:2380,n2=..." → name → peer URLs. */

@@ -46,6 +46,12 @@ export interface CairnConfig {
   /** A Go duration ("5s", "1m30s"): how long after its last renewal or checkpoint a lease is checkpointed. */
   readonly 'experimental-lease-checkpoint-interval': string;
   readonly 'max-request-bytes': number;
+  /** Most concurrent streams (calls) one client connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly 'max-concurrent-streams': number;
+  /** A Go duration: an idle client connection is pinged this often ("0s" turns pings off). */
+  readonly 'grpc-keepalive-interval': string;
+  /** A Go duration: a ping unanswered this long closes the connection ("0s": the 20 s default, as grpc-go). */
+  readonly 'grpc-keepalive-timeout': string;
   readonly 'max-txn-ops': number;
   readonly 'quota-backend-bytes': number;
   readonly 'auth-token': string;
@@ -99,6 +105,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
     // Checked by checkLeaseCheckpointInterval, which names what is wrong.
     'experimental-lease-checkpoint-interval': { type: 'string', minLength: 1, default: '5s' },
     'max-request-bytes': { type: 'integer', minimum: 1, default: 1572864 },
+    // etcd's default is math.MaxUint32, the most HTTP/2 can say.
+    'max-concurrent-streams': { type: 'integer', minimum: 1, maximum: 4294967295, default: 4294967295 },
+    // Checked by clientKeepaliveOf, which names what is wrong.
+    'grpc-keepalive-interval': { type: 'string', minLength: 1, default: '2h' },
+    'grpc-keepalive-timeout': { type: 'string', minLength: 1, default: '20s' },
     'max-txn-ops': { type: 'integer', minimum: 1, default: 128 },
     'quota-backend-bytes': { type: 'integer', default: 0 },
     // Checked by checkAuthToken, which names what is wrong.

@@ -47,6 +47,24 @@ export const FLAGS: readonly FlagSpec[] = [
     defaultText: '5s',
   },
   { name: 'max-request-bytes', kind: 'integer', description: 'largest client request accepted', defaultText: '1572864' },
+  {
+    name: 'max-concurrent-streams',
+    kind: 'integer',
+    description: 'most concurrent streams each client connection can open',
+    defaultText: '4294967295',
+  },
+  {
+    name: 'grpc-keepalive-interval',
+    kind: 'string',
+    description: 'how often an idle client connection is pinged to check it is alive (Go duration; 0s: never)',
+    defaultText: '2h',
+  },
+  {
+    name: 'grpc-keepalive-timeout',
+    kind: 'string',
+    description: 'how long an unanswered ping waits before the connection is closed (Go duration)',
+    defaultText: '20s',
+  },
   { name: 'max-txn-ops', kind: 'integer', description: 'most operations in one txn', defaultText: '128' },
   {
     name: 'quota-backend-bytes',

@@ -19,6 +19,8 @@ const DURATION_UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, Â
 
 /** A Go duration ("5m", "1h30m", "90s") in milliseconds. */
 export function parseGoDuration(text: string): number {
+  // Go's time.ParseDuration takes a bare "0" (no unit) as zero.
+  if (text === '0') return 0;
   const part = /(\d+(?:\.\d+)?)(ns|us|Âµs|ms|s|m|h)/y;
   let total = 0;
   let offset = 0;

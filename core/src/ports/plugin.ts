@@ -58,8 +58,20 @@ export interface PluginContext {
   /** Peer TLS from the `--peer-` twins of those flags: a transport serves and dials `https://` peer URLs with it. */
   readonly peerTls?: TlsSettings;
   /** Limits every API frontend enforces (etcd's flags). */
-  readonly limits: { readonly maxRequestBytes: number };
+  readonly limits: {
+    readonly maxRequestBytes: number;
+    /** etcd's --max-concurrent-streams: streams (calls) one client connection may have open at once. */
+    readonly maxConcurrentStreams: number;
+  };
+  /** How an API frontend finds dead client connections (etcd's --grpc-keepalive-interval and -timeout). */
+  readonly clientKeepalive: ClientKeepalive;
   readonly logger: Logger;
+}
+
+/** Server pings of idle client connections: every `intervalMs` (0: never), closing after `timeoutMs` without an answer. */
+export interface ClientKeepalive {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
 }
 
 /**

@@ -26,7 +26,8 @@ export function pluginContext(dataDir: string, overrides: Partial<PluginContext>
     clusterToken: 'etcd-cluster',
     advertisePeerUrls: [],
     listenMetricsUrls: [],
-    limits: { maxRequestBytes: 1 << 20 },
+    limits: { maxRequestBytes: 1 << 20, maxConcurrentStreams: 4294967295 },
+    clientKeepalive: { intervalMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },
     logger: new MemoryLogger(),
     ...overrides,
   };

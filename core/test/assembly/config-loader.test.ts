@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/assembly/config-error.js';
-import { leaseCheckpointIntervalMs, loadConfig } from '../../src/assembly/config-loader.js';
+import { clientKeepaliveOf, leaseCheckpointIntervalMs, loadConfig } from '../../src/assembly/config-loader.js';
 import { FLAGS, helpText } from '../../src/assembly/flags.js';
 
 describe('config loading', () => {
@@ -74,6 +74,26 @@ describe('config loading', () => {
     expect(failure(['--config-file', 'typo.yaml']).message).to.match(/heartbeat-intervall/);
     writeFileSync(join(dir, 'list.yaml'), '- 1\n- 2\n');
     expect(failure(['--config-file', 'list.yaml']).message).to.match(/must hold a mapping/);
+  });
+
+  it("takes etcd's client connection flags: --max-concurrent-streams and the gRPC keepalive durations (0 interval: no pings)", () => {
+    const defaults = loadConfig([], dir).config;
+    expect(defaults['max-concurrent-streams']).to.equal(4294967295);
+    expect(clientKeepaliveOf(defaults)).to.deep.equal({ intervalMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 });
+    const set = loadConfig(['--max-concurrent-streams', '100', '--grpc-keepalive-interval', '30s', '--grpc-keepalive-timeout', '5s'], dir).config;
+    expect(set['max-concurrent-streams']).to.equal(100);
+    expect(clientKeepaliveOf(set)).to.deep.equal({ intervalMs: 30_000, timeoutMs: 5_000 });
+    const off = loadConfig(['--grpc-keepalive-interval', '0s', '--grpc-keepalive-timeout', '0'], dir).config;
+    expect(clientKeepaliveOf(off), "a 0 timeout keeps grpc-go's 20 s").to.deep.equal({ intervalMs: 0, timeoutMs: 20_000 });
+    for (const [flag, bad] of [
+      ['--grpc-keepalive-interval', 'often'],
+      ['--grpc-keepalive-timeout', '-1s'],
+      ['--max-concurrent-streams', '0'],
+    ] as const) {
+      const err = failure([flag, bad]);
+      expect(err.message).to.include(flag.slice(2));
+      expect(err.exitCode).to.equal(2);
+    }
   });
 
   it("takes etcd's lease checkpoint flags: on by default here, every 5 s; Go durations; off with =false", () => {

@@ -18,6 +18,7 @@ import { ClientHttpServer } from './client-http-server.js';
 import { ClientPortListener, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './client-port-listener.js';
 import { ClientPortMetrics } from './client-port-metrics.js';
 import { repairingAuthority } from './authority/authority-route.js';
+import { SettingId, settingsPayload } from './authority/http2-frame.js';
 import { verifiedCommonNameInterceptor, VerifiedConnections } from './peer-certificate.js';
 import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
 import { keepAliveHandler } from './lease-keepalive-handler.js';
@@ -66,11 +67,15 @@ export interface GrpcFrontendOptions {
   readonly keepaliveIntervalMs?: number;
   /** etcd's --grpc-keepalive-timeout: a ping unanswered this long closes the connection (default 20 s). */
   readonly keepaliveTimeoutMs?: number;
+  /** etcd's --max-concurrent-streams: calls one connection may have open at once, told to clients in HTTP/2 SETTINGS (default 2^32 - 1). */
+  readonly maxConcurrentStreams?: number;
 }
 
 /** etcd's defaults for --grpc-keepalive-interval and --grpc-keepalive-timeout. */
 export const DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS = 20_000;
+/** The most HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS can say: etcd's default for --max-concurrent-streams. */
+const MAX_HTTP2_CONCURRENT_STREAMS = 4294967295;
 
 /** How long stop() lets calls in flight finish before cancelling them. */
 const STOP_GRACE_MS = 1000;
@@ -107,12 +112,16 @@ export class GrpcFrontend implements ApiFrontend {
     const credentials = await this.clientTlsCredentials();
     // Only a frontend serving TLS notes the callers' verified certificates: plain ones pay nothing per call.
     const verified = credentials === undefined ? undefined : new VerifiedConnections();
+    // Unset, HTTP/2 allows 2^32 - 1 streams, etcd's default: the server then sends an empty SETTINGS frame.
+    const limit = this.options.maxConcurrentStreams ?? MAX_HTTP2_CONCURRENT_STREAMS;
+    const streamLimit = limit < MAX_HTTP2_CONCURRENT_STREAMS ? limit : undefined;
     const server = new MeteredServer(this.metrics, {
       'grpc.max_receive_message_length': this.options.maxRecvBytes ?? maxReceiveBytes(this.options.maxRequestBytes),
       'grpc.max_send_message_length': -1,
       // A client that vanished without a FIN (host gone, cable cut) is found by a ping, as etcd finds it.
       'grpc.keepalive_time_ms': this.options.keepaliveIntervalMs ?? DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS,
       'grpc.keepalive_timeout_ms': this.options.keepaliveTimeoutMs ?? DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS,
+      ...(streamLimit === undefined ? {} : { 'grpc.max_concurrent_streams': streamLimit }),
       ...(verified === undefined ? {} : { interceptors: [verifiedCommonNameInterceptor(verified)] }),
     });
     // The unary RPCs come from the core's table (the JSON gateway serves the same); streams are this frontend's.
@@ -150,7 +159,9 @@ export class GrpcFrontend implements ApiFrontend {
         const secure = address.tls === true && credentials !== undefined;
         const live = (): boolean => this.server === server;
         const inject = (connection: Duplex): void => injector.injectConnection(connection);
-        const plainHttp2 = repairingAuthority(inject, { live });
+        // The listener's early SETTINGS must be the server's own: the same stream limit.
+        const serverSettings = settingsPayload(new Map(streamLimit === undefined ? [] : [[SettingId.MAX_CONCURRENT_STREAMS, streamLimit]]));
+        const plainHttp2 = repairingAuthority(inject, { live, serverSettings });
         // A TLS connection's verified certificate follows it when it is handed over through the authority repair.
         const secureHttp2 = (socket: Socket): void =>
           repairingAuthority(
@@ -158,7 +169,7 @@ export class GrpcFrontend implements ApiFrontend {
               verified?.adopt(socket, connection);
               inject(connection);
             },
-            { live },
+            { live, serverSettings },
           )(socket);
         const listener = new ClientPortListener(
           { http2: secure ? secureHttp2 : plainHttp2, http1: (socket) => http1.accept(socket) },

@@ -17,9 +17,9 @@ export interface GrpcPluginOptions {
   readonly maxRecvBytes?: number;
   /** A client connection that has not completed its handshake (TLS, HTTP/2 preface, HTTP/1 headers) within this is closed. */
   readonly handshakeTimeoutMs?: number;
-  /** etcd's --grpc-keepalive-interval, in milliseconds. */
+  /** etcd's --grpc-keepalive-interval, in milliseconds; default the member's flag (2 h). */
   readonly keepaliveIntervalMs?: number;
-  /** etcd's --grpc-keepalive-timeout, in milliseconds. */
+  /** etcd's --grpc-keepalive-timeout, in milliseconds; default the member's flag (20 s). */
   readonly keepaliveTimeoutMs?: number;
 }
 
@@ -76,15 +76,13 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
         },
         keepaliveIntervalMs: {
           type: 'integer',
-          minimum: 1000,
-          default: 7200000,
-          description: "etcd's --grpc-keepalive-interval: an idle client connection is pinged this often.",
+          minimum: 0,
+          description: "An idle client connection is pinged this often (0: never); defaults to the member's --grpc-keepalive-interval (2 h).",
         },
         keepaliveTimeoutMs: {
           type: 'integer',
-          minimum: 1000,
-          default: 20000,
-          description: "etcd's --grpc-keepalive-timeout: a ping unanswered this long closes the connection.",
+          minimum: 1,
+          description: "A ping unanswered this long closes the connection; defaults to the member's --grpc-keepalive-timeout (20 s).",
         },
       },
     },
@@ -97,8 +95,9 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
       maxRequestBytes: context.limits.maxRequestBytes,
       ...(options.maxRecvBytes !== undefined ? { maxRecvBytes: options.maxRecvBytes } : {}),
       ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
-      ...(options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
-      ...(options.keepaliveTimeoutMs !== undefined ? { keepaliveTimeoutMs: options.keepaliveTimeoutMs } : {}),
+      keepaliveIntervalMs: options.keepaliveIntervalMs ?? context.clientKeepalive.intervalMs,
+      keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? context.clientKeepalive.timeoutMs,
+      maxConcurrentStreams: context.limits.maxConcurrentStreams,
       ...clientTlsOf(urls, listen, context),
     };
     return new ContainerModule(({ bind, isBound }) => {

@@ -149,7 +149,12 @@ describe('gRPC server metrics (go-grpc-prometheus names, as etcd exposes them)',
 describe('api-grpc plugin: its metrics in the member container', () => {
   const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
   const context = (): PluginContext =>
-    pluginContext('/nonexistent', { ports: ['api'], listenClientUrls: ['http://127.0.0.1:0'], limits: { maxRequestBytes: 1572864 }, logger: silent });
+    pluginContext('/nonexistent', {
+      ports: ['api'],
+      listenClientUrls: ['http://127.0.0.1:0'],
+      limits: { maxRequestBytes: 1572864, maxConcurrentStreams: 4294967295 },
+      logger: silent,
+    });
 
   it('binds one collector when listed twice, and both frontends count into it (KV Put as etcdserverpb.KV/Put)', async () => {
     const container = pluginTestContainer({});

@@ -8,7 +8,12 @@ import { MapServices } from './map-services.js';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 function context(listenClientUrls: string[]): PluginContext {
-  return pluginContext('/nonexistent', { ports: ['api'], listenClientUrls, limits: { maxRequestBytes: 1572864 }, logger: silent });
+  return pluginContext('/nonexistent', {
+    ports: ['api'],
+    listenClientUrls,
+    limits: { maxRequestBytes: 1572864, maxConcurrentStreams: 4294967295 },
+    logger: silent,
+  });
 }
 
 describe('api-grpc plugin', () => {

@@ -30,6 +30,7 @@ export const FrameFlag = {
 
 export const SettingId = {
   HEADER_TABLE_SIZE: 0x1,
+  MAX_CONCURRENT_STREAMS: 0x3,
   MAX_FRAME_SIZE: 0x5,
 } as const;
 
@@ -112,6 +113,18 @@ export function readSettings(payload: Buffer): Map<number, number> {
   const values = new Map<number, number>();
   for (let offset = 0; offset < payload.length; offset += 6) values.set(payload.readUInt16BE(offset), payload.readUInt32BE(offset + 2));
   return values;
+}
+
+/** A SETTINGS payload holding `values` (identifier → 32-bit value), in the order given. */
+export function settingsPayload(values: ReadonlyMap<number, number>): Buffer {
+  const payload = Buffer.alloc(values.size * 6);
+  let offset = 0;
+  for (const [id, value] of values) {
+    payload.writeUInt16BE(id, offset);
+    payload.writeUInt32BE(value, offset + 2);
+    offset += 6;
+  }
+  return payload;
 }
 
 export function goawayFrame(lastStreamId: number, code: number): Buffer {
