@@ -6,6 +6,7 @@ import { CorruptStorageError, openRecord, sealRecord, type BackendSize } from '@
 import { commitFailure } from './commit-failure.js';
 import { checkLmdbFileHeader } from './lmdb-file-header.js';
 import { verifyEnvironment } from './lmdb-verifier.js';
+import { recordCleanClose, takeCleanClose } from './clean-close.js';
 import { StorageGate } from './storage-gate.js';
 import { LMDB_ENVIRONMENT_OPTIONS } from './tokens.js';
 
@@ -18,8 +19,10 @@ export interface LmdbEnvironmentOptions {
   readonly noSync: boolean;
   /** Read transactions open at once (read views, snapshot reads, ranges). */
   readonly maxReaders: number;
-  /** Walk the file in a child process before mapping it (see lmdb-verifier.ts). */
+  /** Walk the file in a child process before mapping it (see lmdb-verifier.ts), unless this plugin closed it cleanly and it is untouched since. */
   readonly verifyOnOpen: boolean;
+  /** The walk (default verifyEnvironment); tests count its calls. */
+  readonly verify?: (directory: string, dataFile: string) => Promise<void>;
   /**
    * The member's log is kept by another plugin: an environment that holds a Raft log (written when
    * this one kept it) is refused, since starting without that log would drop entries it acknowledged.
@@ -237,7 +240,8 @@ export class LmdbEnvironment {
     mkdirSync(this.directory, { recursive: true });
     rmSync(join(this.directory, COMPACTING_DIR), { recursive: true, force: true });
     checkLmdbFileHeader(this.dataFile);
-    if (verify) await verifyEnvironment(this.directory, this.dataFile);
+    const untouchedSinceCleanClose = takeCleanClose(this.directory, this.dataFile);
+    if (verify && !untouchedSinceCleanClose) await (this.options.verify ?? verifyEnvironment)(this.directory, this.dataFile);
     if (openDirectories.has(this.directory)) {
       throw new Error(`${this.directory}: already open in this process by another @cairn/storage-lmdb environment`);
     }
@@ -324,6 +328,7 @@ export class LmdbEnvironment {
     try {
       await root.flushed;
       await root.close();
+      recordCleanClose(this.directory, this.dataFile);
     } finally {
       openDirectories.delete(this.directory);
     }

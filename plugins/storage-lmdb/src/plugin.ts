@@ -126,7 +126,7 @@ export const lmdbStoragePlugin: CairnPlugin<LmdbPluginOptions> = {
           type: 'boolean',
           default: LMDB_DEFAULTS.verifyOnOpen,
           description:
-            'Before mapping data.mdb, read every page of it in a child process: LMDB has no page checksums and crashes on a damaged page, so this turns damage into an error naming the file. Costs one read of the file at start.',
+            'Before mapping data.mdb, read every page of it in a child process: LMDB has no page checksums and crashes on a damaged page, so this turns damage into an error naming the file. Costs one read of the file at a start after a crash or after anything wrote the file since its last clean close.',
         },
       },
     },

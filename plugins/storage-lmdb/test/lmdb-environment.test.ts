@@ -3,7 +3,7 @@ import { copyFile, open as openFile, stat, truncate, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import { CorruptStorageError, sealRecord } from '@cairn/core';
-import { createLmdbStorage } from '../src/index.js';
+import { createLmdbStorage, LMDB_DEFAULTS, LmdbEnvironment } from '../src/index.js';
 import { bytes, entries, stableState, text } from './test-data.js';
 import { TemporaryDirectories, rejection } from '@cairn/core/testkit';
 
@@ -113,6 +113,48 @@ describe('LmdbEnvironment', () => {
     await handle.write(Buffer.of(0x00), 0, 1, 4096 + 24);
     await handle.close();
     expect(String(await rejection(createLmdbStorage(directory).logStore.open()))).to.match(/no LMDB magic in the second meta page/);
+  });
+
+  it('walks the file at open after a crash or any change to it, and not when it is as the last clean close left it', async () => {
+    const directory = await dirs.make('env-clean-close');
+    await populated(directory);
+    const walks: string[] = [];
+    const environment = (at = directory): LmdbEnvironment =>
+      new LmdbEnvironment({
+        directory: at,
+        mapSize: LMDB_DEFAULTS.mapSize,
+        noSync: true,
+        maxReaders: LMDB_DEFAULTS.maxReaders,
+        verifyOnOpen: true,
+        verify: (_dir, file) => {
+          walks.push(file);
+          return Promise.resolve();
+        },
+      });
+    const openAndClose = async (at = directory): Promise<void> => {
+      const env = environment(at);
+      await env.acquire();
+      await env.release();
+    };
+    await openAndClose();
+    expect(walks, 'closed cleanly by populated(): no walk').to.have.length(0);
+
+    // A crash: open, then never close (the record was taken at open, so nothing says the file is sound).
+    const crashed = environment();
+    await crashed.acquire();
+    const copy = await dirs.make('env-clean-close-copy');
+    await copyFile(join(directory, 'data.mdb'), join(copy, 'data.mdb'));
+    await openAndClose(copy);
+    expect(walks, 'a file not closed cleanly is walked').to.deep.equal([join(copy, 'data.mdb')]);
+    await crashed.release();
+
+    // Changed after the clean close (same size, one byte of a data page): walked again.
+    walks.length = 0;
+    const handle = await openFile(join(directory, 'data.mdb'), 'r+');
+    await handle.write(Buffer.of(0xff), 0, 1, 5 * 4096 + 100);
+    await handle.close();
+    await openAndClose();
+    expect(walks, 'a file written since its clean close is walked').to.deep.equal([join(directory, 'data.mdb')]);
   });
 
   it('verifyOnOpen: false skips the walk (for stores known to be sound)', async () => {
