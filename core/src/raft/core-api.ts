@@ -14,6 +14,19 @@ export interface PlantedBugs {
   readonly readWithoutReadIndex?: boolean;
   /** The node driver: carry on after a failed log append as if it were durable (etcd treats it as fatal). */
   readonly ackAfterFailedSync?: boolean;
+  /**
+   * Serve reads from a leader lease (answer ReadIndex at once, without a heartbeat round) but never
+   * step down for want of a quorum: the lease is only sound with check-quorum (etcd refuses
+   * ReadOnlyLeaseBased without CheckQuorum). Only a partition shows it: a leader cut off from the
+   * majority keeps answering reads after the others elected a new leader and moved on.
+   */
+  readonly leaseReadWithoutCheckQuorum?: boolean;
+  /**
+   * Heartbeats carry the leader's commit index as it is, not capped at what the follower is known
+   * to match: a follower still holding entries a deposed leader appended while cut off (never
+   * replicated, overwritten elsewhere) takes them as committed and applies them.
+   */
+  readonly heartbeatCommitBeyondMatch?: boolean;
 }
 
 export interface RaftConfig {

@@ -27,7 +27,7 @@ export abstract class RaftElections extends RaftReadIndex {
     this.electionElapsed++;
     if (this.electionElapsed >= this.config.electionTick) {
       this.electionElapsed = 0;
-      if (this.config.checkQuorum && !this.quorumActive()) {
+      if (this.config.checkQuorum && !this.quorumActive() && this.config.bugs?.leaseReadWithoutCheckQuorum !== true) {
         this.becomeFollower(this.term, NO_MEMBER);
         return;
       }

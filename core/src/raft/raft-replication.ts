@@ -228,7 +228,7 @@ export abstract class RaftReplication extends RaftState {
           from: this.id,
           to: m,
           term: this.term,
-          commit: Math.min(pr.match, this.log.committed),
+          commit: this.config.bugs?.heartbeatCommitBeyondMatch === true ? this.log.committed : Math.min(pr.match, this.log.committed),
           context,
         }),
       );

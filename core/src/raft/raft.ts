@@ -245,7 +245,7 @@ export class Raft extends RaftElections implements RaftCore {
         this.broadcastHeartbeat();
         return;
       case MessageType.CheckQuorum:
-        if (!this.quorumActive()) this.becomeFollower(this.term, NO_MEMBER);
+        if (!this.quorumActive() && this.config.bugs?.leaseReadWithoutCheckQuorum !== true) this.becomeFollower(this.term, NO_MEMBER);
         return;
       case MessageType.Prop:
         this.leaderPropose(m.entries);

@@ -18,6 +18,16 @@ function violated(history: (checker: SafetyChecker) => void): string | undefined
 
 // Each check of the simulator seen to fail on a history that breaks it, and to pass on one that does not.
 describe('safety checker: each property fails on a history that breaks it', () => {
+  it("durability: a member of the leader's term holds less than it acknowledged (a later term may cut it back)", () => {
+    expect(
+      violated((c) => {
+        c.acknowledgedEntries('a', 4, 'b', 4, 10, 10);
+        c.acknowledgedEntries('a', 4, 'b', 5, 10, 7);
+      }),
+    ).to.equal(undefined);
+    expect(violated((c) => c.acknowledgedEntries('a', 4, 'b', 4, 10, 9))).to.equal('durability');
+  });
+
   it('election safety: two leaders in one term', () => {
     expect(
       violated((c) => {

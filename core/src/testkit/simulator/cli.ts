@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { simulate, type SimulationOptions, type SimulationResult } from './simulation.js';
 import type { PlantedBugs } from '../../raft/core-api.js';
+import { appendRecord, commitUnderTest, simulatorRecord } from './reliability-record.js';
 
 const USAGE = `Cairn cluster simulator: seeded runs of a Raft cluster under faults, checked for safety and linearizability.
 
@@ -11,10 +12,20 @@ options:
   --members 3|5        cluster size (default 3)
   --duration MS        virtual milliseconds of faults and traffic (default 3000)
   --bug NAME           plant a bug: voteWithoutLogCheck | commitPreviousTermByCount | readWithoutReadIndex | ackAfterFailedSync
+                       | leaseReadWithoutCheckQuorum | heartbeatCommitBeyondMatch
   --keep-going         with --seeds: do not stop at the first failing seed
+  --record PATH        append one JSON line per seed to PATH (the reliability records behind
+                       docs/reliability.md); $CAIRN_RELIABILITY_RECORD does the same
 From sources: node --conditions=source --import tsx core/src/testkit/simulator/cli.ts --seed N`;
 
-const BUGS = ['voteWithoutLogCheck', 'commitPreviousTermByCount', 'readWithoutReadIndex', 'ackAfterFailedSync'] as const;
+const BUGS = [
+  'voteWithoutLogCheck',
+  'commitPreviousTermByCount',
+  'readWithoutReadIndex',
+  'ackAfterFailedSync',
+  'leaseReadWithoutCheckQuorum',
+  'heartbeatCommitBeyondMatch',
+] as const;
 
 function replayCommand(seed: number, members: number, duration: number, bug: string | undefined): string {
   return `npm run sim -- --seed ${seed} --members ${members}${duration !== 3000 ? ` --duration ${duration}` : ''}${bug ? ` --bug ${bug}` : ''}`;
@@ -40,6 +51,7 @@ async function main(): Promise<number> {
       duration: { type: 'string' },
       bug: { type: 'string' },
       'keep-going': { type: 'boolean' },
+      record: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,10 +72,32 @@ async function main(): Promise<number> {
   }
   const bugs: PlantedBugs | undefined = bug === undefined ? undefined : { [bug]: true };
   const options = (seed: number): SimulationOptions => ({ seed, members, durationMs: duration, ...(bugs ? { bugs } : {}) });
+  const recordPath = values.record ?? (process.env['CAIRN_RELIABILITY_RECORD'] || undefined);
+  const commit = recordPath === undefined ? undefined : commitUnderTest();
+  /** Runs one seed, and appends its record when asked to. */
+  const run = async (seed: number): Promise<SimulationResult> => {
+    const began = performance.now();
+    const r = await simulate(options(seed));
+    if (recordPath !== undefined) {
+      const command = replayCommand(seed, members, duration, bug);
+      appendRecord(
+        recordPath,
+        simulatorRecord(r, {
+          members,
+          virtualMs: duration,
+          wallMs: performance.now() - began,
+          command,
+          ...(commit === undefined ? {} : { commit }),
+          ...(bug === undefined ? {} : { plantedBug: bug }),
+        }),
+      );
+    }
+    return r;
+  };
 
   if (values.seed !== undefined) {
     const seed = Number(values.seed);
-    const r = await simulate(options(seed));
+    const r = await run(seed);
     if (!r.ok) {
       printFailure(r, replayCommand(seed, members, duration, bug), true);
       return 1;
@@ -86,7 +120,7 @@ async function main(): Promise<number> {
   let lastSeed = start;
   for (let seed = start; seed < start + count; seed++) {
     lastSeed = seed;
-    const r = await simulate(options(seed));
+    const r = await run(seed);
     if (!r.ok) {
       failed++;
       printFailure(r, replayCommand(seed, members, duration, bug), false);

@@ -19,7 +19,8 @@ const dataKey = (e: Entry): string => `${e.type}:${Buffer.from(e.data).toString(
  * - log matching: entries with the same index and term hold the same data and follow the same
  *   previous term (so, by induction, the logs are identical up to there);
  * - leader completeness: an entry known committed is in the log of every later leader;
- * - state machine safety: every member applies the same thing at each index.
+ * - state machine safety: every member applies the same thing at each index;
+ * - durability: a member never loses entries it acknowledged to the leader of its term.
  */
 export class SafetyChecker {
   private readonly leaders = new Map<number, MemberId>();
@@ -101,6 +102,19 @@ export class SafetyChecker {
         `at index ${index} member ${first.member} applied ${JSON.stringify(first.what)} but member ${member} applied ${JSON.stringify(what)}`,
       );
     }
+  }
+
+  /**
+   * Durability: the leader of `term` counts `member` as holding its log up to `acknowledged`. A
+   * member acknowledges only what is durable and, within one term, its log only grows, so while
+   * it is in the same term its log never ends before that (even after a crash and restart).
+   */
+  acknowledgedEntries(leader: MemberId, term: number, member: MemberId, memberTerm: number, acknowledged: number, memberLastIndex: number): void {
+    if (memberTerm !== term || memberLastIndex >= acknowledged) return;
+    this.fail(
+      'durability',
+      `member ${member} acknowledged entries up to ${acknowledged} to leader ${leader} of term ${term}, but its log ends at ${memberLastIndex} (acknowledged entries lost)`,
+    );
   }
 
   get leaderTerms(): number {

@@ -24,6 +24,7 @@ import { MemoryStableStore } from '../../memory/memory-stable-store.js';
 import { SeededRandom } from '../memory/seeded-random.js';
 import { VirtualClock, VirtualClockDeferral } from '../memory/virtual-clock.js';
 import { encodeRegisterCommand, RegisterStateMachine, type RegisterCommand } from './register-state-machine.js';
+import { ObservedTransport } from './observed-transport.js';
 import { SafetyChecker, SafetyViolation } from './safety-checker.js';
 
 /** Every kind of fault the simulator can inject. */
@@ -79,6 +80,10 @@ export interface SimulationResult {
   /** Operations in the client history, and how many of them completed. */
   readonly operations: number;
   readonly completed: number;
+  /** Writes and compare-and-sets that were answered (acknowledged to the client). */
+  readonly acknowledgedWrites: number;
+  /** Writes and compare-and-sets left without an answer that may have taken effect. */
+  readonly indeterminate: number;
   readonly faults: Readonly<Record<FaultKind, number>>;
   readonly leaderTerms: number;
   readonly highestCommitted: number;
@@ -101,9 +106,17 @@ interface Member {
   node: RaftNode | undefined;
   /** Highest commit index whose entries were handed to the safety checker. */
   commitRecorded: number;
+  /** Removed, and it sent a message to a member that applied its removal (which refuses it, as etcd's peers do). */
+  toldRemoved: boolean;
 }
 
 const TICK_MS = 10;
+/**
+ * Timer events at one virtual instant after which the run counts as stalled (a busy run has fewer
+ * than a hundred): members answering each other at zero delay without ever making progress would
+ * otherwise keep virtual time from moving, and the run from ending.
+ */
+const STALL_EVENTS = 10_000;
 const memberId = (slot: number, generation: number): MemberId => ((generation << 8) | (slot + 1)).toString(16).padStart(16, '0');
 
 /**
@@ -150,7 +163,18 @@ export class Simulation {
     const initial = new Map(this.members.map((m) => [m.id, [`mem://${m.id}`]] as const));
     await this.clock.settle(Promise.all(this.members.map((m) => this.startMember(m, initial, false))));
 
-    const stopped = (): boolean => this.failure !== undefined;
+    let instant = -1;
+    let eventsAtInstant = 0;
+    const stopped = (): boolean => {
+      if (this.failure !== undefined) return true;
+      if (this.clock.now() !== instant) {
+        instant = this.clock.now();
+        eventsAtInstant = 0;
+      } else if (++eventsAtInstant >= STALL_EVENTS) {
+        this.stalled();
+      }
+      return this.failure !== undefined;
+    };
     const checks = this.clock.setInterval(() => this.checkCommits(), TICK_MS);
     this.scheduleFaults(duration);
     const clients = Array.from({ length: this.options.clients ?? 3 }, (_, c) => this.client(c, duration));
@@ -181,6 +205,8 @@ export class Simulation {
       ...(this.failure === undefined ? {} : { property: this.failure.property, failure: this.failure.message }),
       operations: history.length,
       completed: history.filter((o) => o.return !== undefined).length,
+      acknowledgedWrites: history.filter((o) => o.input.kind !== 'read' && o.return !== undefined).length,
+      indeterminate: history.filter((o) => o.input.kind !== 'read' && o.return === undefined).length,
       faults: { ...this.faultCounts },
       leaderTerms: this.checker.leaderTerms,
       highestCommitted: this.checker.highestCommitted,
@@ -206,6 +232,7 @@ export class Simulation {
       transport: undefined,
       node: undefined,
       commitRecorded: 0,
+      toldRemoved: false,
     };
   }
 
@@ -242,7 +269,7 @@ export class Simulation {
       requestTimeoutMs: 600,
     };
     const container = new Container();
-    const transport = m.transport;
+    const transport = new ObservedTransport(m.transport, (to) => this.sent(m, to));
     container.load(
       raftModule,
       new ContainerModule(({ bind }) => {
@@ -377,11 +404,36 @@ export class Simulation {
           m.commitRecorded = i;
         }
       }
+      this.checkAcknowledged();
     } catch (err) {
       if (err instanceof SafetyViolation) this.failure = { property: err.property, message: err.message };
       else throw err;
     }
     this.reconcileMembership();
+  }
+
+  /** Every follower still holds what it acknowledged to the leader of its term (see SafetyChecker.acknowledgedEntries). */
+  private checkAcknowledged(): void {
+    const members = this.up();
+    for (const leader of members) {
+      const ls = leader.node!.status();
+      if (ls.role !== Role.Leader) continue;
+      for (const f of members) {
+        const acknowledged = ls.match.get(f.id);
+        if (f === leader || acknowledged === undefined) continue;
+        const fs = f.node!.status();
+        this.checker.acknowledgedEntries(leader.id, ls.term, f.id, fs.term, acknowledged, fs.lastIndex);
+      }
+    }
+  }
+
+  /** Virtual time stopped moving: name the broken property if a check finds one, else report the stall. */
+  private stalled(): void {
+    this.checkCommits();
+    this.failure ??= {
+      property: 'liveness',
+      message: `virtual time stalled at ${this.clock.now()} ms: ${STALL_EVENTS} events at one instant (members answering each other at zero delay without progress)`,
+    };
   }
 
   // ---- faults ----
@@ -511,7 +563,19 @@ export class Simulation {
     };
     if (kind === 'remove-member') {
       if (conf.voters.length < this.size || conf.learners.length > 0) return false;
-      propose(ConfChangeType.RemoveMember, this.random.pick(conf.voters));
+      const first = this.random.pick(conf.voters);
+      propose(ConfChangeType.RemoveMember, first);
+      if (this.random.chance(0.5)) {
+        // A second removal right behind the first, as a hasty operator's script would send: Raft
+        // must refuse it while the first is pending (one change at a time).
+        leader
+          .node!.proposeConfChange({
+            type: ConfChangeType.RemoveMember,
+            memberId: this.random.pick(conf.voters.filter((v) => v !== first)),
+            context: new Uint8Array(0),
+          })
+          .catch(() => undefined);
+      }
       return true;
     }
     if (kind === 'add-learner') {
@@ -540,8 +604,9 @@ export class Simulation {
     const inConf = new Set([...conf.voters, ...conf.learners]);
     for (const m of this.members) {
       const selfKnown = m.node !== undefined && [...m.node.membership().voters, ...m.node.membership().learners].includes(m.id);
-      if (m.state === 'up' && !inConf.has(m.id) && (selfKnown || m.generation === 0)) {
-        // Removed (etcd stops a removed member); it may not have heard of it itself.
+      if (m.state === 'up' && !inConf.has(m.id) && (selfKnown || m.generation === 0) && (m.toldRemoved || this.appliedRemovalOf(m, m))) {
+        // Removed: etcd stops a member that applies its own removal, or whose message a peer that
+        // applied it refuses. Until then (cut off, say) it carries on with the membership it has.
         m.node?.halt();
         m.node = undefined;
         m.state = 'removed';
@@ -552,6 +617,22 @@ export class Simulation {
         void this.startMember(m, this.peerMap(), true);
       }
     }
+  }
+
+  /** Has member `x` applied a membership without `m` (its removal)? */
+  private appliedRemovalOf(x: Member, m: Member): boolean {
+    const view = x.node?.membership();
+    return view !== undefined && view.voters.length > 0 && !view.voters.includes(m.id) && !view.learners.includes(m.id);
+  }
+
+  /** `from` sends a message to `to`: a removed member learns it is removed from a peer that applied it. */
+  private sent(from: Member, to: MemberId): void {
+    if (from.toldRemoved || this.network.isBlocked(from.id, to)) return;
+    const peer = this.members.find((x) => x.id === to && x.state === 'up');
+    if (peer === undefined || !this.appliedRemovalOf(peer, from)) return;
+    // A peer that never applied `from`'s addition has not removed it either.
+    const conf = this.conf();
+    if (conf !== undefined && !conf.voters.includes(from.id) && !conf.learners.includes(from.id)) from.toldRemoved = true;
   }
 
   /** End of the fault phase: heal the network, bring crashed members back, keep clients going. */
