@@ -82,7 +82,7 @@ export class GatewayRoute implements ClientHttpRoute {
   private readonly bodyLimit: number;
 
   constructor(
-    @inject(HTTP_REQUEST_LIMITS) limits: PluginContext['limits'],
+    @inject(HTTP_REQUEST_LIMITS) limits: Pick<PluginContext['limits'], 'maxRequestBytes'>,
     @inject(HTTP_LOGGER) @optional() private readonly logger?: Logger,
   ) {
     this.maxRequestBytes = limits.maxRequestBytes;
