@@ -1,29 +1,10 @@
+import type { ReliabilityRecord } from '@cairn/core/testkit';
+
 /**
  * One run of a fault suite, as the suites append it (one JSON object per line): the simulator
- * (core/src/testkit/simulator/reliability-record.ts) and the real-process fault tests
- * (test/e2e/fault-history.ts). Counters a suite does not measure may be absent.
+ * (core/src/testkit/simulator/cli.ts) and the real-process fault tests (test/e2e/fault-history.ts).
  */
-export interface RunRecord {
-  readonly suite: string;
-  readonly date: string;
-  readonly seed: number;
-  readonly transport: string;
-  readonly durationMs: number;
-  readonly faults: Readonly<Record<string, number>>;
-  readonly operations: number;
-  readonly acknowledgedWrites: number;
-  readonly indeterminate: number;
-  readonly lockAcquisitions: number;
-  readonly membershipChanges: number;
-  readonly anomalies: number;
-  readonly anomalyDetail: readonly string[];
-  readonly passed: boolean;
-  readonly command: string;
-  readonly commit?: string;
-  readonly members?: number;
-  /** A bug planted on purpose: the run is expected to fail, and is not counted with the others. */
-  readonly plantedBug?: string;
-}
+export type RunRecord = ReliabilityRecord;
 
 export interface ParsedRecords {
   readonly records: RunRecord[];

@@ -22,3 +22,4 @@ export * from './faulty-storage.js';
 export { DISK_FAULT_PLUGIN_PATH, diskFaultPlugin, type DiskFaultPluginOptions } from './disk-fault-plugin.js';
 export { diskFaultConformance, type DiskFaultConformanceOptions, type StoragePluginEntry } from './disk-fault-conformance.js';
 export * from './raw-connections.js';
+export * from './reliability-record.js';

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { simulate, type SimulationOptions, type SimulationResult } from './simulation.js';
 import type { PlantedBugs } from '../../raft/core-api.js';
-import { appendRecord, commitUnderTest, simulatorRecord } from './reliability-record.js';
+import { appendReliabilityRecord, commitUnderTest } from '../reliability-record.js';
+import { simulatorRecord } from './reliability-record.js';
 
 const USAGE = `Cairn cluster simulator: seeded runs of a Raft cluster under faults, checked for safety and linearizability.
 
@@ -80,7 +81,7 @@ async function main(): Promise<number> {
     const r = await simulate(options(seed));
     if (recordPath !== undefined) {
       const command = replayCommand(seed, members, duration, bug);
-      appendRecord(
+      appendReliabilityRecord(
         recordPath,
         simulatorRecord(r, {
           members,
