@@ -4,8 +4,8 @@
 #
 #   1. the deterministic simulator over SIM_SEEDS seeds of a 3-member cluster (default 1000) and
 #      SIM_SEEDS_5 seeds of a 5-member one (default 300);
-#   2. the partition fault test's long form, RUNS runs (default 100), if test/e2e/partition-fault-runs.sh exists;
-#   3. the process fault test's long form, RUNS runs, if test/e2e/process-fault-runs.sh exists.
+#   2. the partition fault test's long form, RUNS runs (default 100): SUITE=partition test/e2e/fault-runs.sh;
+#   3. the process fault test's long form, RUNS runs: SUITE=process test/e2e/fault-runs.sh.
 #
 # SUITES chooses among them (default "simulator partition process"); RECORDS is the record file
 # (default /tmp/cairn-reliability/records.jsonl, emptied first unless APPEND=1). At the end RECORDS
@@ -45,21 +45,9 @@ for suite in $suites; do
         node core/dist/src/testkit/simulator/cli.js --seeds "$sim_seeds_5" --members 5 --keep-going --record "$records" || status=1
       fi
       ;;
-    partition)
-      if [ -x test/e2e/partition-fault-runs.sh ] || [ -f test/e2e/partition-fault-runs.sh ]; then
-        echo "== partition faults: $runs runs"
-        RUNS=$runs RECORD=$records bash test/e2e/partition-fault-runs.sh || status=1
-      else
-        echo "== partition faults: skipped (test/e2e/partition-fault-runs.sh is not in this checkout)"
-      fi
-      ;;
-    process)
-      if [ -f test/e2e/process-fault-runs.sh ]; then
-        echo "== process faults: $runs runs"
-        RUNS=$runs RECORD=$records bash test/e2e/process-fault-runs.sh || status=1
-      else
-        echo "== process faults: skipped (test/e2e/process-fault-runs.sh is not in this checkout)"
-      fi
+    partition | process)
+      echo "== $suite faults: $runs runs"
+      SUITE=$suite RUNS=$runs RECORD=$records bash test/e2e/fault-runs.sh || status=1
       ;;
     *)
       echo "unknown suite '$suite' (simulator, partition, process)" >&2

@@ -38,19 +38,20 @@ export const SUITES: readonly SuiteEntry[] = [
     what:
       'Three cairn processes whose peer links all run through proxies the test controls: isolate the leader or a follower, majority/minority split, bridge, one-way drop, SIGKILL, SIGSTOP; heal after each. Meanwhile a learner joins, is promoted, a voter is removed and the leadership moved. ' +
       'Puts, linearizable reads and CAS txns are checked for linearizability; lock holders do fenced writes under a lease-bound mutex (a holder cut off must lose the lock before another gets it); the cluster must converge to the intended membership.',
-    files: ['test/e2e/partition-faults.test.ts', 'test/e2e/partition-fault-runs.sh'],
+    files: ['test/e2e/partition-faults.test.ts', 'test/e2e/fault-runs.sh'],
     commands: [
       `npx tsc -b test && ${E2E_MOCHA.replace('120000', '600000')} dist/e2e/partition-faults.test.js   # short form (CI)`,
-      'RUNS=100 FAULT_DURATION_MS=60000 test/e2e/partition-fault-runs.sh   # long form, one record per run',
+      'RUNS=100 FAULT_DURATION_MS=60000 test/e2e/fault-runs.sh   # long form, one record per run',
     ],
   },
   {
     title: 'Process faults: kill and pause under load, over TCP and NATS (real processes)',
     recordSuite: 'process-faults',
     what: 'SIGKILL and SIGSTOP/SIGCONT of members (and of the nats-server over NATS) under puts, linearizable reads and CAS txns from several clients; the history must be linearizable and no acknowledged write lost.',
-    files: ['test/e2e/cluster-faults.test.ts', 'test/e2e/nats-fault-runs.sh'],
+    files: ['test/e2e/cluster-faults.test.ts', 'test/e2e/fault-runs.sh', 'test/e2e/nats-fault-runs.sh'],
     commands: [
       `npx tsc -b test && ${E2E_MOCHA.replace('120000', '300000')} dist/e2e/cluster-faults.test.js   # FAULT_TRANSPORT=tcp|nats, FAULT_SEED replays`,
+      'SUITE=process RUNS=100 FAULT_DURATION_MS=60000 test/e2e/fault-runs.sh   # long form over TCP, one record per run',
       'RUNS=20 FAULT_DURATION_MS=30000 test/e2e/nats-fault-runs.sh   # long form over NATS (table in docs/nats-fault-runs.md)',
     ],
   },
