@@ -29,15 +29,6 @@ export interface KvLimits {
   readonly maxRequestBytes: number;
 }
 
-/** Payload bytes of a command (keys, values and a few bytes per field), as etcd measures a request. */
-function requestBytes(value: unknown): number {
-  if (value instanceof Uint8Array) return value.byteLength + 2;
-  if (Array.isArray(value)) return value.reduce((n: number, v) => n + requestBytes(v), 2);
-  // Absent fields (an undefined caller) are not sent, as the command's encoding leaves them out.
-  if (value !== null && typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + (v === undefined ? 0 : requestBytes(v)), 2);
-  return 8;
-}
-
 /** etcd's KV service on a member: writes go through Raft, linearizable reads through ReadIndex. */
 @injectable()
 export class RaftKvService implements KvService {
@@ -83,9 +74,11 @@ export class RaftKvService implements KvService {
   }
 
   private async propose<T>(command: KvCommand): Promise<T> {
-    if (requestBytes(command) > this.limits.maxRequestBytes) throw EtcdErrors.requestTooLarge();
+    const bytes = encodeKvCommand(command);
+    // As etcd, the encoded command (its InternalRaftRequest) is what --max-request-bytes bounds.
+    if (bytes.byteLength > this.limits.maxRequestBytes) throw EtcdErrors.requestTooLarge();
     await this.leader.known();
-    const outcome = (await this.node.propose(encodeKvCommand(command))) as ApplyOutcome<T>;
+    const outcome = (await this.node.propose(bytes)) as ApplyOutcome<T>;
     if ('error' in outcome) throw outcome.error;
     return outcome.ok;
   }

@@ -6,6 +6,7 @@ import { Lessor, type LessorOptions } from '../../src/lease/lessor.js';
 import { RenewalBatcher } from '../../src/lease/renewal-batcher.js';
 import { AlarmRegistry } from '../../src/alarm/alarm-registry.js';
 import { encodeKvCommand } from '../../src/apply/kv-command.js';
+import { encodeJsonKvCommand } from '../../src/apply/kv-command-json.js';
 import { KvStateMachine } from '../../src/apply/kv-state-machine.js';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { MemoryBackend } from '../../src/memory/memory-backend.js';
@@ -29,7 +30,8 @@ async function member(options: Partial<LessorOptions> = {}) {
   const sm = new KvStateMachine(store, new AlarmRegistry(backend), undefined, applier);
   let index = 0;
   const proposed: LeaseCommand[] = [];
-  const apply = (command: LeaseCommand) => sm.apply(++index, encodeKvCommand(command));
+  // `encode`: the entry's encoding (entries of earlier versions are JSON).
+  const apply = (command: LeaseCommand, encode: (c: LeaseCommand) => Uint8Array = encodeKvCommand) => sm.apply(++index, encode(command));
   let leader = '';
   const listeners: ((leader: string) => void)[] = [];
   const raft = {
@@ -310,7 +312,7 @@ describe('Lessor (one member, virtual clock)', () => {
     await m.apply({ op: 'leaseGrant', id: 1n, ttl: 60 });
     await m.apply({ op: 'leaseCheckpoint', checkpoints: [{ id: 1n, remainingMs: 5_000 }] });
     const legacy = { op: 'leaseCheckpoint', ids: [1n] } as unknown as LeaseCommand;
-    await m.apply(legacy);
+    await m.apply(legacy, encodeJsonKvCommand);
     expect(m.leases.get(1n)?.remainingMs).to.equal(undefined);
   });
 
