@@ -1,4 +1,5 @@
 import type { KeyValue } from '../api/kv-types.js';
+import { writeU64BE } from './revision-key.js';
 
 /**
  * One revision of one key as stored in the Backend: a put (with the full KeyValue) or a delete
@@ -19,9 +20,10 @@ const HEADER = 1 + 8 + 8 + 8 + 4;
 export function encodeKeyRecord(r: KeyRecord): Uint8Array {
   const out = Buffer.allocUnsafe(HEADER + r.key.length + r.value.length);
   out[0] = r.tombstone ? 1 : 0;
-  out.writeBigUInt64BE(BigInt(r.createRevision), 1);
-  out.writeBigUInt64BE(BigInt(r.version), 9);
-  out.writeBigInt64BE(r.lease, 17);
+  writeU64BE(out, r.createRevision, 1);
+  writeU64BE(out, r.version, 9);
+  if (r.lease === 0n) out.fill(0, 17, 25);
+  else out.writeBigInt64BE(r.lease, 17);
   out.writeUInt32BE(r.key.length, 25);
   out.set(r.key, HEADER);
   out.set(r.value, HEADER + r.key.length);

@@ -147,6 +147,8 @@ export class MvccStore {
   }
 
   // ---- writes (applied from the Raft log, one at a time) ----
+  // The store keeps the bytes of the requests it is given (records, watch events): callers hand
+  // over requests they do not change afterwards, as the apply path's freshly decoded ones.
 
   put(index: number, request: PutRequest): Promise<ApplyOutcome<PutResponse>> {
     return this.writes.put(index, request);

@@ -149,11 +149,12 @@ export class MvccWrites {
     const prevRecord = prev !== undefined && (r.prevKv === true || r.ignoreValue === true) ? await this.reads.readRecord(prev, batch) : undefined;
     const record: KeyRecord = {
       tombstone: false,
-      key: Uint8Array.from(r.key),
+      // The request's own bytes: it was decoded from the committed entry for this apply alone.
+      key: r.key,
       createRevision: prev?.createRevision ?? batch.revision,
       version: (prev?.version ?? 0) + 1,
       lease: r.ignoreLease === true ? (prev?.lease ?? 0n) : (r.lease ?? 0n),
-      value: r.ignoreValue === true ? prevRecord!.value : Uint8Array.from(r.value),
+      value: r.ignoreValue === true ? prevRecord!.value : r.value,
     };
     const kv = this.record(batch, key, record);
     batch.events.push({ type: 'put', kv });

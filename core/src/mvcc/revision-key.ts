@@ -12,10 +12,26 @@ export interface Revision {
   readonly sub: number;
 }
 
+const TWO_POW_32 = 2 ** 32;
+
+/**
+ * Writes a non-negative safe integer as a u64, big-endian, as two u32 halves: without a BigInt
+ * per field (the write path encodes several per put). Anything else goes the BigInt way, which
+ * refuses it as before.
+ */
+export function writeU64BE(out: Buffer, n: number, offset: number): void {
+  if (Number.isSafeInteger(n) && n >= 0) {
+    out.writeUInt32BE(Math.floor(n / TWO_POW_32), offset);
+    out.writeUInt32BE(n >>> 0, offset + 4);
+  } else {
+    out.writeBigUInt64BE(BigInt(n), offset);
+  }
+}
+
 export function encodeRevisionKey(rev: Revision): Uint8Array {
   const out = Buffer.allocUnsafe(13);
   out[0] = RECORD_PREFIX;
-  out.writeBigUInt64BE(BigInt(rev.main), 1);
+  writeU64BE(out, rev.main, 1);
   out.writeUInt32BE(rev.sub, 9);
   return out;
 }
@@ -44,7 +60,7 @@ export function metaKey(name: string): Uint8Array {
 
 export function encodeU64(n: number): Uint8Array {
   const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(BigInt(n));
+  writeU64BE(b, n, 0);
   return b;
 }
 
