@@ -25,21 +25,27 @@ function identityOf(dataFile: string): FileIdentity | undefined {
  * Notes that this plugin closed `dataFile` with every write on disk. The walk of the file at the
  * next open (lmdb-verifier.ts) costs a child process and a read of every page, growing with the
  * data; a file nobody touched since a clean close cannot have been torn by this process, so the
- * next open may skip it. After a crash there is no record, and the file is walked.
+ * next open may skip it. After a crash there is no record, and the file is walked. Failing to
+ * write the record never fails the close: the data is already on disk.
  */
 export function recordCleanClose(directory: string, dataFile: string): void {
   const identity = identityOf(dataFile);
   if (identity === undefined) return;
   const path = join(directory, RECORD);
   const temporary = `${path}.tmp`;
-  writeFileSync(temporary, JSON.stringify(identity));
-  const fd = openSync(temporary, 'r');
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeFileSync(temporary, JSON.stringify(identity));
+    const fd = openSync(temporary, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch {
+    // Only an optimisation: without the record (a full disk, say) the next open walks the file.
+    rmSync(temporary, { force: true });
   }
-  renameSync(temporary, path);
 }
 
 /**
