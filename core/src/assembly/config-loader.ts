@@ -130,12 +130,15 @@ export function leaseCheckpointIntervalMs(config: Pick<CairnConfig, 'experimenta
 /** grpc-go's server keepalive timeout, which etcd's flag at 0 leaves in place. */
 const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 
-/** etcd's --grpc-keepalive-interval and --grpc-keepalive-timeout in ms, as an API frontend applies them (interval 0: no pings). */
-export function clientKeepaliveOf(config: Pick<CairnConfig, 'grpc-keepalive-interval' | 'grpc-keepalive-timeout'>): ClientKeepalive {
+/** etcd's --grpc-keepalive-interval, -timeout and -min-time in ms, as an API frontend applies them (interval 0: no pings). */
+export function clientKeepaliveOf(
+  config: Pick<CairnConfig, 'grpc-keepalive-interval' | 'grpc-keepalive-timeout' | 'grpc-keepalive-min-time'>,
+): ClientKeepalive {
   const timeoutMs = durationMs('grpc-keepalive-timeout', config['grpc-keepalive-timeout'], 'allowed');
   return {
     intervalMs: durationMs('grpc-keepalive-interval', config['grpc-keepalive-interval'], 'allowed'),
     timeoutMs: timeoutMs === 0 ? DEFAULT_KEEPALIVE_TIMEOUT_MS : timeoutMs,
+    minTimeMs: durationMs('grpc-keepalive-min-time', config['grpc-keepalive-min-time'], 'allowed'),
   };
 }
 

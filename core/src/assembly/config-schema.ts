@@ -52,6 +52,8 @@ export interface CairnConfig {
   readonly 'grpc-keepalive-interval': string;
   /** A Go duration: a ping unanswered this long closes the connection ("0s": the 20 s default, as grpc-go). */
   readonly 'grpc-keepalive-timeout': string;
+  /** etcd's --grpc-keepalive-min-time (Go duration). */
+  readonly 'grpc-keepalive-min-time': string;
   readonly 'max-txn-ops': number;
   readonly 'quota-backend-bytes': number;
   readonly 'auth-token': string;
@@ -110,6 +112,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     // Checked by clientKeepaliveOf, which names what is wrong.
     'grpc-keepalive-interval': { type: 'string', minLength: 1, default: '2h' },
     'grpc-keepalive-timeout': { type: 'string', minLength: 1, default: '20s' },
+    'grpc-keepalive-min-time': { type: 'string', minLength: 1, default: '5s' },
     'max-txn-ops': { type: 'integer', minimum: 1, default: 128 },
     'quota-backend-bytes': { type: 'integer', default: 0 },
     // Checked by checkAuthToken, which names what is wrong.

@@ -60,6 +60,12 @@ export const FLAGS: readonly FlagSpec[] = [
     defaultText: '2h',
   },
   {
+    name: 'grpc-keepalive-min-time',
+    kind: 'string',
+    description: 'the least time a client should wait between pings; one that pings more often is sent GOAWAY "too_many_pings" (Go duration)',
+    defaultText: '5s',
+  },
+  {
     name: 'grpc-keepalive-timeout',
     kind: 'string',
     description: 'how long an unanswered ping waits before the connection is closed (Go duration)',

@@ -68,10 +68,14 @@ export interface PluginContext {
   readonly logger: Logger;
 }
 
-/** Server pings of idle client connections: every `intervalMs` (0: never), closing after `timeoutMs` without an answer. */
+/**
+ * Keepalive on client connections: the server pings every `intervalMs` (0: never), closing after
+ * `timeoutMs` without an answer; a client pinging more often than every `minTimeMs` is sent away.
+ */
 export interface ClientKeepalive {
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  readonly minTimeMs: number;
 }
 
 /**

@@ -27,7 +27,7 @@ export function pluginContext(dataDir: string, overrides: Partial<PluginContext>
     advertisePeerUrls: [],
     listenMetricsUrls: [],
     limits: { maxRequestBytes: 1 << 20, maxConcurrentStreams: 4294967295 },
-    clientKeepalive: { intervalMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },
+    clientKeepalive: { intervalMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000, minTimeMs: 5000 },
     logger: new MemoryLogger(),
     ...overrides,
   };

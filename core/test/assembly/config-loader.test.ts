@@ -79,14 +79,18 @@ describe('config loading', () => {
   it("takes etcd's client connection flags: --max-concurrent-streams and the gRPC keepalive durations (0 interval: no pings)", () => {
     const defaults = loadConfig([], dir).config;
     expect(defaults['max-concurrent-streams']).to.equal(4294967295);
-    expect(clientKeepaliveOf(defaults)).to.deep.equal({ intervalMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 });
-    const set = loadConfig(['--max-concurrent-streams', '100', '--grpc-keepalive-interval', '30s', '--grpc-keepalive-timeout', '5s'], dir).config;
+    expect(clientKeepaliveOf(defaults)).to.deep.equal({ intervalMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000, minTimeMs: 5_000 });
+    const set = loadConfig(
+      ['--max-concurrent-streams', '100', '--grpc-keepalive-interval', '30s', '--grpc-keepalive-timeout', '5s', '--grpc-keepalive-min-time', '1s'],
+      dir,
+    ).config;
     expect(set['max-concurrent-streams']).to.equal(100);
-    expect(clientKeepaliveOf(set)).to.deep.equal({ intervalMs: 30_000, timeoutMs: 5_000 });
-    const off = loadConfig(['--grpc-keepalive-interval', '0s', '--grpc-keepalive-timeout', '0'], dir).config;
-    expect(clientKeepaliveOf(off), "a 0 timeout keeps grpc-go's 20 s").to.deep.equal({ intervalMs: 0, timeoutMs: 20_000 });
+    expect(clientKeepaliveOf(set)).to.deep.equal({ intervalMs: 30_000, timeoutMs: 5_000, minTimeMs: 1_000 });
+    const off = loadConfig(['--grpc-keepalive-interval', '0s', '--grpc-keepalive-timeout', '0', '--grpc-keepalive-min-time', '0s'], dir).config;
+    expect(clientKeepaliveOf(off), "a 0 timeout keeps grpc-go's 20 s").to.deep.equal({ intervalMs: 0, timeoutMs: 20_000, minTimeMs: 0 });
     for (const [flag, bad] of [
       ['--grpc-keepalive-interval', 'often'],
+      ['--grpc-keepalive-min-time', '5'],
       ['--grpc-keepalive-timeout', '-1s'],
       ['--max-concurrent-streams', '0'],
     ] as const) {

@@ -1,4 +1,4 @@
-/** What a grpc-js server call offers to see the client give up. */
+/** What a server call offers to see the client give up. */
 interface CancellableCall {
   readonly cancelled: boolean;
   once(event: 'cancelled', listener: () => void): unknown;

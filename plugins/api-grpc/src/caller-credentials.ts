@@ -1,9 +1,6 @@
-import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { servicesAs, type CairnServices, type CallerCredentials } from '@cairn/core';
-import { commonNameOf } from './peer-certificate.js';
-
-/** What of a grpc-js server call (unary or stream) says who the caller is. */
-export type IdentifiedCall = Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>;
+import type { CallCaller } from './server/server-calls.js';
 
 /** Where etcd clients put their auth token (etcd's rpctypes.TokenFieldNameGRPC, then TokenFieldNameSwagger). */
 const TOKEN_METADATA_KEYS = ['token', 'authorization'] as const;
@@ -18,14 +15,14 @@ export function authTokenOf(metadata: Metadata): string | undefined {
 }
 
 /** Who the caller of `call` says it is: the one place the gRPC frontend reads a token and a certificate name. */
-export function callerCredentials(call: IdentifiedCall): CallerCredentials {
-  return { token: authTokenOf(call.metadata), commonName: commonNameOf(call) };
+export function callerCredentials(call: CallCaller): CallerCredentials {
+  return { token: authTokenOf(call.metadata), commonName: call.commonName };
 }
 
 /**
  * The services as the caller of `call` may use them: the member's own when it has no auth, else
  * the view `authorize` gives (rejecting with etcd's token errors). Streams call it once, when they open.
  */
-export function servicesFor(services: CairnServices, call: IdentifiedCall): Promise<CairnServices> {
+export function servicesFor(services: CairnServices, call: CallCaller): Promise<CairnServices> {
   return servicesAs(services, callerCredentials(call));
 }

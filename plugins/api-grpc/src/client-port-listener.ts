@@ -94,7 +94,7 @@ export class ClientPortListener {
     }
     // The server's order decides (OpenSSL picks its first protocol the client offers): gRPC clients
     // offer h2 alone, while curl and browsers offer both and get HTTP/1.1 — the gateway's protocol
-    // here, since grpc-js owns every HTTP/2 connection (etcd's Go server routes HTTP/2 per request).
+    // here, since the gRPC server owns every HTTP/2 connection (etcd's Go server routes HTTP/2 per request).
     const tlsServer = createTlsServer({ ...tls.serverOptions(), ALPNProtocols: ['http/1.1', 'h2'], handshakeTimeout: this.handshakeTimeoutMs });
     tlsServer.on('secureConnection', (socket: TLSSocket) => this.secured(socket, tls));
     tlsServer.on('tlsClientError', (error: Error, socket: TLSSocket) => {

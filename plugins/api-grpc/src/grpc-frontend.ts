@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ServerCredentials, type ConnectionInjector, type Server } from '@grpc/grpc-js';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import {
   CLIENT_HTTP_ROUTE,
   etcdUnaryMethods,
   maxReceiveBytes,
   unaryMethodsOf,
+  verifiedCommonName,
   type ApiFrontend,
   type CairnServices,
   type ClientHttpRoute,
@@ -19,16 +19,15 @@ import { ClientPortListener, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './client-port-
 import { ClientPortMetrics } from './client-port-metrics.js';
 import { repairingAuthority } from './authority/authority-route.js';
 import { SettingId, settingsPayload } from './authority/http2-frame.js';
-import { verifiedCommonNameInterceptor, VerifiedConnections } from './peer-certificate.js';
 import { etcdServiceDefinition, recipeServiceDefinition } from './etcd-proto.js';
 import { keepAliveHandler } from './lease-keepalive-handler.js';
 import { observeHandler } from './observe-handler.js';
-import { measuringRequestSizes } from './request-size.js';
 import { snapshotHandler } from './snapshot-handler.js';
 import { GRPC_FRONTEND_OPTIONS, GRPC_LOGGER } from './tokens.js';
 import { unaryHandlers } from './unary-handlers.js';
 import { watchHandlers, watchServiceDefinition } from './watch-handlers.js';
-import { GrpcServerMetrics, MeteredServer } from './grpc-server-metrics.js';
+import { GrpcServerMetrics } from './grpc-server-metrics.js';
+import { GrpcHttp2Server } from './server/grpc-http2-server.js';
 
 /** etcd lets a gRPC message be this much larger than --max-request-bytes (its grpcOverheadBytes). */
 export { GRPC_OVERHEAD_BYTES } from '@cairn/core';
@@ -67,6 +66,8 @@ export interface GrpcFrontendOptions {
   readonly keepaliveIntervalMs?: number;
   /** etcd's --grpc-keepalive-timeout: a ping unanswered this long closes the connection (default 20 s). */
   readonly keepaliveTimeoutMs?: number;
+  /** etcd's --grpc-keepalive-min-time: a client pinging more often is sent GOAWAY "too_many_pings" (default 5 s). */
+  readonly keepaliveMinTimeMs?: number;
   /** etcd's --max-concurrent-streams: calls one connection may have open at once, told to clients in HTTP/2 SETTINGS (default 2^32 - 1). */
   readonly maxConcurrentStreams?: number;
 }
@@ -74,6 +75,7 @@ export interface GrpcFrontendOptions {
 /** etcd's defaults for --grpc-keepalive-interval and --grpc-keepalive-timeout. */
 export const DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS = 20_000;
+export const DEFAULT_GRPC_KEEPALIVE_MIN_TIME_MS = 5_000;
 /** The most HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS can say: etcd's default for --max-concurrent-streams. */
 const MAX_HTTP2_CONCURRENT_STREAMS = 4294967295;
 
@@ -82,14 +84,13 @@ const STOP_GRACE_MS = 1000;
 
 /**
  * The etcd v3 gRPC API on Cairn's services: KV, Maintenance, Cluster, and Lease, Watch, Lock and
- * Election when the services have them. Auth is registered once the services' method table has it; until then grpc-js answers it UNIMPLEMENTED.
+ * Election when the services have them. Auth is registered once the services' method table has it; until then it is answered UNIMPLEMENTED.
  * gRPC shares each client port with HTTP/1.1, as etcd's does: those requests go to the routes
  * contributed to CLIENT_HTTP_ROUTE (the JSON gateway, /health, /metrics), else a 404.
  */
 @injectable()
 export class GrpcFrontend implements ApiFrontend {
-  private server: Server | undefined;
-  private injector: ConnectionInjector | undefined;
+  private server: GrpcHttp2Server | undefined;
   private listeners: ClientPortListener[] = [];
   private http1: ClientHttpServer | undefined;
   private bound: ListenAddress[] = [];
@@ -110,23 +111,22 @@ export class GrpcFrontend implements ApiFrontend {
   async start(services: CairnServices): Promise<void> {
     if (this.server !== undefined) throw new Error('GrpcFrontend: already started');
     const credentials = await this.clientTlsCredentials();
-    // Only a frontend serving TLS notes the callers' verified certificates: plain ones pay nothing per call.
-    const verified = credentials === undefined ? undefined : new VerifiedConnections();
     // Unset, HTTP/2 allows 2^32 - 1 streams, etcd's default: the server then sends an empty SETTINGS frame.
     const limit = this.options.maxConcurrentStreams ?? MAX_HTTP2_CONCURRENT_STREAMS;
     const streamLimit = limit < MAX_HTTP2_CONCURRENT_STREAMS ? limit : undefined;
-    const server = new MeteredServer(this.metrics, {
-      'grpc.max_receive_message_length': this.options.maxRecvBytes ?? maxReceiveBytes(this.options.maxRequestBytes),
-      'grpc.max_send_message_length': -1,
-      // A client that vanished without a FIN (host gone, cable cut) is found by a ping, as etcd finds it.
-      'grpc.keepalive_time_ms': this.options.keepaliveIntervalMs ?? DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS,
-      'grpc.keepalive_timeout_ms': this.options.keepaliveTimeoutMs ?? DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS,
-      ...(streamLimit === undefined ? {} : { 'grpc.max_concurrent_streams': streamLimit }),
-      ...(verified === undefined ? {} : { interceptors: [verifiedCommonNameInterceptor(verified)] }),
+    const metrics = this.metrics;
+    const server = new GrpcHttp2Server({
+      maxReceiveBytes: this.options.maxRecvBytes ?? maxReceiveBytes(this.options.maxRequestBytes),
+      keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS,
+      keepaliveTimeoutMs: this.options.keepaliveTimeoutMs ?? DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS,
+      keepaliveMinTimeMs: this.options.keepaliveMinTimeMs ?? DEFAULT_GRPC_KEEPALIVE_MIN_TIME_MS,
+      ...(streamLimit === undefined ? {} : { maxConcurrentStreams: streamLimit }),
+      ...(metrics === undefined ? {} : { instrument: (service, implementation) => metrics.instrument(service, implementation) }),
+      ...(this.logger === undefined ? {} : { logger: this.logger }),
     });
     // The unary RPCs come from the core's table (the JSON gateway serves the same); streams are this frontend's.
     const unary = etcdUnaryMethods(services, { maxRequestBytes: this.options.maxRequestBytes });
-    server.addService(measuringRequestSizes(etcdServiceDefinition('KV')), unaryHandlers(unary, 'etcdserverpb.KV'));
+    server.addService(etcdServiceDefinition('KV'), unaryHandlers(unary, 'etcdserverpb.KV'));
     server.addService(etcdServiceDefinition('Maintenance'), {
       ...unaryHandlers(unary, 'etcdserverpb.Maintenance'),
       Snapshot: snapshotHandler(services),
@@ -141,9 +141,8 @@ export class GrpcFrontend implements ApiFrontend {
         ...unaryHandlers(unary, 'v3electionpb.Election'),
         Observe: observeHandler(services),
       });
-    // Auth lights up when the services have it (the table then has its methods); until then grpc-js answers it UNIMPLEMENTED.
+    // Auth lights up when the services have it (the table then has its methods); until then it is answered UNIMPLEMENTED.
     if (unaryMethodsOf(unary, 'etcdserverpb.Auth').size > 0) server.addService(etcdServiceDefinition('Auth'), unaryHandlers(unary, 'etcdserverpb.Auth'));
-    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     const handshakeTimeoutMs = this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     const portMetrics = this.portMetrics;
     const http1 = new ClientHttpServer(this.httpRoutes, services, {
@@ -153,24 +152,17 @@ export class GrpcFrontend implements ApiFrontend {
     });
     this.http1 = http1;
     this.server = server;
-    this.injector = injector;
     try {
       for (const address of this.options.listen) {
         const secure = address.tls === true && credentials !== undefined;
         const live = (): boolean => this.server === server;
-        const inject = (connection: Duplex): void => injector.injectConnection(connection);
+        const inject = (connection: Duplex, commonName?: string): void => server.injectConnection(connection, commonName);
         // The listener's early SETTINGS must be the server's own: the same stream limit.
         const serverSettings = settingsPayload(new Map(streamLimit === undefined ? [] : [[SettingId.MAX_CONCURRENT_STREAMS, streamLimit]]));
         const plainHttp2 = repairingAuthority(inject, { live, serverSettings });
         // A TLS connection's verified certificate follows it when it is handed over through the authority repair.
         const secureHttp2 = (socket: Socket): void =>
-          repairingAuthority(
-            (connection) => {
-              verified?.adopt(socket, connection);
-              inject(connection);
-            },
-            { live, serverSettings },
-          )(socket);
+          repairingAuthority((connection) => inject(connection, verifiedCommonName(socket)), { live, serverSettings })(socket);
         const listener = new ClientPortListener(
           { http2: secure ? secureHttp2 : plainHttp2, http1: (socket) => http1.accept(socket) },
           {
@@ -212,19 +204,7 @@ export class GrpcFrontend implements ApiFrontend {
     this.bound = [];
     this.http1?.close();
     this.http1 = undefined;
-    this.injector?.drain(STOP_GRACE_MS);
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, STOP_GRACE_MS);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
-    this.injector?.destroy();
-    this.injector = undefined;
+    await server.close(STOP_GRACE_MS);
     await listenersClosed;
   }
 }

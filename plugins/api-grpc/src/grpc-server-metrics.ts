@@ -1,18 +1,10 @@
-import {
-  Server,
-  status,
-  type handleBidiStreamingCall,
-  type handleUnaryCall,
-  type sendUnaryData,
-  type ServiceError,
-  type ServerOptions,
-  type ServiceDefinition,
-  type UntypedHandleCall,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
 import { injectable } from 'inversify';
 import type { Registry } from 'prom-client';
-import { CounterFamily, GRPC_CODE_NAMES, HistogramFamily, type CounterSeries, type HistogramSeries, type MetricsCollector } from '@cairn/core';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { CounterFamily, GRPC_CODE_NAMES, GrpcCode, HistogramFamily, type CounterSeries, type HistogramSeries, type MetricsCollector } from '@cairn/core';
+import type { ServiceError } from './grpc-status.js';
+import type { CallHandler, ServiceImplementation } from './server/grpc-http2-server.js';
+import type { StreamHandler, UnaryCallback, UnaryHandler } from './server/server-calls.js';
 
 /** Prometheus' default buckets, which go-grpc-prometheus's handling histogram uses. */
 const HANDLING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -29,10 +21,10 @@ interface MethodSeries {
 }
 
 /** The code a handler's failure carries (go-grpc-prometheus: a non-status error is Unknown). */
-function codeOf(err: Parameters<sendUnaryData<unknown>>[0] | undefined): number {
-  if (err === null || err === undefined) return status.OK;
+function codeOf(err: Partial<ServiceError> | null | undefined): number {
+  if (err === null || err === undefined) return 0;
   const code = err.code;
-  return typeof code === 'number' && code >= 0 && code < GRPC_CODE_NAMES.length ? code : status.UNKNOWN;
+  return typeof code === 'number' && code >= 0 && code < GRPC_CODE_NAMES.length ? code : GrpcCode.Unknown;
 }
 
 const secondsSince = (started: number): number => (performance.now() - started) / 1000;
@@ -69,8 +61,8 @@ export class GrpcServerMetrics implements MetricsCollector {
   }
 
   /** `implementation` with every handler of `service` counting its calls. */
-  instrument(service: ServiceDefinition, implementation: UntypedServiceImplementation): UntypedServiceImplementation {
-    const instrumented: UntypedServiceImplementation = { ...implementation };
+  instrument(service: ServiceDefinition, implementation: ServiceImplementation): ServiceImplementation {
+    const instrumented: Record<string, CallHandler> = { ...implementation };
     for (const [name, method] of Object.entries(service)) {
       const key = implementation[name] !== undefined ? name : method.originalName;
       const handler = key === undefined ? undefined : implementation[key];
@@ -99,27 +91,25 @@ export class GrpcServerMetrics implements MetricsCollector {
   }
 }
 
-/** A handler answering through a callback (unary, client stream): handled when it calls back. */
-function countedUnary(handler: UntypedHandleCall, series: MethodSeries): UntypedHandleCall {
-  const serve = handler as handleUnaryCall<unknown, unknown>;
-  const counted: handleUnaryCall<unknown, unknown> = (call, callback) => {
+/** A handler answering through a callback (unary): handled when it calls back. */
+function countedUnary(handler: CallHandler, series: MethodSeries): UnaryHandler {
+  const serve = handler as UnaryHandler;
+  return (call, callback) => {
     series.started.value++;
     const started = performance.now();
-    const answer: sendUnaryData<unknown> = (err, value, trailer, flags) => {
+    const answer: UnaryCallback = (err, value) => {
       series.handled[codeOf(err)]!.value++;
       series.handling.observe(secondsSince(started));
-      callback(err, value, trailer, flags);
+      callback(err, value);
     };
     serve(call, answer);
   };
-  return counted;
 }
 
 /** A handler answering on a stream: handled at its status (an error's code, OK at the end) or when the client cancels. */
-function countedStream(handler: UntypedHandleCall, series: MethodSeries): UntypedHandleCall {
-  // A server stream's call is a Writable, a bidi one's a Duplex: both handlers take just the call, and only its events are used here.
-  const serve = handler as handleBidiStreamingCall<unknown, unknown>;
-  const counted: handleBidiStreamingCall<unknown, unknown> = (call) => {
+function countedStream(handler: CallHandler, series: MethodSeries): StreamHandler {
+  const serve = handler as StreamHandler;
+  return (call) => {
     series.started.value++;
     const started = performance.now();
     let done = false;
@@ -130,23 +120,8 @@ function countedStream(handler: UntypedHandleCall, series: MethodSeries): Untype
       series.handling.observe(secondsSince(started));
     };
     call.once('error', (err: Partial<ServiceError>) => finish(codeOf(err)));
-    call.once('finish', () => finish(status.OK));
-    call.once('cancelled', () => finish(status.CANCELLED));
+    call.once('finish', () => finish(0));
+    call.once('cancelled', () => finish(GrpcCode.Canceled));
     serve(call);
   };
-  return counted;
-}
-
-/** A grpc-js Server whose services count their calls in `metrics` (when given) as they are added. */
-export class MeteredServer extends Server {
-  constructor(
-    private readonly serverMetrics: GrpcServerMetrics | undefined,
-    options?: ServerOptions,
-  ) {
-    super(options);
-  }
-
-  override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
-    super.addService(service, this.serverMetrics === undefined ? implementation : this.serverMetrics.instrument(service, implementation));
-  }
 }

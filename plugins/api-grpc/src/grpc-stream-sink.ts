@@ -1,14 +1,12 @@
-import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type { EtcdWireMessage, WireStreamSink } from '@cairn/core';
 import { toGrpcStatus } from './grpc-status.js';
+import type { StreamServerCall } from './server/server-calls.js';
 
-type WritableCall = ServerWritableStream<unknown, EtcdWireMessage> | ServerDuplexStream<unknown, EtcdWireMessage>;
-
-/** A grpc-js server stream as the core's stream sink: backpressure by 'drain', errors as etcd's gRPC status. */
+/** A server stream as the core's stream sink: backpressure by 'drain', errors as etcd's gRPC status. */
 export class GrpcStreamSink implements WireStreamSink {
   private ended = false;
 
-  constructor(private readonly call: WritableCall) {}
+  constructor(private readonly call: StreamServerCall) {}
 
   get done(): boolean {
     return this.ended || this.call.cancelled;

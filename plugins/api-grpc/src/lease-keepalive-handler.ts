@@ -1,15 +1,13 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { keepAliveLeaseService, WireKeepAliveStream, type CairnServices, type WireLeaseIdRequest, type WireLeaseKeepAliveResponse } from '@cairn/core';
+import { keepAliveLeaseService, WireKeepAliveStream, type CairnServices, type WireLeaseIdRequest } from '@cairn/core';
 import { servicesFor } from './caller-credentials.js';
 import { GrpcStreamSink } from './grpc-stream-sink.js';
-
-type KeepAliveCall = ServerDuplexStream<WireLeaseIdRequest, WireLeaseKeepAliveResponse>;
+import type { StreamServerCall } from './server/server-calls.js';
 
 /**
  * Requests sent while the caller is being authorized wait in the call's read buffer: 'data' is
  * listened to only once the lease service is known.
  */
-async function serveKeepAlives(services: CairnServices, call: KeepAliveCall): Promise<void> {
+async function serveKeepAlives(services: CairnServices, call: StreamServerCall): Promise<void> {
   const sink = new GrpcStreamSink(call);
   let stream: WireKeepAliveStream;
   try {
@@ -24,7 +22,7 @@ async function serveKeepAlives(services: CairnServices, call: KeepAliveCall): Pr
 }
 
 /** etcd's LeaseKeepAlive stream (the Lease service's unary methods come from the core's table). */
-export function keepAliveHandler(services: CairnServices): (call: KeepAliveCall) => void {
+export function keepAliveHandler(services: CairnServices): (call: StreamServerCall) => void {
   return (call) => {
     // A client gone mid-stream leaves nothing to clean up: answers still in flight are dropped.
     call.on('error', () => undefined);

@@ -1,14 +1,12 @@
-import type { ServerWritableStream } from '@grpc/grpc-js';
-import { serveObserve, type CairnServices, type WireLeaderRequest, type WireLeaderResponse } from '@cairn/core';
+import { serveObserve, type CairnServices, type WireLeaderRequest } from '@cairn/core';
 import { signalOf } from './call-signal.js';
 import { servicesFor } from './caller-credentials.js';
 import { GrpcStreamSink } from './grpc-stream-sink.js';
-
-type ObserveCall = ServerWritableStream<WireLeaderRequest, WireLeaderResponse>;
+import type { StreamServerCall } from './server/server-calls.js';
 
 /** etcd's Election Observe stream (the service's unary methods come from the core's table). */
-export function observeHandler(services: CairnServices): (call: ObserveCall) => void {
+export function observeHandler(services: CairnServices): (call: StreamServerCall) => void {
   return (call) => {
-    void serveObserve(servicesFor(services, call), call.request, new GrpcStreamSink(call), signalOf(call));
+    void serveObserve(servicesFor(services, call), call.request as WireLeaderRequest, new GrpcStreamSink(call), signalOf(call));
   };
 }

@@ -21,6 +21,8 @@ export interface GrpcPluginOptions {
   readonly keepaliveIntervalMs?: number;
   /** etcd's --grpc-keepalive-timeout, in milliseconds; default the member's flag (20 s). */
   readonly keepaliveTimeoutMs?: number;
+  /** etcd's --grpc-keepalive-min-time, in milliseconds; default the member's flag (5 s). */
+  readonly keepaliveMinTimeMs?: number;
 }
 
 const hostPort = '(https?://)?(\\[[^\\]]+\\]|[^:/,\\s\\[\\]]*):[0-9]{1,5}/?';
@@ -84,6 +86,12 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
           minimum: 1,
           description: "A ping unanswered this long closes the connection; defaults to the member's --grpc-keepalive-timeout (20 s).",
         },
+        keepaliveMinTimeMs: {
+          type: 'integer',
+          minimum: 0,
+          description:
+            'A client pinging more often than this (more often than every 2 h while it has no call open) is sent GOAWAY "too_many_pings" at the third such ping; defaults to the member\'s --grpc-keepalive-min-time (5 s).',
+        },
       },
     },
   },
@@ -97,6 +105,7 @@ const grpcApiPlugin: CairnPlugin<GrpcPluginOptions> = {
       ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? context.clientKeepalive.intervalMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? context.clientKeepalive.timeoutMs,
+      keepaliveMinTimeMs: options.keepaliveMinTimeMs ?? context.clientKeepalive.minTimeMs,
       maxConcurrentStreams: context.limits.maxConcurrentStreams,
       ...clientTlsOf(urls, listen, context),
     };

@@ -1,12 +1,10 @@
-import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { toGrpcStatus } from './grpc-status.js';
+import type { UnaryHandler, UnaryServerCall } from './server/server-calls.js';
 
-/** A grpc-js unary handler from an async function; a rejection becomes the call's status. */
-export function unaryHandler<Request, Response>(
-  serve: (request: Request, call: ServerUnaryCall<Request, Response>) => Promise<Response>,
-): handleUnaryCall<Request, Response> {
-  return (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>): void => {
-    let pending: Promise<Response>;
+/** A unary handler from an async function; a rejection becomes the call's status. */
+export function unaryHandler(serve: (request: object, call: UnaryServerCall) => Promise<object>): UnaryHandler {
+  return (call, callback): void => {
+    let pending: Promise<object>;
     try {
       pending = serve(call.request, call);
     } catch (err) {

@@ -1,16 +1,15 @@
-import type { ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { unaryMethodsOf, type EtcdCallContext, type EtcdUnaryMethods } from '@cairn/core';
 import { signalOf } from './call-signal.js';
 import { authTokenOf } from './caller-credentials.js';
-import { commonNameOf } from './peer-certificate.js';
-import { encodedSize } from './request-size.js';
+import type { ServiceImplementation } from './server/grpc-http2-server.js';
+import type { UnaryServerCall } from './server/server-calls.js';
 import { unaryHandler } from './unary-handler.js';
 
 /** The call's context: its signal, token and certificate name read only when the method asks (the table authorizes each call). */
-function callContext(request: object, call: ServerUnaryCall<object, object>): EtcdCallContext {
+function callContext(call: UnaryServerCall): EtcdCallContext {
   let signal: AbortSignal | undefined;
   return {
-    encodedSize: encodedSize(request),
+    encodedSize: call.requestBytes,
     get signal(): AbortSignal {
       return (signal ??= signalOf(call));
     },
@@ -18,16 +17,16 @@ function callContext(request: object, call: ServerUnaryCall<object, object>): Et
       return authTokenOf(call.metadata);
     },
     get commonName(): string | undefined {
-      return commonNameOf(call);
+      return call.commonName;
     },
   };
 }
 
-/** grpc-js handlers for the unary methods the table has for `service` (e.g. `etcdserverpb.KV`). */
-export function unaryHandlers(methods: EtcdUnaryMethods, service: string): UntypedServiceImplementation {
-  const handlers: UntypedServiceImplementation = {};
+/** Handlers for the unary methods the table has for `service` (e.g. `etcdserverpb.KV`). */
+export function unaryHandlers(methods: EtcdUnaryMethods, service: string): ServiceImplementation {
+  const handlers: Record<string, ReturnType<typeof unaryHandler>> = {};
   for (const [name, serve] of unaryMethodsOf(methods, service)) {
-    handlers[name] = unaryHandler((request: object, call: ServerUnaryCall<object, object>) => serve(request, callContext(request, call)));
+    handlers[name] = unaryHandler((request, call) => serve(request, callContext(call)));
   }
   return handlers;
 }

@@ -1,4 +1,3 @@
-import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import {
   EtcdError,
@@ -15,29 +14,24 @@ import { servicesFor } from './caller-credentials.js';
 import { etcdServiceDefinition } from './etcd-proto.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { withWatchResponseEncoder } from './watch-encoding.js';
-import { batchBufferedResponses } from './response-batching.js';
+import type { ServiceImplementation } from './server/grpc-http2-server.js';
+import type { StreamServerCall } from './server/server-calls.js';
 
-type WatchCall = ServerDuplexStream<WireWatchRequest, WireWatchResponse>;
+type WatchCall = StreamServerCall;
 
 /** etcd's rpctypes.MetadataRequireLeaderKey. */
 const REQUIRE_LEADER_KEY = 'hasleader';
 
 /**
- * One Watch RPC as a sink of the core's WireWatchStream: writes go to the call (the first of a
- * turn batches what follows it into one socket write), a refused write waits for 'drain'. A client
+ * One Watch RPC as a sink of the core's WireWatchStream: writes go to the call (those of one turn
+ * leave in one HTTP/2 write), a refused write waits for 'drain'. A client
  * that half-closes still gets events, as from etcd; the stream ends when the call does.
  */
 function watchCall(call: WatchCall, session: WatchSession, maxRequestBytes: number): void {
-  let batching = false;
   const stream = new WireWatchStream(
     session,
     {
-      write: (response) => {
-        if (call.cancelled) return true;
-        const first = !batching;
-        batching = true;
-        return first ? call.write(response, () => batchBufferedResponses(call)) : call.write(response);
-      },
+      write: (response: WireWatchResponse) => (call.cancelled ? true : call.write(response)),
       writable: () =>
         new Promise<void>((resolve) => {
           const ready = (): void => {
@@ -102,7 +96,7 @@ async function serveWatch(services: CairnServices, call: WatchCall, maxRequestBy
 }
 
 /** etcd's Watch service over the services' watches; fragments are cut at --max-request-bytes, as etcd cuts them. */
-export function watchHandlers(services: CairnServices, maxRequestBytes: number): UntypedServiceImplementation {
+export function watchHandlers(services: CairnServices, maxRequestBytes: number): ServiceImplementation {
   return {
     Watch: (call: WatchCall): void => {
       void serveWatch(services, call, maxRequestBytes);

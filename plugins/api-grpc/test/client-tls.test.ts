@@ -12,7 +12,8 @@ import { repairingAuthority } from '../src/authority/authority-route.js';
 import { ClientPortListener } from '../src/client-port-listener.js';
 import { etcdPackageDefinition, GrpcFrontend } from '../src/index.js';
 import { verifiedCommonName } from '@cairn/core';
-import { commonNameOf, verifiedCommonNameInterceptor, VerifiedConnections } from '../src/peer-certificate.js';
+import { GrpcHttp2Server } from '../src/server/grpc-http2-server.js';
+import type { UnaryHandler } from '../src/server/server-calls.js';
 import { TlsCredentials } from '@cairn/core';
 import { unaryCall } from './authority/grpc-over-http2.js';
 import { RawClient } from './harness.js';
@@ -277,7 +278,7 @@ describe('gRPC frontend: TLS on the client port', function () {
     }
   });
 
-  describe('the verified CN of a gRPC call (commonNameOf)', () => {
+  describe('the verified CN of a gRPC call', () => {
     /** A one-method service answering the caller's verified CN. */
     const whoService: grpc.ServiceDefinition = {
       Name: {
@@ -286,8 +287,9 @@ describe('gRPC frontend: TLS on the client port', function () {
         responseStream: false,
         requestSerialize: (b: Buffer) => b,
         requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (s: string) => Buffer.from(s),
-        responseDeserialize: (b: Buffer) => b.toString(),
+        responseSerialize: (s: { name: string }) => Buffer.from(s.name),
+        responseDeserialize: (b: Buffer) => ({ name: b.toString() }),
+        originalName: 'name',
       },
     };
 
@@ -316,21 +318,14 @@ describe('gRPC frontend: TLS on the client port', function () {
       });
     }
 
-    it('is the client certificate CN, through grpc-js directly and through the :authority repair; absent on a plain port', async () => {
-      const verified = new VerifiedConnections();
-      const grpcServer = new grpc.Server({ interceptors: [verifiedCommonNameInterceptor(verified)] });
-      grpcServer.addService(whoService, {
-        Name: (call: grpc.ServerUnaryCall<Buffer, string>, callback: grpc.sendUnaryData<string>) => callback(null, `cn=${commonNameOf(call) ?? ''}`),
-      });
-      const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-      const routes = { http2: repairingAuthority((c) => injector.injectConnection(c)), http1: (s: { destroy(): void }) => s.destroy() };
+    it('is the client certificate CN, on the TLS socket directly and through the :authority repair; absent on a plain port', async () => {
+      const grpcServer = new GrpcHttp2Server({ maxReceiveBytes: 4096, keepaliveIntervalMs: 0, keepaliveTimeoutMs: 1000 });
+      const name: UnaryHandler = (call, callback) => callback(null, { name: `cn=${call.commonName ?? ''}` });
+      grpcServer.addService(whoService, { Name: name });
+      const routes = { http2: repairingAuthority((c) => grpcServer.injectConnection(c)), http1: (s: { destroy(): void }) => s.destroy() };
       // As the frontend does: a repaired connection gets the CN of the TLS socket it carries.
       const secureRoutes = {
-        http2: (socket: Socket) =>
-          repairingAuthority((c) => {
-            verified.adopt(socket, c);
-            injector.injectConnection(c);
-          })(socket),
+        http2: (socket: Socket) => repairingAuthority((c) => grpcServer.injectConnection(c, verifiedCommonName(socket)))(socket),
         http1: routes.http1,
       };
       const credentials = TlsCredentials.fromFiles({
@@ -363,8 +358,7 @@ describe('gRPC frontend: TLS on the client port', function () {
         expect(await whoAmI(plainSession, `127.0.0.1:${plainPort}`)).to.equal('cn=');
       } finally {
         for (const s of [tlsSession, repairedSession, plainSession]) s.destroy();
-        injector.destroy();
-        grpcServer.forceShutdown();
+        await grpcServer.close(0);
         await secure.close();
         await plain.close();
       }

@@ -1,10 +1,13 @@
+import { createServer, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { API_FRONTEND, EtcdErrors, METRICS_COLLECTOR, type Logger, type MetricsCollector, type PluginContext } from '@cairn/core';
 import { pluginContext, pluginTestContainer } from '@cairn/core/testkit';
 import plugin, { etcdPackageDefinition, type GrpcFrontend } from '../src/index.js';
-import { GrpcServerMetrics, MeteredServer } from '../src/grpc-server-metrics.js';
+import { GrpcServerMetrics } from '../src/grpc-server-metrics.js';
+import { GrpcHttp2Server } from '../src/server/grpc-http2-server.js';
+import type { StreamHandler, UnaryHandler } from '../src/server/server-calls.js';
 import { toGrpcStatus } from '../src/grpc-status.js';
 import { RawClient } from './harness.js';
 import { MapServices } from './map-services.js';
@@ -41,7 +44,8 @@ const eventually = async (check: () => Promise<boolean>): Promise<void> => {
 };
 
 describe('gRPC server metrics (go-grpc-prometheus names, as etcd exposes them)', () => {
-  let server: MeteredServer;
+  let server: GrpcHttp2Server;
+  let listener: NetServer;
   let client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   let registry: Registry;
 
@@ -49,34 +53,38 @@ describe('gRPC server metrics (go-grpc-prometheus names, as etcd exposes them)',
     const metrics = new GrpcServerMetrics();
     registry = new Registry();
     metrics.register(registry);
-    server = new MeteredServer(metrics);
-    server.addService(echoService, {
-      // Implementations keyed by the original (camelCase) name, as some generated code does.
-      unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        if (call.request.toString() === 'missing') callback(toGrpcStatus(EtcdErrors.memberNotFound()));
-        else callback(null, call.request);
-      },
-      Listen: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-        call.write(Buffer.from('one'));
-        call.end();
-      },
-      Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-        call.on('data', (b: Buffer) => {
-          if (b.toString() === 'fail') call.emit('error', toGrpcStatus(EtcdErrors.noLeader()));
-          else call.write(b);
-        });
-      },
+    server = new GrpcHttp2Server({
+      maxReceiveBytes: 4096,
+      keepaliveIntervalMs: 0,
+      keepaliveTimeoutMs: 1000,
+      instrument: (service, implementation) => metrics.instrument(service, implementation),
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err !== null ? reject(err) : resolve(p))),
-    );
+    const unaryEcho: UnaryHandler = (call, callback) => {
+      if (call.request.toString() === 'missing') callback(toGrpcStatus(EtcdErrors.memberNotFound()));
+      else callback(null, call.request);
+    };
+    const listen: StreamHandler = (call) => {
+      call.write(Buffer.from('one'));
+      call.end();
+    };
+    const chat: StreamHandler = (call) => {
+      call.on('data', (b: Buffer) => {
+        if (b.toString() === 'fail') call.emit('error', toGrpcStatus(EtcdErrors.noLeader()));
+        else call.write(b);
+      });
+    };
+    // Implementations keyed by the original (camelCase) name, as some generated code does.
+    server.addService(echoService, { unary: unaryEcho, Listen: listen, Chat: chat });
+    listener = createServer((socket) => server.injectConnection(socket));
+    const port = await new Promise<number>((resolve) => listener.listen(0, '127.0.0.1', () => resolve((listener.address() as { port: number }).port)));
     const Client = grpc.makeGenericClientConstructor(echoService, 'Echo');
     client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as typeof client;
   });
 
   afterEach(async () => {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await server.close(1000);
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
   });
 
   const unary = (payload: string): Promise<grpc.ServiceError | null> =>

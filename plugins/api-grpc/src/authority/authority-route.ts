@@ -18,8 +18,8 @@ export interface AuthorityRepairOptions {
   readonly maxSniffBytes?: number;
   /**
    * The SETTINGS payload the listener sends before the server has the connection; it must equal
-   * the server's own first SETTINGS. grpc-js's server sends Node's defaults, an empty SETTINGS
-   * frame, unless `grpc.max_concurrent_streams` is set (a test checks the two match).
+   * the server's own first SETTINGS. The gRPC server sends Node's defaults, an empty SETTINGS
+   * frame, unless `maxConcurrentStreams` is set (a test checks the two match).
    */
   readonly serverSettings?: Buffer;
   /** False once the frontend is stopping: a connection still being sniffed is then closed, not handed over. */
