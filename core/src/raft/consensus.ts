@@ -30,6 +30,8 @@ export interface Consensus {
   transferLeadership(to: MemberId): Promise<void>;
   /** The Raft core's view: term, role, leader, commit and (on the leader) each member's match index. */
   status(): RaftStatus;
+  /** The term of the last Ready this member handled (what its responses report), without building a status. */
+  term(): number;
   /** The membership as this member has applied it. */
   membership(): ConfState;
   /** The leader this member knows of (NO_MEMBER when none). */

@@ -275,6 +275,10 @@ export class RaftNode implements Consensus {
     return this.raft.status();
   }
 
+  term(): number {
+    return this.state.hardState.term;
+  }
+
   /** What this member has applied to its state machine. */
   appliedIndex(): number {
     return this.state.applied;
