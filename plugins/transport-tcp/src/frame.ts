@@ -30,15 +30,25 @@ export enum FrameType {
  */
 export const FRAME_HEADER_BYTES = 8;
 
+/** Bytes a frame of `payloadBytes` takes on the wire. */
+export const frameBytes = (payloadBytes: number): number => FRAME_HEADER_BYTES + 1 + payloadBytes;
+
 /** Builds a frame in one allocation: `writePayload` fills exactly `payloadBytes` bytes. */
 export function encodeFrame(type: FrameType, payloadBytes: number, writePayload: (writer: WireWriter) => void): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + payloadBytes);
-  const writer = new WireWriter(frame, FRAME_HEADER_BYTES);
+  const frame = Buffer.allocUnsafe(frameBytes(payloadBytes));
+  writeFrame(frame, 0, type, payloadBytes, writePayload);
+  return frame;
+}
+
+/** Writes a whole frame into `buffer` at `offset` (several frames can share one buffer, one socket write); returns where it ends. */
+export function writeFrame(buffer: Buffer, offset: number, type: FrameType, payloadBytes: number, writePayload: (writer: WireWriter) => void): number {
+  const end = offset + frameBytes(payloadBytes);
+  const writer = new WireWriter(buffer, offset + FRAME_HEADER_BYTES);
   writer.u8(type);
   writePayload(writer);
-  if (writer.position !== frame.byteLength) throw new Error(`frame ${FrameType[type]}: wrote ${writer.position} of ${frame.byteLength} bytes`);
-  sealFrame(frame);
-  return frame;
+  if (writer.position !== end) throw new Error(`frame ${FrameType[type]}: wrote ${writer.position - offset} of ${end - offset} bytes`);
+  sealFrame(buffer.subarray(offset, end));
+  return end;
 }
 
 /** A frame whose payload is raw bytes (snapshot chunks): header and type in a small buffer beside the data, no copy. */

@@ -6,7 +6,7 @@ import type { PeerAddress } from './peer-address.js';
 import type { PeerLinkSeries } from './peer-network-metrics.js';
 import type { PeerSockets } from './peer-sockets.js';
 import type { TransportMetrics } from './transport-metrics.js';
-import { decodeProbe, decodeWelcome, encodeHelloFrame, encodeMessageFrame, encodeProbeFrame } from './wire-codec.js';
+import { decodeProbe, decodeWelcome, encodeHelloFrame, encodeMessageFrame, encodeMessageFrames, encodeProbeFrame } from './wire-codec.js';
 
 export interface ReconnectBackoff {
   /** Delay before the first retry. */
@@ -297,33 +297,51 @@ export class PeerLink {
     setImmediate(() => this.flush());
   }
 
-  /** Everything queued so far, in one corked write (one writev, one TCP send for small messages). */
+  /** What is queued, up to the socket's limit, as one buffer of frames in one write (one TCP send for small messages). */
   private flush(): void {
     this.flushScheduled = false;
     const socket = this.socket;
     if (this.state !== 'open' || socket === undefined || socket.writableNeedDrain) return;
-    const { metrics, logger, peer } = this.options;
-    let bytes = 0;
-    socket.cork();
-    while (this.queue.length > 0 && socket.writableLength < MAX_SOCKET_BUFFER_BYTES) {
-      const { message, bytes: queuedBytes } = this.queue.shift()!;
-      this.bytesQueued -= queuedBytes;
-      let frame: Buffer;
-      try {
-        frame = encodeMessageFrame(message);
-      } catch (err) {
-        this.dropped(1);
-        logger.error({ peer, type: message.type, error: (err as Error).message }, 'message cannot be encoded; dropped');
-        continue;
-      }
-      socket.write(frame);
-      metrics.sent++;
-      bytes += frame.byteLength;
+    const messages: Message[] = [];
+    const sizes: number[] = [];
+    let room = MAX_SOCKET_BUFFER_BYTES - socket.writableLength;
+    while (this.queue.length > 0 && room > 0) {
+      const { message, bytes } = this.queue.shift()!;
+      this.bytesQueued -= bytes;
+      messages.push(message);
+      sizes.push(bytes);
+      room -= bytes;
     }
-    socket.uncork();
-    if (this.options.series !== undefined) this.options.series.sentBytes.value += bytes;
+    const frames = this.encode(messages, sizes);
+    if (frames.byteLength > 0) socket.write(frames);
+    if (this.options.series !== undefined) this.options.series.sentBytes.value += frames.byteLength;
     // Either 'drain' reschedules (socket full) or there is nothing left.
     if (socket.writableNeedDrain) this.armStall(socket);
     else if (this.queue.length > 0) this.scheduleFlush();
+  }
+
+  /**
+   * The frames of `messages` in one buffer. Should one not encode, they are encoded one by one so
+   * that only that one is dropped (and logged); the rest still go, in order.
+   */
+  private encode(messages: readonly Message[], sizes: readonly number[]): Buffer {
+    const { metrics, logger, peer } = this.options;
+    try {
+      const frames = encodeMessageFrames(messages, sizes);
+      metrics.sent += messages.length;
+      return frames;
+    } catch {
+      const frames: Buffer[] = [];
+      for (const message of messages) {
+        try {
+          frames.push(encodeMessageFrame(message));
+          metrics.sent++;
+        } catch (err) {
+          this.dropped(1);
+          logger.error({ peer, type: message.type, error: (err as Error).message }, 'message cannot be encoded; dropped');
+        }
+      }
+      return Buffer.concat(frames);
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { raftMessageSize, WireReader, writeRaftMessage, type Message } from '@cairn/core';
-import { encodeFrame, FrameType } from './frame.js';
+import { encodeFrame, frameBytes, FrameType, writeFrame } from './frame.js';
 import {
   helloSize,
   readHello,
@@ -23,6 +23,22 @@ import {
 
 export const encodeMessageFrame = (message: Message, type: FrameType.Message | FrameType.SnapshotBegin = FrameType.Message): Buffer =>
   encodeFrame(type, raftMessageSize(message), (w) => writeRaftMessage(w, message));
+
+/**
+ * Message frames back to back in one buffer, to leave in one socket write: the same bytes as one
+ * frame each, without a write call and a buffer per message. `sizes[i]` is `raftMessageSize(messages[i])`.
+ */
+export function encodeMessageFrames(messages: readonly Message[], sizes: readonly number[]): Buffer {
+  let total = 0;
+  for (const size of sizes) total += frameBytes(size);
+  const frames = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    offset = writeFrame(frames, offset, FrameType.Message, sizes[i]!, (w) => writeRaftMessage(w, message));
+  }
+  return frames;
+}
 
 export const encodeHelloFrame = (hello: Hello): Buffer => encodeFrame(FrameType.Hello, helloSize(hello), (w) => writeHello(w, hello));
 

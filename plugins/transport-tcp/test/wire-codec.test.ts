@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeRaftMessage as decodeMessage, MessageType, WireError } from '@cairn/core';
+import { decodeRaftMessage as decodeMessage, MessageType, raftMessageSize, WireError } from '@cairn/core';
 import { comparable, message, richMessages } from '@cairn/core/testkit';
 import { encodeRawFrame, FrameDecoder, FrameType } from '../src/frame.js';
 import { ConnectionKind, PROTOCOL_VERSION, refusalOf } from '../src/handshake.js';
@@ -10,6 +10,7 @@ import {
   decodeWelcome,
   encodeHelloFrame,
   encodeMessageFrame,
+  encodeMessageFrames,
   encodeProbeFrame,
   encodeSnapshotAckFrame,
   encodeSnapshotEndFrame,
@@ -33,6 +34,14 @@ function frames(buffers: Buffer[], max = 1 << 20): { type: FrameType; payload: B
 const heartbeat = message(MessageType.Heartbeat, 'a', 'b', { term: 1, commit: 2 });
 
 describe('TCP wire codec', () => {
+  it('puts several messages in one buffer as exactly the frames each would get alone', () => {
+    const batch = [heartbeat, ...samples];
+    const together = encodeMessageFrames(batch, batch.map(raftMessageSize));
+    expect(together.equals(Buffer.concat(batch.map((m) => encodeMessageFrame(m))))).to.equal(true);
+    expect(frames([together]).map((f) => comparable(decodeMessage(f.payload)))).to.deep.equal(batch.map(comparable));
+    expect(encodeMessageFrames([], []).byteLength).to.equal(0);
+  });
+
   it('writes protocol version 2 byte for byte: every kind of frame', () => {
     const hex = (frame: Buffer | [Buffer, Uint8Array]): string => Buffer.concat(Array.isArray(frame) ? frame : [frame]).toString('hex');
     // u32 body length, u32 CRC-32 of the body, then the body: the frame type and its payload.
