@@ -72,7 +72,7 @@ export interface GrpcFrontendOptions {
   readonly maxConcurrentStreams?: number;
 }
 
-/** etcd's defaults for --grpc-keepalive-interval and --grpc-keepalive-timeout. */
+/** etcd's defaults for --grpc-keepalive-interval, --grpc-keepalive-timeout and --grpc-keepalive-min-time. */
 export const DEFAULT_GRPC_KEEPALIVE_INTERVAL_MS = 2 * 60 * 60 * 1000;
 export const DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS = 20_000;
 export const DEFAULT_GRPC_KEEPALIVE_MIN_TIME_MS = 5_000;

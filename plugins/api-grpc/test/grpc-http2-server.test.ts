@@ -3,7 +3,7 @@ import { createServer, type Server as NetServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import type * as grpc from '@grpc/grpc-js';
-import { EtcdError, EtcdErrors, GrpcCode } from '@cairn/core';
+import { EtcdError, EtcdErrors, GrpcCode, type Logger } from '@cairn/core';
 import { toGrpcStatus } from '../src/grpc-status.js';
 import { GrpcHttp2Server, type GrpcHttp2ServerOptions } from '../src/server/grpc-http2-server.js';
 import type { StreamHandler, UnaryHandler } from '../src/server/server-calls.js';
@@ -205,11 +205,14 @@ describe('GrpcHttp2Server: gRPC on node:http2', () => {
         setTimeout(() => resolve(undefined), 300);
       });
 
-    it('sends GOAWAY ENHANCE_YOUR_CALM "too_many_pings" to a client pinging with no call open, at the third ping too soon', async () => {
-      await start({ keepaliveMinTimeMs: 100 });
+    it('sends GOAWAY ENHANCE_YOUR_CALM "too_many_pings" to a client pinging with no call open, at the third ping too soon, and logs it', async () => {
+      const warnings: string[] = [];
+      const logger: Logger = { debug() {}, info() {}, warn: (_fields, message) => void warnings.push(message), error() {}, child: () => logger };
+      await start({ keepaliveMinTimeMs: 100, logger });
       const sentAway = goaway(session);
       for (let i = 0; i < 4; i++) await ping(session).catch(() => undefined);
       expect(await sentAway).to.deep.equal({ code: constants.NGHTTP2_ENHANCE_YOUR_CALM, data: 'too_many_pings' });
+      expect(warnings).to.deep.equal(['client pinged too often: sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings"']);
     });
 
     it('lets a client with a call open ping every min-time, and sends away one pinging faster', async () => {

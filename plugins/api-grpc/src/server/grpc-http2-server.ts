@@ -26,6 +26,7 @@ export interface GrpcHttp2ServerOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS, when not HTTP/2's unlimited default. */
   readonly maxConcurrentStreams?: number;
   readonly instrument?: ServiceInstrument;
+  /** Told of the clients sent away (one pinging too often). */
   readonly logger?: Logger;
 }
 
@@ -160,6 +161,7 @@ export class GrpcHttp2Server {
     session.on('error', () => undefined);
     session.on('ping', () => {
       if (pings.pinged() && !session.closed) {
+        this.options.logger?.warn({ remote: session.socket?.remoteAddress }, 'client pinged too often: sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings"');
         session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, TOO_MANY_PINGS);
         session.close();
       }
