@@ -200,6 +200,7 @@ function report(figures: readonly Figures[], options: Options): string {
     '| client connection must finish its TLS handshake, HTTP/2 preface + first frame, or HTTP/1 headers (`@cairn/api-grpc` `handshakeTimeoutMs`) | 10 s | none in 3.4 (Go servers behind cmux; grpc-go: 120 s for the preface) |',
     '| idle HTTP/2 connection pinged (`keepaliveIntervalMs`), closed if the ping is unanswered (`keepaliveTimeoutMs`) | 2 h, 20 s | `--grpc-keepalive-interval` 2 h, `--grpc-keepalive-timeout` 20 s |',
     '| concurrent streams per HTTP/2 connection | unlimited (Node: 2³²−1) | `--max-concurrent-streams` 2³²−1 |',
+    '| a client pinging too often: GOAWAY `ENHANCE_YOUR_CALM` "too_many_pings" at the third ping sooner than `keepaliveMinTimeMs` after the one before (2 h while no call is open) | 5 s | `--grpc-keepalive-min-time` 5 s (grpc-go\'s enforcement) |',
     '| largest gRPC message | `--max-request-bytes` + 512 KiB | the same |',
     '| peer connection must send its Hello; silence inside a frame (`@cairn/transport-tcp` `readTimeoutMs`) | 5 s | rafthttp `ConnReadTimeout` 5 s |',
     '| peer that reads nothing (`writeTimeoutMs`) | 5 s | rafthttp `ConnWriteTimeout` 5 s |',
