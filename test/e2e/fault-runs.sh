@@ -15,6 +15,8 @@
 #   cd test && FAULT_SEED=1234 FAULT_DURATION_MS=60000 npx mocha --no-config --timeout 600000 dist/e2e/partition-faults.test.js   # replay
 #
 # Needs `npx tsc -b test` (or npm run build) and /usr/bin/etcdctl. Commits nothing.
+# The members run from this checkout's dist/: a build here while the runs go changes the code the
+# next runs test. For long series, run from a clone of its own (git clone, npm install, npx tsc -b).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 suite=${SUITE:-partition}
